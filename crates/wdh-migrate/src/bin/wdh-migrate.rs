@@ -1,0 +1,1 @@
+fn main() { wdh_migrate::run() }

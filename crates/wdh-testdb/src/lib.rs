@@ -1,1 +1,49 @@
-pub fn placeholder() {}
+//! Private, throw-away PostgreSQL clusters and `wdh_test_` databases for tests.
+//!
+//! Tests never connect to a server they did not create or were not handed
+//! explicitly: the harness reads no `DATABASE_URL` or any other setting that
+//! names a server. It finds the installed server binaries, runs initdb into a
+//! fresh directory (on `/dev/shm` when there is one), and starts the server on
+//! a unix socket only.
+//!
+//! * [`TestCluster`] — one private cluster per test process, started on first
+//!   use, stopped and removed at exit (also after panics and failed tests; a
+//!   watchdog process cleans up after SIGKILL).
+//! * [`TestDatabase`] — a `wdh_test_<pid>_<host>_<random>` database for one
+//!   test, dropped (in the background) when the value is dropped.
+//! * [`TestServer`] — a server that test databases are made on: a private
+//!   cluster, or a server meant for tests whose admin URL is passed explicitly.
+//!
+//! ```no_run
+//! #[test]
+//! fn creates_a_table() -> Result<(), Box<dyn std::error::Error>> {
+//!     let db = wdh_testdb::TestDatabase::new()?;
+//!     let mut client = db.connect()?;
+//!     client.batch_execute("CREATE TABLE t (id int PRIMARY KEY)")?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Finding the binaries: `PG_BINDIR` (used exclusively when set), then
+//! `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`, then
+//! `PATH`. When the process runs as root, initdb and the server run as the
+//! `postgres` system account (or `nobody`), which owns the data directory.
+
+mod account;
+mod binaries;
+mod cluster;
+mod database;
+mod error;
+mod exit;
+mod fsutil;
+mod initcache;
+mod names;
+mod server;
+
+pub use binaries::{Locator, PgBinaries};
+pub use cluster::{ClusterOptions, TestCluster};
+pub use database::TestDatabase;
+pub use error::{Error, Result};
+pub use fsutil::Storage;
+pub use names::{check_name, PREFIX};
+pub use server::TestServer;

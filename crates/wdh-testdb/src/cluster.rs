@@ -1,0 +1,375 @@
+//! `TestCluster`: a private PostgreSQL server on a unix socket, in a
+//! throw-away directory, removed when it stops — also when the process dies.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::account::Account;
+use crate::binaries::{Locator, PgBinaries};
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Storage};
+use crate::server::TestServer;
+
+/// Settings for tuning a server that holds only throw-away data.
+const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
+    ("listen_addresses", ""),
+    ("fsync", "off"),
+    ("synchronous_commit", "off"),
+    ("full_page_writes", "off"),
+    ("wal_level", "minimal"),
+    ("max_wal_senders", "0"),
+    ("autovacuum", "off"),
+    ("max_connections", "300"),
+    ("checkpoint_timeout", "1h"),
+    ("max_wal_size", "4GB"),
+    ("log_min_messages", "warning"),
+    ("unix_socket_permissions", "0777"),
+];
+
+/// How to start a [`TestCluster`].
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The server binaries; `None` searches with [`Locator::from_env`].
+    pub binaries: Option<PgBinaries>,
+    /// Where the cluster directory goes; `None` picks [`Storage::detect`].
+    pub storage: Option<Storage>,
+    /// The socket directory; `None` uses the cluster's own directory.
+    pub socket_dir: Option<PathBuf>,
+    /// The port, which for a unix socket only names the socket file.
+    pub port: u16,
+    /// How long to wait for the server to accept connections.
+    pub ready_timeout: Duration,
+    /// Copy a cached, freshly initialised data directory instead of running initdb.
+    pub use_init_cache: bool,
+    /// Extra server settings (`-c name=value`), applied after the throw-away tuning.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            binaries: None,
+            storage: None,
+            socket_dir: None,
+            port: 5432,
+            ready_timeout: Duration::from_secs(30),
+            use_init_cache: true,
+            settings: Vec::new(),
+        }
+    }
+}
+
+/// A private PostgreSQL cluster: initdb'd into a fresh directory (on a RAM
+/// disk when there is one), listening only on a unix socket, tuned for
+/// throw-away data (fsync, synchronous_commit and full_page_writes off).
+///
+/// When the process runs as root the server runs as the `postgres` system
+/// account (initdb refuses root). The cluster stops and its directory is
+/// removed when the value is dropped; a watchdog process does the same if
+/// this process dies without dropping it (a panic with `panic = "abort"`,
+/// SIGKILL).
+///
+/// ```no_run
+/// use wdh_testdb::TestCluster;
+///
+/// let cluster = TestCluster::shared()?; // started once per process, stopped at exit
+/// let db = cluster.server().create_database()?; // wdh_test_<random>, dropped on Drop
+/// let mut client = db.connect()?;
+/// let one: i32 = client.query_one("SELECT 1", &[])?.get(0);
+/// assert_eq!(one, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TestCluster {
+    root: PathBuf,
+    socket_dir: PathBuf,
+    port: u16,
+    storage: Storage,
+    binaries: PgBinaries,
+    server: TestServer,
+    procs: Mutex<Option<Procs>>,
+}
+
+struct Procs {
+    postgres: Child,
+    watchdog: Option<(Child, ChildStdin)>,
+}
+
+static SHARED: OnceLock<std::result::Result<TestCluster, String>> = OnceLock::new();
+
+impl TestCluster {
+    /// The cluster shared by every test of this process, started on first use
+    /// and stopped (directory removed) when the process exits, whether its tests
+    /// passed, failed or panicked.
+    ///
+    /// Each test process has its own cluster: nothing is shared between
+    /// processes, so `cargo nextest` (a process per test) and `cargo test`
+    /// (a process per test binary) are both isolated.
+    pub fn shared() -> Result<&'static TestCluster> {
+        let cluster = SHARED.get_or_init(|| {
+            let started = TestCluster::start().map_err(|e| e.to_string());
+            if started.is_ok() {
+                crate::exit::register();
+            }
+            started
+        });
+        cluster
+            .as_ref()
+            .map_err(|e| Error::SharedClusterFailed(e.clone()))
+    }
+
+    /// Starts a new cluster with default options.
+    pub fn start() -> Result<TestCluster> {
+        TestCluster::start_with(ClusterOptions::default())
+    }
+
+    /// Starts a new cluster.
+    pub fn start_with(options: ClusterOptions) -> Result<TestCluster> {
+        let binaries = match options.binaries.clone() {
+            Some(b) => b,
+            None => Locator::from_env().locate()?,
+        };
+        let account = Account::for_server()?;
+        let storage = options.storage.clone().unwrap_or_else(Storage::detect);
+        let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", &account)?;
+        let started = start_in(&root, &binaries, &account, &options);
+        match started {
+            Ok((postgres, socket_dir)) => {
+                let watchdog = spawn_watchdog(postgres.id(), &root);
+                let server = TestServer::for_cluster(&socket_dir, options.port);
+                Ok(TestCluster {
+                    root,
+                    socket_dir,
+                    port: options.port,
+                    storage,
+                    binaries,
+                    server,
+                    procs: Mutex::new(Some(Procs { postgres, watchdog })),
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(e)
+            }
+        }
+    }
+
+    /// The server handle that creates test databases on this cluster.
+    pub fn server(&self) -> &TestServer {
+        &self.server
+    }
+
+    /// The directory holding the data directory, the socket and the log.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The unix socket directory.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// The port (the socket is `<socket_dir>/.s.PGSQL.<port>`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Where the cluster lives (RAM disk or temp dir).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The server binaries in use.
+    pub fn binaries(&self) -> &PgBinaries {
+        &self.binaries
+    }
+
+    /// The server's log file.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("server.log")
+    }
+
+    /// A connection string for `database` on this cluster.
+    pub fn url(&self, database: &str) -> String {
+        self.server.url_for(database)
+    }
+
+    /// Stops the server and removes its directory. Idempotent; also done on drop.
+    pub fn stop(&self) {
+        let procs = self.procs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(mut procs) = procs else { return };
+        if let Some((mut watchdog, stdin)) = procs.watchdog.take() {
+            let _ = watchdog.kill();
+            drop(stdin);
+            let _ = watchdog.wait();
+        }
+        // Immediate shutdown: the data is thrown away, so no checkpoint is needed.
+        signal(procs.postgres.id(), libc::SIGQUIT);
+        let _ = procs.postgres.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for TestCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCluster")
+            .field("root", &self.root)
+            .field("socket_dir", &self.socket_dir)
+            .field("port", &self.port)
+            .field("storage", &self.storage)
+            .finish()
+    }
+}
+
+/// Stops the shared cluster (called at process exit).
+pub(crate) fn stop_shared() {
+    if let Some(Ok(cluster)) = SHARED.get() {
+        cluster.stop();
+    }
+}
+
+fn signal(pid: u32, sig: i32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: sending a signal to a child we spawned.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+fn start_in(
+    root: &Path,
+    binaries: &PgBinaries,
+    account: &Account,
+    options: &ClusterOptions,
+) -> Result<(Child, PathBuf)> {
+    let data = root.join("data");
+    if options.use_init_cache {
+        let cached = crate::initcache::cached_data_dir(binaries, account)?;
+        fsutil::copy_tree(&cached, &data, account)?;
+    } else {
+        crate::initcache::initdb(binaries, account, &data)?;
+    }
+    let socket_dir = options
+        .socket_dir
+        .clone()
+        .unwrap_or_else(|| root.to_path_buf());
+    let socket = socket_dir.join(format!(".s.PGSQL.{}", options.port));
+    if socket.exists() {
+        return Err(Error::SocketTaken { socket });
+    }
+    let log_path = root.join("server.log");
+    let log = std::fs::File::create(&log_path).map_err(Error::io("creating", &log_path))?;
+    let log_err = log.try_clone().map_err(Error::io("opening", &log_path))?;
+    let mut cmd = Command::new(binaries.bin("postgres"));
+    cmd.arg("-D").arg(&data);
+    cmd.arg("-k").arg(&socket_dir);
+    cmd.arg("-p").arg(options.port.to_string());
+    for (name, value) in THROWAWAY_SETTINGS {
+        cmd.arg("-c").arg(format!("{name}={value}"));
+    }
+    for (name, value) in &options.settings {
+        cmd.arg("-c").arg(format!("{name}={value}"));
+    }
+    cmd.stdin(Stdio::null()).stdout(log).stderr(log_err);
+    as_account(&mut cmd, account);
+    let mut child = cmd
+        .spawn()
+        .map_err(Error::io("starting", binaries.bin("postgres")))?;
+    match wait_ready(&mut child, &data, &log_path, &socket, options.ready_timeout) {
+        Ok(()) => Ok((child, socket_dir)),
+        Err(e) => {
+            signal(child.id(), libc::SIGQUIT);
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
+/// Runs `cmd` as `account`, in its own process group so that a Ctrl-C sent
+/// to the terminal's foreground group does not stop it before the harness does.
+pub(crate) fn as_account(cmd: &mut Command, account: &Account) {
+    use std::os::unix::process::CommandExt;
+    if account.switch {
+        cmd.uid(account.uid).gid(account.gid);
+    }
+    cmd.process_group(0);
+}
+
+/// Polls `postmaster.pid` every 2 ms for the `ready` status (what pg_ctl
+/// polls at 10 Hz) and watches the child for an early exit.
+fn wait_ready(
+    child: &mut Child,
+    data: &Path,
+    log: &Path,
+    socket: &Path,
+    timeout: Duration,
+) -> Result<()> {
+    let pidfile = data.join("postmaster.pid");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&pidfile) {
+            if text
+                .lines()
+                .nth(7)
+                .is_some_and(|status| status.trim() == "ready")
+            {
+                return Ok(());
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log_tail = fsutil::tail(log, 20);
+            if log_tail.contains("could not bind") || log_tail.contains("lock file") {
+                return Err(Error::SocketTaken {
+                    socket: socket.to_path_buf(),
+                });
+            }
+            return Err(Error::ServerStartFailed {
+                status: status.to_string(),
+                log: log.to_path_buf(),
+                log_tail,
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::ServerNotReady {
+                timeout_ms: timeout.as_millis(),
+                log: log.to_path_buf(),
+                log_tail: fsutil::tail(log, 20),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A small shell process that waits for this process to die (its stdin pipe
+/// closes), then stops the server and removes the directory. It covers the
+/// ways a process can end without running destructors or exit handlers.
+fn spawn_watchdog(server_pid: u32, root: &Path) -> Option<(Child, ChildStdin)> {
+    use std::os::unix::process::CommandExt;
+    let script = r#"read _ignored
+kill -QUIT "$1" 2>/dev/null
+i=0
+while kill -0 "$1" 2>/dev/null && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+rm -rf "$2""#;
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .arg("wdh-testdb-watchdog")
+        .arg(server_pid.to_string())
+        .arg(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let _ = stdin.flush();
+    Some((child, stdin))
+}

@@ -1,0 +1,133 @@
+//! Errors of the test harness.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while starting a cluster or handing out a
+/// test database. Each message says what happened and what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No directory with both `initdb` and `postgres` was found.
+    #[error(
+        "PostgreSQL server binaries (initdb, postgres) not found; searched: {}.\n\
+         Install them (Debian/Ubuntu: `apt-get install postgresql`), or set PG_BINDIR \
+         to the directory that holds them",
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    BinariesNotFound {
+        /// Every place that was looked at, in order.
+        searched: Vec<PathBuf>,
+    },
+
+    /// The process runs as root and no unprivileged account exists to own the cluster.
+    #[error(
+        "running as root, but no unprivileged account (`postgres` or `nobody`) exists to run \
+         the server as (initdb and postgres refuse root); create one with \
+         `useradd --system postgres` or run the tests as a normal user"
+    )]
+    NoServerUser,
+
+    /// `initdb` failed.
+    #[error("initdb failed in {dir} ({status}); last lines of its output:\n{log_tail}")]
+    InitdbFailed {
+        /// The data directory it was writing.
+        dir: PathBuf,
+        /// Its exit status.
+        status: String,
+        /// The tail of its output.
+        log_tail: String,
+    },
+
+    /// Another server already uses the socket.
+    #[error(
+        "the socket {socket} is taken by another server; pick another socket directory \
+         or port, or stop that server"
+    )]
+    SocketTaken {
+        /// The unix socket path.
+        socket: PathBuf,
+    },
+
+    /// The server exited while starting.
+    #[error(
+        "the PostgreSQL server exited while starting ({status}); last lines of {log}:\n{log_tail}"
+    )]
+    ServerStartFailed {
+        /// Its exit status.
+        status: String,
+        /// Where its log is.
+        log: PathBuf,
+        /// The tail of the log.
+        log_tail: String,
+    },
+
+    /// The server did not accept connections in time.
+    #[error(
+        "the PostgreSQL server did not become ready within {timeout_ms} ms; last lines of {log}:\n{log_tail}"
+    )]
+    ServerNotReady {
+        /// The timeout that expired.
+        timeout_ms: u128,
+        /// Where its log is.
+        log: PathBuf,
+        /// The tail of the log.
+        log_tail: String,
+    },
+
+    /// A test database name was refused before any statement was issued.
+    #[error("refusing test database name `{name}`: {reason}; no statement was issued")]
+    NameRefused {
+        /// The refused name.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// The shared cluster of this process failed to start earlier.
+    #[error("the shared test cluster of this process failed to start: {0}")]
+    SharedClusterFailed(String),
+
+    /// A file-system operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// To which path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A statement on the test server failed.
+    #[error("{action} on the test server failed: {source}")]
+    Postgres {
+        /// What was being done, naming the database.
+        action: String,
+        /// The cause, with SQLSTATE and server message.
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(crate) fn pg(action: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Postgres { action, source }
+    }
+}
+
+/// Result alias of the harness.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

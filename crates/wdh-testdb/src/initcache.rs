@@ -1,0 +1,133 @@
+//! One freshly initialised data directory per server build and account,
+//! copied for each new cluster instead of running initdb (~300 ms of CPU).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::account::Account;
+use crate::binaries::PgBinaries;
+use crate::cluster::as_account;
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Storage};
+
+/// Runs initdb into `data` (which must not exist) as `account`.
+pub(crate) fn initdb(binaries: &PgBinaries, account: &Account, data: &Path) -> Result<()> {
+    let parent = data.parent().unwrap_or(Path::new("/"));
+    let log_path = parent.join("initdb.log");
+    let log = std::fs::File::create(&log_path).map_err(Error::io("creating", &log_path))?;
+    let log_err = log.try_clone().map_err(Error::io("opening", &log_path))?;
+    let mut cmd = Command::new(binaries.bin("initdb"));
+    cmd.arg("-D")
+        .arg(data)
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    as_account(&mut cmd, account);
+    let status = cmd
+        .status()
+        .map_err(Error::io("running", binaries.bin("initdb")))?;
+    if status.success() {
+        let _ = std::fs::remove_file(&log_path);
+        Ok(())
+    } else {
+        Err(Error::InitdbFailed {
+            dir: data.to_path_buf(),
+            status: status.to_string(),
+            log_tail: fsutil::tail(&log_path, 20),
+        })
+    }
+}
+
+/// What identifies a server build: the binaries' paths, sizes, modification
+/// times and inodes. A package upgrade changes it, and the cache is rebuilt.
+fn stamp(binaries: &PgBinaries, account: &Account) -> Result<String> {
+    let mut stamp = format!("uid={}\n", account.uid);
+    for name in ["initdb", "postgres"] {
+        let path = binaries.bin(name);
+        let m = std::fs::metadata(&path).map_err(Error::io("reading", &path))?;
+        stamp.push_str(&format!(
+            "{} {} {} {}\n",
+            path.display(),
+            m.len(),
+            m.mtime(),
+            m.ino()
+        ));
+    }
+    Ok(stamp)
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The cached data directory for these binaries and account, built on first
+/// use (concurrent builders race safely: the first rename wins) and rebuilt
+/// when its stamp no longer matches the binaries.
+pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Result<PathBuf> {
+    let base = Storage::detect().path().join("wdh-testdb-cache");
+    ensure_shared_dir(&base)?;
+    let stamp = stamp(binaries, account)?;
+    let entry = base.join(format!(
+        "u{}-{:016x}",
+        account.uid,
+        fnv1a(&binaries.bindir().display().to_string())
+    ));
+    let stamp_file = entry.join("stamp");
+    if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp)
+        && entry.join("data/PG_VERSION").is_file()
+    {
+        return Ok(entry.join("data"));
+    }
+    let building = fsutil::fresh_dir(&base, "building", account)?;
+    let result = initdb(binaries, account, &building.join("data")).and_then(|()| {
+        std::fs::write(building.join("stamp"), &stamp)
+            .map_err(Error::io("writing", building.join("stamp")))
+    });
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&building);
+        return Err(e);
+    }
+    if entry.exists() {
+        // Stale (or half-removed): move it aside atomically, then delete it.
+        let trash = base.join(format!(
+            "stale-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        if std::fs::rename(&entry, &trash).is_ok() {
+            let _ = std::fs::remove_dir_all(&trash);
+        }
+    }
+    if std::fs::rename(&building, &entry).is_err() {
+        // Another process installed a fresh entry first; use theirs.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    Ok(entry.join("data"))
+}
+
+fn ensure_shared_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o1777).create(dir) {
+        Ok(()) => {
+            // The umask may have narrowed the mode; every account gets its own entry.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+                .map_err(Error::io("setting the mode of", dir))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("creating", dir)(e)),
+    }
+}

@@ -1,0 +1,142 @@
+//! Test database names: `wdh_test_<pid>_<host>_<random>`.
+//!
+//! The creating process's id and a tag of its host are part of the name, so a
+//! sweep can tell a leftover of a killed run (its process is gone) from a
+//! database another live process is using.
+
+use crate::error::{Error, Result};
+
+/// The prefix every test database carries.
+pub const PREFIX: &str = "wdh_test_";
+
+/// PostgreSQL truncates identifiers longer than this many bytes.
+const MAX_NAME_BYTES: usize = 63;
+
+/// Refuses a name that is not a test database name. Called before any statement.
+pub fn check_name(name: &str) -> Result<()> {
+    let refuse = |reason| {
+        Err(Error::NameRefused {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    if !name.starts_with(PREFIX) {
+        return refuse("test databases must carry the `wdh_test_` prefix");
+    }
+    if name.len() == PREFIX.len() {
+        return refuse("the name has nothing after the `wdh_test_` prefix");
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return refuse("PostgreSQL names are at most 63 bytes");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return refuse("test database names use only a-z, 0-9 and _");
+    }
+    Ok(())
+}
+
+/// A fresh name for this process.
+pub(crate) fn fresh_name() -> String {
+    format!(
+        "{PREFIX}{}_{}_{:012x}",
+        std::process::id(),
+        host_tag(),
+        fastrand::u64(..) >> 16
+    )
+}
+
+/// Who created a test database, as read back from its name.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Creator {
+    pub pid: u32,
+    pub host: String,
+}
+
+pub(crate) fn creator(name: &str) -> Option<Creator> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let mut parts = rest.split('_');
+    let pid = parts.next()?.parse().ok()?;
+    let host = parts.next()?.to_string();
+    let random = parts.next()?;
+    (host.len() == 4 && random.len() == 12 && parts.next().is_none())
+        .then_some(Creator { pid, host })
+}
+
+/// Four hex digits derived from the host name.
+pub(crate) fn host_tag() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its length.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let name = if ok {
+        buf.split(|b| *b == 0).next().unwrap_or(&[])
+    } else {
+        &[]
+    };
+    let hash = name.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{:04x}", (hash ^ (hash >> 16)) & 0xffff)
+}
+
+/// Whether a process with this id exists on this host.
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks for existence.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_names_pass_the_check_and_carry_their_creator() {
+        let name = fresh_name();
+        check_name(&name).unwrap();
+        assert!(name.len() <= 63);
+        assert_eq!(
+            creator(&name),
+            Some(Creator {
+                pid: std::process::id(),
+                host: host_tag()
+            })
+        );
+    }
+
+    #[test]
+    fn names_without_the_prefix_or_too_long_are_refused() {
+        for bad in [
+            "business",
+            "postgres",
+            "wdh_test_",
+            "WDH_TEST_x",
+            "wdh_test_A",
+            "wdh_test_x;drop",
+            &format!("wdh_test_{}", "a".repeat(60)),
+        ] {
+            assert!(
+                matches!(check_name(bad), Err(Error::NameRefused { .. })),
+                "{bad}"
+            );
+        }
+        check_name("wdh_test_ok_1").unwrap();
+    }
+
+    #[test]
+    fn foreign_prefixed_names_have_no_creator() {
+        assert_eq!(creator("wdh_test_tpl_abc"), None);
+        assert_eq!(creator("wdh_test_123_ab_cdef"), None);
+        assert_eq!(creator("business"), None);
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(process_alive(std::process::id()));
+    }
+}

@@ -181,7 +181,11 @@ impl TestServer {
             let mut dropper = self.inner.dropper.lock().unwrap_or_else(|p| p.into_inner());
             dropper
                 .get_or_insert_with(|| {
-                    spawn_dropper(self.clone_config(), Arc::clone(&self.inner.pending))
+                    spawn_dropper(
+                        self.clone_config(),
+                        self.inner.private,
+                        Arc::clone(&self.inner.pending),
+                    )
                 })
                 .clone()
         };
@@ -289,7 +293,13 @@ fn finish_one(pending: &(Mutex<usize>, Condvar)) {
     pending.1.notify_all();
 }
 
-fn spawn_dropper(admin: Config, pending: Arc<(Mutex<usize>, Condvar)>) -> Sender<String> {
+/// The background dropper. On a private cluster a failed drop is not
+/// reported: the cluster (stopping, or already gone) takes the database with it.
+fn spawn_dropper(
+    admin: Config,
+    private: bool,
+    pending: Arc<(Mutex<usize>, Condvar)>,
+) -> Sender<String> {
     let (tx, rx) = mpsc::channel::<String>();
     let spawned = std::thread::Builder::new()
         .name("wdh-testdb-dropper".into())
@@ -316,7 +326,9 @@ fn spawn_dropper(admin: Config, pending: Arc<(Mutex<usize>, Condvar)>) -> Sender
                     })();
                     if let Err(e) = outcome {
                         client = None;
-                        eprintln!("wdh-testdb: could not drop test database {name}: {e}");
+                        if !private {
+                            eprintln!("wdh-testdb: could not drop test database {name}: {e}");
+                        }
                     }
                 }
                 finish_one(&pending);

@@ -1,1 +1,3 @@
-fn main() { wdh_migrate::run() }
+fn main() {
+    wdh_migrate::run()
+}

@@ -1,10 +1,20 @@
-//! Core library of wdh-migrate.
+//! Core library of wdh-migrate: migration sets, the ledger, the runner and
+//! the production guard.
 //!
 //! The library never reads the process environment or configuration files:
-//! every operation takes an explicit [`target::Target`]. Only the CLI resolves
-//! settings, once, at the edge.
+//! every operation takes an explicit [`target::Target`]. Only the CLI
+//! resolves settings, once, at the edge.
 
 pub mod guard;
+pub mod identity;
+pub mod ledger;
 pub mod migrations;
+pub mod plan;
+pub mod runner;
 pub mod sql;
 pub mod target;
+
+pub use migrations::{EmbeddedMigrations, MigrationSet};
+pub use plan::{DowngradeTo, UpgradeTo};
+pub use runner::{RunError, RunOptions, Runner};
+pub use target::{Source, Target};

@@ -119,13 +119,35 @@ pub enum TargetError {
         origin: Source,
         /// The database named first.
         first: String,
-        /// Where the first name is written, e.g. "the URL path".
-        first_in: &'static str,
+        /// Where the first name is written.
+        first_in: DatabasePlace,
         /// A different database named later.
         second: String,
-        /// Where the second name is written, e.g. "a `dbname` query parameter".
-        second_in: &'static str,
+        /// Where the second name is written.
+        second_in: DatabasePlace,
     },
+}
+
+/// A place in a connection string that names a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabasePlace {
+    /// The path of a URL: `postgres://host/dbname`.
+    UrlPath,
+    /// A query parameter of a URL: `postgres://host?dbname=dbname`.
+    UrlParameter,
+    /// A `dbname=` setting of the key=value form.
+    KeyValue,
+}
+
+impl fmt::Display for DatabasePlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatabasePlace::UrlPath => "the URL path",
+            DatabasePlace::UrlParameter => "a `dbname` query parameter",
+            DatabasePlace::KeyValue => "a `dbname=` setting",
+        })
+    }
 }
 
 /// A database to work on: validated connection settings plus the name of the
@@ -367,7 +389,7 @@ fn bracket_ipv6(host: &str) -> String {
 #[derive(Debug)]
 struct Mention {
     name: String,
-    place: &'static str,
+    place: DatabasePlace,
 }
 
 /// What we read from a connection string that the driver accepted.
@@ -432,7 +454,7 @@ fn structure_url(prefix: &str, mut rest: &str) -> Result<Structure, String> {
         if !raw.is_empty() {
             mentions.push(Mention {
                 name: percent_decode(raw)?,
-                place: "the URL path",
+                place: DatabasePlace::UrlPath,
             });
         }
         rest = &path[end..];
@@ -463,7 +485,7 @@ fn structure_url(prefix: &str, mut rest: &str) -> Result<Structure, String> {
                     redacted.push_str(raw_value);
                     mentions.push(Mention {
                         name: percent_decode(raw_value)?,
-                        place: "a `dbname` query parameter",
+                        place: DatabasePlace::UrlParameter,
                     });
                 }
                 _ => redacted.push_str(raw_value),
@@ -515,7 +537,7 @@ fn structure_key_value(conn: &str) -> Result<Structure, String> {
             }
             "dbname" => mentions.push(Mention {
                 name: value,
-                place: "a `dbname=` setting",
+                place: DatabasePlace::KeyValue,
             }),
             _ => {}
         }
@@ -867,8 +889,8 @@ mod tests {
             } => {
                 assert_eq!(first, "app_test");
                 assert_eq!(second, "app");
-                assert_eq!(*first_in, "the URL path");
-                assert_eq!(*second_in, "a `dbname` query parameter");
+                assert_eq!(*first_in, DatabasePlace::UrlPath);
+                assert_eq!(*second_in, DatabasePlace::UrlParameter);
             }
             other => panic!("{other:?}"),
         }

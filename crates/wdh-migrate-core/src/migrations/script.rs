@@ -1,0 +1,183 @@
+//! Parsing one script: decoding, directives, transaction-control checks, and
+//! Diesel's `metadata.toml`.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{LoadError, Script};
+use crate::sql::{self, Kind, TransactionControl};
+
+/// Directives found in the leading comment lines of a script.
+#[derive(Debug, Default)]
+struct Header {
+    no_transaction: bool,
+    irreversible: bool,
+    /// Byte offset of the first line that is neither blank nor a `--`
+    /// comment.
+    end: usize,
+}
+
+/// If the text after `--` is a `wdh:` directive, returns its name as
+/// written (possibly empty).
+fn directive_name(comment: &str) -> Option<&str> {
+    let rest = comment.trim_start();
+    let prefix = rest.get(..3)?;
+    if !prefix.eq_ignore_ascii_case("wdh") {
+        return None;
+    }
+    let after = rest[3..].trim_start().strip_prefix(':')?;
+    Some(after.split_whitespace().next().unwrap_or(""))
+}
+
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.valid_up_to(),
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
+    let mut header = Header::default();
+    let mut offset = 0;
+    for (idx, line) in sql.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        if !trimmed.is_empty() {
+            let Some(comment) = trimmed.strip_prefix("--") else {
+                header.end = offset;
+                return Ok(header);
+            };
+            if let Some(name) = directive_name(comment) {
+                match name.to_ascii_lowercase().as_str() {
+                    "no-transaction" => header.no_transaction = true,
+                    "irreversible" => header.irreversible = true,
+                    _ => {
+                        return Err(LoadError::UnknownDirective {
+                            path: path.to_path_buf(),
+                            line: idx + 1,
+                            directive: name.to_string(),
+                        })
+                    }
+                }
+            }
+        }
+        offset += line.len();
+    }
+    header.end = sql.len();
+    Ok(header)
+}
+
+/// Rejects `-- wdh:` directives after the leading comment lines.
+fn check_misplaced(sql: &str, header_end: usize, path: &Path) -> Result<(), LoadError> {
+    for tok in sql::tokenize(sql) {
+        if tok.kind != Kind::LineComment || tok.start < header_end {
+            continue;
+        }
+        if let Some(name) = directive_name(&sql[tok.start + 2..tok.end]) {
+            return Err(LoadError::MisplacedDirective {
+                path: path.to_path_buf(),
+                line: sql::line_of_byte(sql, tok.start),
+                directive: name.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the transaction control of a script that runs in a transaction.
+/// Returns whether it wraps itself in a bare `BEGIN` ... `COMMIT`.
+fn check_transaction_control(sql: &str, path: &Path) -> Result<bool, LoadError> {
+    let stmts = sql::split_statements(sql);
+    let n = stmts.len();
+    let controls: Vec<usize> = (0..n)
+        .filter(|&i| sql::transaction_control(&stmts[i].sql).is_some())
+        .collect();
+    if controls.is_empty() {
+        return Ok(false);
+    }
+    let wraps = n >= 2
+        && sql::bare_begin_or_commit(&stmts[0].sql) == Some(TransactionControl::Begin)
+        && sql::bare_begin_or_commit(&stmts[n - 1].sql) == Some(TransactionControl::Commit);
+    match controls
+        .into_iter()
+        .find(|&i| !(wraps && (i == 0 || i == n - 1)))
+    {
+        None => Ok(true),
+        Some(i) => {
+            let stmt = &stmts[i];
+            let first_line = stmt.sql.lines().next().unwrap_or("").trim();
+            let mut statement: String = first_line.chars().take(60).collect();
+            if statement.len() < first_line.len() {
+                statement.push_str("...");
+            }
+            Err(LoadError::TransactionControl {
+                path: path.to_path_buf(),
+                line: sql::line_of_byte(sql, stmt.start),
+                statement,
+            })
+        }
+    }
+}
+
+/// Parses the script at `rel` (relative to `root`). `forced_no_transaction`
+/// comes from `metadata.toml`. Returns the script and whether it carries
+/// `-- wdh:irreversible`.
+pub(super) fn parse_script(
+    root: &Path,
+    rel: &str,
+    bytes: &[u8],
+    forced_no_transaction: bool,
+) -> Result<(Script, bool), LoadError> {
+    let path = root.join(rel);
+    let sql = decode(&path, bytes)?;
+    let header = scan_header(sql, &path)?;
+    check_misplaced(sql, header.end, &path)?;
+    let no_transaction = forced_no_transaction || header.no_transaction;
+    let wraps_own_transaction = !no_transaction && check_transaction_control(sql, &path)?;
+    let script = Script {
+        path: PathBuf::from(rel),
+        sql: sql.to_string(),
+        checksum: Sha256::digest(bytes).into(),
+        no_transaction,
+        wraps_own_transaction,
+    };
+    Ok((script, header.irreversible))
+}
+
+/// Parses a Diesel `metadata.toml`; returns true if the scripts must run
+/// outside a transaction.
+pub(super) fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool, LoadError> {
+    let path = root.join(rel);
+    let text = decode(&path, bytes)?;
+    let problem = |problem: String| LoadError::Metadata {
+        path: path.clone(),
+        problem,
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(1, |span| sql::line_of_byte(text, span.start));
+        problem(format!(
+            "line {line}: not valid TOML: {}; fix it or remove the file",
+            e.message().trim_end()
+        ))
+    })?;
+    let mut no_transaction = false;
+    for (key, value) in &table {
+        match (key.as_str(), value) {
+            ("run_in_transaction", toml::Value::Boolean(b)) => no_transaction = !b,
+            ("run_in_transaction", _) => {
+                return Err(problem(
+                    "`run_in_transaction` must be `true` or `false`".to_string(),
+                ))
+            }
+            (other, _) => {
+                return Err(problem(format!(
+                    "unknown key `{other}`; the only supported key is `run_in_transaction`"
+                )))
+            }
+        }
+    }
+    Ok(no_transaction)
+}

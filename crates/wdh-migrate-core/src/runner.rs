@@ -1,0 +1,1110 @@
+//! Running a plan against a database: `upgrade`, `downgrade`, `status`,
+//! `history` and dry runs.
+//!
+//! Every operation takes an explicit [`Target`]; nothing is read from the
+//! environment. Before connecting, a destructive operation is judged on the
+//! database the target names (the claim). After connecting, the run stops
+//! before any statement if `current_database()` differs from that name, and
+//! the guard judges again on the live facts ([`Identity`]).
+//!
+//! Each transactional migration is sent as one message —
+//! `BEGIN; <sql>; <ledger row>; COMMIT;` — so the migration and its ledger
+//! row commit or roll back together, in one round trip. The whole run holds
+//! a session-level advisory lock, released on every path (and by the server
+//! when the session ends).
+
+use std::time::{Duration, Instant};
+
+use postgres::error::{DbError, ErrorPosition};
+use postgres::{Client, NoTls};
+
+use crate::guard::{self, Decision, Operation, Override, Refusal, SafetyPolicy};
+use crate::identity::Identity;
+use crate::ledger::{self, AuditEntry};
+use crate::migrations::{IgnoredFile, Migration, MigrationSet, Script};
+use crate::plan::{
+    self, Allow, AppliedRow, Direction, DowngradeTo, FailedRow, LedgerState, Plan, PlanError,
+    UpgradeTo,
+};
+use crate::target::Target;
+
+/// The advisory lock key of a run (`wdh_migr` in ASCII), per database.
+pub const LOCK_KEY: i64 = 0x7764_685f_6d69_6772;
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How long to wait for another run's lock before failing.
+    pub lock_wait: Duration,
+    /// `lock_timeout` for the migrations' statements (none: the server's).
+    pub lock_timeout: Option<Duration>,
+    /// `statement_timeout` for the migrations' statements (none: the server's).
+    pub statement_timeout: Option<Duration>,
+    /// Drift and out-of-order allowances.
+    pub allow: Allow,
+    /// Retry a no-transaction migration recorded as failed.
+    pub retry_failed: bool,
+    /// Which database names are safe.
+    pub policy: SafetyPolicy,
+    /// The override of the production guard, as the caller read it.
+    pub override_: Override,
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            lock_wait: Duration::from_secs(60),
+            lock_timeout: None,
+            statement_timeout: None,
+            allow: Allow::default(),
+            retry_failed: false,
+            policy: SafetyPolicy::default(),
+            override_: Override::default(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What happens during a run, for progress output.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Connected; these are the live facts.
+    Connected(&'a Identity),
+    /// The guard was overridden (print it loudly).
+    Override(&'a str),
+    /// Something was allowed that is normally refused (drift, …).
+    Warning(&'a str),
+    /// The plan is known.
+    Planned {
+        /// Up or down.
+        direction: Direction,
+        /// How many migrations will run.
+        steps: usize,
+    },
+    /// A migration starts.
+    Started {
+        /// The migration.
+        migration: &'a Migration,
+        /// Up or down.
+        direction: Direction,
+    },
+    /// A migration finished.
+    Finished {
+        /// The migration.
+        migration: &'a Migration,
+        /// Up or down.
+        direction: Direction,
+        /// How long it took, round trip included.
+        elapsed: Duration,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// The live facts of the database it ran on.
+    pub identity: Identity,
+    /// Version before.
+    pub from: Option<String>,
+    /// Version after.
+    pub to: Option<String>,
+    /// Migrations run, in order: version, name, milliseconds.
+    pub ran: Vec<(String, String, f64)>,
+    /// Whether the guard was overridden.
+    pub override_used: bool,
+}
+
+/// A failed migration, with everything the server said.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationFailure {
+    /// The version.
+    pub version: String,
+    /// The name.
+    pub name: String,
+    /// The file that failed.
+    pub file: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// Line and column in the file, when the server gave a position.
+    pub line_col: Option<(usize, usize)>,
+    /// SQLSTATE.
+    pub code: String,
+    /// The server's message.
+    pub message: String,
+    /// DETAIL.
+    pub detail: Option<String>,
+    /// HINT.
+    pub hint: Option<String>,
+    /// For a no-transaction migration: statements that took effect, of the total.
+    pub partial: Option<(usize, usize)>,
+    /// Migrations of this run that completed before the failure.
+    pub completed_before: Vec<String>,
+}
+
+impl std::fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.direction {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+        };
+        write!(f, "{verb} migration {}_{} failed", self.version, self.name)?;
+        match self.line_col {
+            Some((l, c)) => write!(f, " at {}:{l}:{c}", self.file)?,
+            None => write!(f, " in {}", self.file)?,
+        }
+        write!(f, ": {} (SQLSTATE {})", self.message, self.code)?;
+        if let Some(d) = &self.detail {
+            write!(f, "\nDETAIL: {d}")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\nHINT: {h}")?;
+        }
+        match self.partial {
+            Some((done, total)) => write!(
+                f,
+                "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
+                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand (or complete the rest), \
+                 fix the file, then run with --retry-failed."
+            )?,
+            None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
+        }
+        if !self.completed_before.is_empty() {
+            write!(
+                f,
+                "\nCompleted before the failure: {}.",
+                self.completed_before.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a run failed. Messages name the database and say what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The connection could not be made.
+    #[error("could not connect to {target}: {source}")]
+    Connect {
+        /// The target, password redacted.
+        target: String,
+        /// The cause.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The connected database is not the one the target names.
+    #[error(
+        "the connection reached database `{connected}`, but the target names `{claimed}`; stopping before any statement. \
+         Check the connection string (a dbname parameter, a service file or a pooler alias can redirect it)"
+    )]
+    DatabaseMismatch {
+        /// What the target names.
+        claimed: String,
+        /// What `current_database()` says.
+        connected: String,
+    },
+    /// The guard refused.
+    #[error("{0}")]
+    Blocked(Box<Refusal>),
+    /// The override was given wrongly.
+    #[error(transparent)]
+    Guard(#[from] guard::GuardError),
+    /// The plan could not be made (drift, missing, out of order, irreversible, bad target).
+    #[error("database `{database}`: {source}")]
+    Plan {
+        /// The database.
+        database: String,
+        /// The cause.
+        #[source]
+        source: PlanError,
+    },
+    /// Another run holds the lock.
+    #[error(
+        "another wdh-migrate run holds the migration lock on database `{database}`{}; waited {waited_ms} ms. \
+         Wait for it to finish, or stop it (SELECT pg_terminate_backend(pid))",
+        .holder_pid.map(|p| format!(" (server process {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The database.
+        database: String,
+        /// The backend pid holding the lock.
+        holder_pid: Option<i32>,
+        /// How long this run waited.
+        waited_ms: u128,
+    },
+    /// A no-transaction migration failed earlier and was not repaired.
+    #[error(
+        "database `{database}`: {} failed earlier outside a transaction and may be partly applied ({}). \
+         Repair it by hand (see `wdh-migrate status`), then run again with --retry-failed",
+        .failed.iter().map(|f| format!("{}_{}", f.version, f.name)).collect::<Vec<_>>().join(", "),
+        .failed.iter().map(|f| format!("{} of {} statements took effect; {}", f.statements_done, f.statements_total, f.error)).collect::<Vec<_>>().join("; ")
+    )]
+    FailedEarlier {
+        /// The database.
+        database: String,
+        /// The failed migrations.
+        failed: Vec<FailedRow>,
+    },
+    /// A migration failed.
+    #[error("database `{database}`: {failure}")]
+    Migration {
+        /// The database.
+        database: String,
+        /// What failed.
+        failure: Box<MigrationFailure>,
+    },
+    /// The ledger was written by a newer release.
+    #[error("database `{database}`: its ledger has format {format}, newer than this release understands ({}); upgrade wdh-migrate", ledger::FORMAT)]
+    LedgerTooNew {
+        /// The database.
+        database: String,
+        /// The format found.
+        format: i32,
+    },
+    /// Any other database error.
+    #[error("database `{database}`: {action} failed: {source}")]
+    Database {
+        /// The database.
+        database: String,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+impl RunError {
+    fn db(database: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> RunError {
+        let database = database.to_string();
+        move |source| RunError::Database {
+            database,
+            action,
+            source,
+        }
+    }
+}
+
+/// The migration state of a database, for `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// The live facts.
+    pub identity: Identity,
+    /// The newest applied version.
+    pub current: Option<String>,
+    /// One entry per migration of the set, then applied ones missing from it.
+    pub migrations: Vec<StatusEntry>,
+    /// Files that are not migrations.
+    pub ignored: Vec<(String, String)>,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusEntry {
+    /// Version.
+    pub version: String,
+    /// Name.
+    pub name: String,
+    /// `applied`, `pending`, `drifted`, `failed`, `missing` (applied, no file) or `out-of-order` (pending, older than current).
+    pub state: &'static str,
+    /// `reversible`, `no-op down`, `irreversible` or `no down.sql`.
+    pub down: &'static str,
+    /// Whether it runs outside a transaction.
+    pub no_transaction: bool,
+    /// When it was applied.
+    pub applied_at: Option<String>,
+    /// Details for failed or drifted entries, with the repair steps.
+    pub note: Option<String>,
+}
+
+/// A dry run: the plan and the exact SQL, in order; nothing was run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRun {
+    /// The live facts.
+    pub identity: Identity,
+    /// Up or down.
+    pub direction: Direction,
+    /// Version before.
+    pub from: Option<String>,
+    /// Version after.
+    pub to: Option<String>,
+    /// What the guard would decide for this run.
+    pub guard: String,
+    /// Each message that would be sent, in order, labelled.
+    pub steps: Vec<DryRunStep>,
+}
+
+/// One message of a dry run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRunStep {
+    /// What it is (`ledger`, or `<version>_<name> up`).
+    pub label: String,
+    /// The file it comes from.
+    pub file: Option<String>,
+    /// The SQL, exactly as it would be sent.
+    pub sql: String,
+}
+
+/// Runs operations against one explicit target.
+#[derive(Debug)]
+pub struct Runner<'t> {
+    target: &'t Target,
+    options: RunOptions,
+}
+
+struct Connected {
+    client: Client,
+    identity: Identity,
+}
+
+impl<'t> Runner<'t> {
+    /// A runner for `target`.
+    pub fn new(target: &'t Target, options: RunOptions) -> Runner<'t> {
+        Runner { target, options }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        self.target
+    }
+
+    fn connect(&self) -> Result<Connected, RunError> {
+        let mut config = self.target.config().clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.options.connect_timeout);
+        }
+        config.application_name("wdh-migrate");
+        let mut client = config.connect(NoTls).map_err(|source| RunError::Connect {
+            target: self.target.redacted(),
+            source,
+        })?;
+        let identity = Identity::read(&mut client).map_err(RunError::db(
+            self.target.database(),
+            "reading the connection's identity",
+        ))?;
+        if identity.database != self.target.database() {
+            return Err(RunError::DatabaseMismatch {
+                claimed: self.target.database().to_string(),
+                connected: identity.database.clone(),
+            });
+        }
+        Ok(Connected { client, identity })
+    }
+
+    /// Judges `op` on the claim (before connecting): a plainly protected
+    /// target is refused without any connection.
+    fn judge_claim(&self, op: &Operation) -> Result<bool, RunError> {
+        let decision = guard::decide(
+            op,
+            self.target.database(),
+            None,
+            &self.options.policy,
+            &self.options.override_,
+        )?;
+        match decision {
+            Decision::Allow => Ok(false),
+            Decision::AllowWithOverride { .. } => Ok(true),
+            Decision::Refuse(r) => Err(RunError::Blocked(Box::new(r))),
+        }
+    }
+
+    /// Judges `op` on the live facts; a refusal is written to the audit log.
+    fn judge_live(
+        &self,
+        c: &mut Connected,
+        op: &Operation,
+        audit: &AuditEntry,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<bool, RunError> {
+        let decision = match guard::decide(
+            op,
+            &c.identity.database,
+            c.identity.marker.as_ref(),
+            &self.options.policy,
+            &self.options.override_,
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                self.audit(
+                    c,
+                    AuditEntry {
+                        outcome: "refused".into(),
+                        error: Some(e.to_string()),
+                        ..audit.clone()
+                    },
+                );
+                return Err(e.into());
+            }
+        };
+        match decision {
+            Decision::Allow => Ok(false),
+            Decision::AllowWithOverride { warning } => {
+                on(Event::Override(&warning));
+                Ok(true)
+            }
+            Decision::Refuse(r) => {
+                self.audit(
+                    c,
+                    AuditEntry {
+                        outcome: "refused".into(),
+                        error: Some(r.to_string()),
+                        ..audit.clone()
+                    },
+                );
+                Err(RunError::Blocked(Box::new(r)))
+            }
+        }
+    }
+
+    /// Appends an audit row, creating the ledger if needed. Best effort: a
+    /// failure to audit never hides the run's own outcome.
+    fn audit(&self, c: &mut Connected, entry: AuditEntry) {
+        let entry = AuditEntry {
+            target: self.target.redacted(),
+            error: entry.error.map(|e| self.target.scrub(&e)),
+            ..entry
+        };
+        let _ = ledger::ensure(&mut c.client)
+            .and_then(|()| c.client.batch_execute(&ledger::audit_sql(&entry)));
+    }
+
+    fn read_ledger(&self, c: &mut Connected) -> Result<LedgerState, RunError> {
+        let exists = c.identity.ledger_exists;
+        let (format, state) = ledger::read(&mut c.client, exists)
+            .map_err(RunError::db(&c.identity.database, "reading the ledger"))?;
+        if format > ledger::FORMAT {
+            return Err(RunError::LedgerTooNew {
+                database: c.identity.database.clone(),
+                format,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Applies pending migrations up to `to`.
+    pub fn upgrade(
+        &self,
+        set: &MigrationSet,
+        to: &UpgradeTo,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
+        let mut c = self.connect()?;
+        on(Event::Connected(&c.identity));
+        let database = c.identity.database.clone();
+        // Fast path: nothing pending needs neither the lock nor a write.
+        let state = self.read_ledger(&mut c)?;
+        let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
+            RunError::Plan {
+                database: database.clone(),
+                source,
+            }
+        })?;
+        if plan.steps.is_empty() && state.failed.is_empty() {
+            for w in &plan.allowed {
+                on(Event::Warning(w));
+            }
+            return Ok(RunReport {
+                identity: c.identity,
+                from: plan.from.clone(),
+                to: plan.from,
+                ran: vec![],
+                override_used: false,
+            });
+        }
+        self.locked(&mut c, |runner, c| {
+            ledger::ensure(&mut c.client)
+                .map_err(RunError::db(&database, "creating the ledger"))?;
+            c.identity.ledger_exists = true;
+            let state = runner.read_ledger(c)?;
+            runner.check_failed(&database, &state)?;
+            let plan =
+                plan::plan_upgrade(set, &state, to, runner.options.allow).map_err(|source| {
+                    RunError::Plan {
+                        database: database.clone(),
+                        source,
+                    }
+                })?;
+            runner.execute(c, &plan, "upgrade", false, on)
+        })
+    }
+
+    /// Reverts applied migrations down to `to`. Destructive: guarded on the
+    /// claim before connecting and on the live facts after.
+    pub fn downgrade(
+        &self,
+        set: &MigrationSet,
+        to: &DowngradeTo,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
+        let steps = match to {
+            DowngradeTo::Steps(n) => *n,
+            _ => usize::MAX,
+        };
+        let op = Operation::Downgrade { steps };
+        self.judge_claim(&op)?;
+        let mut c = self.connect()?;
+        on(Event::Connected(&c.identity));
+        let database = c.identity.database.clone();
+        let audit = AuditEntry {
+            operation: "downgrade".into(),
+            to: Some(to.to_string()),
+            ..AuditEntry::default()
+        };
+        let override_used = self.judge_live(&mut c, &op, &audit, on)?;
+        self.locked(&mut c, |runner, c| {
+            let state = runner.read_ledger(c)?;
+            runner.check_failed(&database, &state)?;
+            let plan =
+                plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|source| {
+                    let e = RunError::Plan {
+                        database: database.clone(),
+                        source,
+                    };
+                    if c.identity.ledger_exists {
+                        runner.audit(
+                            c,
+                            AuditEntry {
+                                outcome: "refused".into(),
+                                error: Some(e.to_string()),
+                                override_used,
+                                ..audit.clone()
+                            },
+                        );
+                    }
+                    e
+                })?;
+            ledger::ensure(&mut c.client)
+                .map_err(RunError::db(&database, "creating the ledger"))?;
+            runner.execute(c, &plan, "downgrade", override_used, on)
+        })
+    }
+
+    fn check_failed(&self, database: &str, state: &LedgerState) -> Result<(), RunError> {
+        if state.failed.is_empty() || self.options.retry_failed {
+            return Ok(());
+        }
+        Err(RunError::FailedEarlier {
+            database: database.to_string(),
+            failed: state.failed.clone(),
+        })
+    }
+
+    /// Runs `f` holding the run lock; the lock is released on every path.
+    fn locked<T>(
+        &self,
+        c: &mut Connected,
+        f: impl FnOnce(&Self, &mut Connected) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        let database = c.identity.database.clone();
+        let started = Instant::now();
+        let wait_ms = self.options.lock_wait.as_millis().max(1);
+        let acquired = c.client.batch_execute(&format!(
+            "SET lock_timeout = '{wait_ms}ms'; SELECT pg_advisory_lock({LOCK_KEY})"
+        ));
+        if let Err(e) = acquired {
+            let timed_out = e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE);
+            if !timed_out {
+                return Err(RunError::db(&database, "taking the migration lock")(e));
+            }
+            let holder = c
+                .client
+                .simple_query(&format!(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                     AND ((classid::bigint << 32) | objid::bigint) = {LOCK_KEY}"
+                ))
+                .ok()
+                .and_then(|m| ledger::single(&m))
+                .and_then(|p| p.parse().ok());
+            return Err(RunError::Locked {
+                database,
+                holder_pid: holder,
+                waited_ms: started.elapsed().as_millis(),
+            });
+        }
+        let mut session = String::from("RESET lock_timeout;");
+        if let Some(t) = self.options.lock_timeout {
+            session.push_str(&format!("SET lock_timeout = '{}ms';", t.as_millis()));
+        }
+        if let Some(t) = self.options.statement_timeout {
+            session.push_str(&format!("SET statement_timeout = '{}ms';", t.as_millis()));
+        }
+        let result = c
+            .client
+            .batch_execute(&session)
+            .map_err(RunError::db(&database, "setting the session's timeouts"))
+            .and_then(|()| f(self, c));
+        if !c.client.is_closed() {
+            let _ = c
+                .client
+                .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
+        }
+        result
+    }
+
+    fn execute(
+        &self,
+        c: &mut Connected,
+        plan: &Plan<'_>,
+        operation: &str,
+        override_used: bool,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
+        let database = c.identity.database.clone();
+        for w in &plan.allowed {
+            on(Event::Warning(w));
+        }
+        on(Event::Planned {
+            direction: plan.direction,
+            steps: plan.steps.len(),
+        });
+        let mut ran = Vec::new();
+        let audit = AuditEntry {
+            operation: operation.into(),
+            from: plan.from.clone(),
+            to: plan.to.clone(),
+            override_used,
+            ..AuditEntry::default()
+        };
+        for m in &plan.steps {
+            on(Event::Started {
+                migration: m,
+                direction: plan.direction,
+            });
+            let t = Instant::now();
+            let outcome = match script_for(m, plan.direction) {
+                Some(script) if script.no_transaction => {
+                    self.run_no_transaction(c, m, script, plan.direction)
+                }
+                Some(script) => run_in_transaction(&mut c.client, m, script, plan.direction),
+                None => Err(StepError::Db(None)),
+            };
+            let elapsed = t.elapsed();
+            if let Err(e) = outcome {
+                let failure = match e {
+                    StepError::Failure(f) => f,
+                    StepError::Db(e) => {
+                        Box::new(failure_from(m, plan.direction, e.as_ref(), None, None))
+                    }
+                };
+                let mut failure = failure;
+                failure.completed_before = ran
+                    .iter()
+                    .map(|(v, n, _): &(String, String, f64)| format!("{v}_{n}"))
+                    .collect();
+                let failure = RunError::Migration {
+                    database: database.clone(),
+                    failure,
+                };
+                self.audit(
+                    c,
+                    AuditEntry {
+                        outcome: "failed".into(),
+                        error: Some(failure.to_string()),
+                        ..audit.clone()
+                    },
+                );
+                return Err(failure);
+            }
+            on(Event::Finished {
+                migration: m,
+                direction: plan.direction,
+                elapsed,
+            });
+            ran.push((
+                m.version.to_string(),
+                m.name.clone(),
+                elapsed.as_secs_f64() * 1000.0,
+            ));
+        }
+        self.audit(
+            c,
+            AuditEntry {
+                outcome: "success".into(),
+                ..audit
+            },
+        );
+        Ok(RunReport {
+            identity: c.identity.clone(),
+            from: plan.from.clone(),
+            to: plan.to.clone(),
+            ran,
+            override_used,
+        })
+    }
+
+    /// Runs a no-transaction script one statement at a time; it is recorded
+    /// as running first, its progress after each statement, and applied only
+    /// after the last one succeeds.
+    fn run_no_transaction(
+        &self,
+        c: &mut Connected,
+        m: &Migration,
+        script: &Script,
+        direction: Direction,
+    ) -> Result<(), StepError> {
+        let version = m.version.to_string();
+        let sql = script.executable_sql();
+        let statements = crate::sql::split_statements(&sql);
+        let dir = match direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        };
+        let t = Instant::now();
+        c.client
+            .batch_execute(&ledger::record_started(
+                &version,
+                &m.name,
+                dir,
+                statements.len(),
+            ))
+            .map_err(|e| StepError::Db(Some(e)))?;
+        for (i, stmt) in statements.iter().enumerate() {
+            if let Err(e) = c.client.batch_execute(&stmt.sql) {
+                let db = e.as_db_error();
+                let line_col = db.and_then(|d| position(d)).map(|p| stmt.line_col(&sql, p));
+                let failure = failure_from(
+                    m,
+                    direction,
+                    Some(&e),
+                    line_col,
+                    Some((i, statements.len())),
+                );
+                let _ = c.client.batch_execute(&ledger::record_failed(
+                    &version,
+                    &self.target.scrub(&failure.to_string()),
+                ));
+                return Err(StepError::Failure(Box::new(failure)));
+            }
+            c.client
+                .batch_execute(&ledger::record_progress(&version, i + 1))
+                .map_err(|e| StepError::Db(Some(e)))?;
+        }
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let record = match direction {
+            Direction::Up => {
+                ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(ms))
+            }
+            Direction::Down => ledger::record_reverted(&version),
+        };
+        c.client
+            .batch_execute(&format!(
+                "BEGIN;{record}{}COMMIT;",
+                ledger::clear_failed(&version)
+            ))
+            .map_err(|e| StepError::Db(Some(e)))
+    }
+
+    /// The plan and the exact SQL of an upgrade, without running anything.
+    pub fn dry_run_upgrade(&self, set: &MigrationSet, to: &UpgradeTo) -> Result<DryRun, RunError> {
+        let mut c = self.connect()?;
+        let state = self.read_ledger(&mut c)?;
+        let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
+            RunError::Plan {
+                database: c.identity.database.clone(),
+                source,
+            }
+        })?;
+        Ok(dry_run(
+            c.identity,
+            &plan,
+            "allowed (an upgrade is not destructive)".into(),
+        ))
+    }
+
+    /// The plan, the exact SQL and the guard's decision of a downgrade,
+    /// without running anything.
+    pub fn dry_run_downgrade(
+        &self,
+        set: &MigrationSet,
+        to: &DowngradeTo,
+    ) -> Result<DryRun, RunError> {
+        let mut c = self.connect()?;
+        let state = self.read_ledger(&mut c)?;
+        let plan = plan::plan_downgrade(set, &state, to, self.options.allow).map_err(|source| {
+            RunError::Plan {
+                database: c.identity.database.clone(),
+                source,
+            }
+        })?;
+        let steps = match to {
+            DowngradeTo::Steps(n) => *n,
+            _ => usize::MAX,
+        };
+        let decision = guard::decide(
+            &Operation::Downgrade { steps },
+            &c.identity.database,
+            c.identity.marker.as_ref(),
+            &self.options.policy,
+            &self.options.override_,
+        );
+        let verdict = match decision {
+            Ok(Decision::Allow) => "allowed".to_string(),
+            Ok(Decision::AllowWithOverride { warning }) => {
+                format!("allowed with the override: {warning}")
+            }
+            Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
+            Err(e) => format!("would fail: {e}"),
+        };
+        Ok(dry_run(c.identity, &plan, verdict))
+    }
+
+    /// The state of every migration of the set on the database. Reads only.
+    pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
+        let mut c = self.connect()?;
+        let state = self.read_ledger(&mut c)?;
+        Ok(status(c.identity, set, &state))
+    }
+
+    /// Applied migrations in the order they were applied. Reads only.
+    pub fn history(&self) -> Result<(Identity, Vec<AppliedRow>), RunError> {
+        let mut c = self.connect()?;
+        let state = self.read_ledger(&mut c)?;
+        Ok((c.identity, state.applied))
+    }
+
+    /// The newest applied version of the set. Reads only.
+    pub fn current(&self, set: &MigrationSet) -> Result<(Identity, Option<String>), RunError> {
+        let mut c = self.connect()?;
+        let state = self.read_ledger(&mut c)?;
+        let current = plan::analyze(set, &state)
+            .current
+            .map(|m| m.version.to_string());
+        Ok((c.identity, current))
+    }
+}
+
+enum StepError {
+    Failure(Box<MigrationFailure>),
+    Db(Option<postgres::Error>),
+}
+
+fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
+    match direction {
+        Direction::Up => Some(&m.up),
+        Direction::Down => m.down.script(),
+    }
+}
+
+/// What precedes the migration's SQL in its message.
+const PREFIX: &str = "BEGIN;\n";
+
+/// The one message that runs a transactional migration with its ledger row.
+fn transactional_message(m: &Migration, script: &Script, direction: Direction) -> String {
+    let version = m.version.to_string();
+    let record = match direction {
+        Direction::Up => {
+            ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), false, None)
+        }
+        Direction::Down => ledger::record_reverted(&version),
+    };
+    format!(
+        "{PREFIX}{}\n;\n{record}\n{}COMMIT;",
+        script.executable_sql(),
+        ledger::clear_failed(&version)
+    )
+}
+
+fn run_in_transaction(
+    client: &mut Client,
+    m: &Migration,
+    script: &Script,
+    direction: Direction,
+) -> Result<(), StepError> {
+    let message = transactional_message(m, script, direction);
+    match client.batch_execute(&message) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if !client.is_closed() {
+                let _ = client.batch_execute("ROLLBACK");
+            }
+            let sql = script.executable_sql();
+            let line_col = e.as_db_error().and_then(position).and_then(|p| {
+                let in_file = p.checked_sub(PREFIX.chars().count())?;
+                (in_file >= 1 && in_file <= sql.chars().count())
+                    .then(|| crate::sql::line_col(&sql, in_file))
+            });
+            Err(StepError::Failure(Box::new(failure_from(
+                m,
+                direction,
+                Some(&e),
+                line_col,
+                None,
+            ))))
+        }
+    }
+}
+
+fn position(db: &DbError) -> Option<usize> {
+    match db.position()? {
+        ErrorPosition::Original(p) => usize::try_from(*p).ok(),
+        ErrorPosition::Internal { .. } => None,
+    }
+}
+
+fn failure_from(
+    m: &Migration,
+    direction: Direction,
+    e: Option<&postgres::Error>,
+    line_col: Option<(usize, usize)>,
+    partial: Option<(usize, usize)>,
+) -> MigrationFailure {
+    let file = script_for(m, direction)
+        .map(|s| s.path.display().to_string())
+        .unwrap_or_default();
+    let db = e.and_then(|e| e.as_db_error());
+    MigrationFailure {
+        version: m.version.to_string(),
+        name: m.name.clone(),
+        file,
+        direction,
+        line_col,
+        code: db
+            .map(|d| d.code().code().to_string())
+            .unwrap_or_else(|| "-".into()),
+        message: match (db, e) {
+            (Some(d), _) => d.message().to_string(),
+            (None, Some(e)) => e.to_string(),
+            (None, None) => "no script to run".into(),
+        },
+        detail: db.and_then(|d| d.detail().map(str::to_string)),
+        hint: db.and_then(|d| d.hint().map(str::to_string)),
+        partial,
+        completed_before: Vec::new(),
+    }
+}
+
+fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String) -> DryRun {
+    let mut steps = Vec::new();
+    if !identity.ledger_exists && plan.direction == Direction::Up && !plan.steps.is_empty() {
+        steps.push(DryRunStep {
+            label: "create the ledger".into(),
+            file: None,
+            sql: format!("BEGIN;{}COMMIT;", ledger::create_sql()),
+        });
+    }
+    for m in &plan.steps {
+        let Some(script) = script_for(m, plan.direction) else {
+            continue;
+        };
+        let dir = match plan.direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        };
+        let sql = if script.no_transaction {
+            let version = m.version.to_string();
+            let record = match plan.direction {
+                Direction::Up => {
+                    ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(0.0))
+                }
+                Direction::Down => ledger::record_reverted(&version),
+            };
+            let statements: Vec<String> = crate::sql::split_statements(&script.executable_sql())
+                .into_iter()
+                .map(|s| s.sql)
+                .collect();
+            format!(
+                "-- outside a transaction, one statement at a time:\n{}\n-- then:\nBEGIN;{record}{}COMMIT;",
+                statements.join("\n"),
+                ledger::clear_failed(&version)
+            )
+        } else {
+            transactional_message(m, script, plan.direction)
+        };
+        steps.push(DryRunStep {
+            label: format!("{}_{} {dir}", m.version, m.name),
+            file: Some(script.path.display().to_string()),
+            sql,
+        });
+    }
+    DryRun {
+        identity,
+        direction: plan.direction,
+        from: plan.from.clone(),
+        to: plan.to.clone(),
+        guard,
+        steps,
+    }
+}
+
+fn status(identity: Identity, set: &MigrationSet, state: &LedgerState) -> Status {
+    let a = plan::analyze(set, state);
+    let mut entries = Vec::new();
+    for m in &set.migrations {
+        let version = m.version.to_string();
+        let row = state
+            .applied
+            .iter()
+            .find(|r| set.find(&r.version).is_some_and(|x| x.version == m.version));
+        let failed = state
+            .failed
+            .iter()
+            .find(|f| set.find(&f.version).is_some_and(|x| x.version == m.version));
+        let drift = a.drifted.iter().find(|d| d.version == version);
+        let (state_name, note) = if let Some(f) = failed {
+            (
+                "failed",
+                Some(format!(
+                    "{} of {} statement(s) took effect: {}. Repair: undo them by hand (or complete the rest), fix the file, then `wdh-migrate upgrade --retry-failed`",
+                    f.statements_done, f.statements_total, f.error
+                )),
+            )
+        } else if let Some(d) = drift {
+            (
+                "drifted",
+                Some(format!(
+                    "{} changed since it was applied (recorded {}, now {})",
+                    d.path,
+                    &d.recorded[..12.min(d.recorded.len())],
+                    &d.current[..12]
+                )),
+            )
+        } else if row.is_some() {
+            ("applied", None)
+        } else if a.out_of_order.iter().any(|x| x.version == m.version) {
+            ("out-of-order", Some("pending, but older than the current version; upgrade needs --allow-out-of-order".into()))
+        } else {
+            ("pending", None)
+        };
+        let down = match &m.down {
+            crate::migrations::Down::Script(s) if s.is_empty() => "no-op down",
+            crate::migrations::Down::Script(_) => "reversible",
+            crate::migrations::Down::Missing => "no down.sql",
+            crate::migrations::Down::Irreversible(_) => "irreversible",
+        };
+        entries.push(StatusEntry {
+            version,
+            name: m.name.clone(),
+            state: state_name,
+            down,
+            no_transaction: m.up.no_transaction,
+            applied_at: row.map(|r| r.applied_at.clone()),
+            note,
+        });
+    }
+    for r in &a.missing {
+        entries.push(StatusEntry {
+            version: r.version.clone(),
+            name: r.name.clone(),
+            state: "missing",
+            down: "no down.sql",
+            no_transaction: false,
+            applied_at: Some(r.applied_at.clone()),
+            note: Some("applied, but its files are not in the migration set".into()),
+        });
+    }
+    let ignored = set
+        .ignored
+        .iter()
+        .map(|i: &IgnoredFile| (i.path.display().to_string(), i.reason.clone()))
+        .collect();
+    Status {
+        identity,
+        current: a.current.map(|m| m.version.to_string()),
+        migrations: entries,
+        ignored,
+    }
+}

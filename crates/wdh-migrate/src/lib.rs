@@ -1,1 +1,272 @@
-pub fn run() {}
+//! The `wdh-migrate` command line tool. `main` only parses and calls
+//! [`run`]; settings are resolved here, once, and passed down explicitly.
+
+mod args;
+mod output;
+mod sandbox;
+mod settings;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+use wdh_migrate_core::guard::Override;
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
+use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
+use wdh_migrate_core::target::Target;
+
+pub use args::Cli;
+use args::{Command, RunArgs};
+
+/// Exit codes (documented in `--help` and the README).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A migration or the database failed.
+    pub const FAILED: u8 = 1;
+    /// Bad usage, configuration or migration files.
+    pub const USAGE: u8 = 2;
+    /// Refused by the production guard, or the connection reached another database.
+    pub const BLOCKED: u8 = 3;
+    /// Refused by the checks (drift, missing, out of order, irreversible, failed earlier).
+    pub const CHECKS: u8 = 4;
+    /// Another run holds the lock.
+    pub const LOCKED: u8 = 5;
+}
+
+/// An error with its exit code; the message is already redacted.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match execute(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        message: format!("error: {e}"),
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Failure> {
+    let env = settings::Env::read();
+    let config = settings::load_config(&cli.global).map_err(|e| usage(format!("{e:#}")))?;
+    let sandbox = if cli.global.sandbox && !cli.global.print_target {
+        Some(sandbox::Sandbox::start().map_err(|e| Failure {
+            code: exit::FAILED,
+            message: format!("error: {e:#}"),
+        })?)
+    } else {
+        None
+    };
+    let target = match &sandbox {
+        Some(s) => s.target().map_err(usage)?,
+        None => settings::resolve_target(&cli.global, &env, &config)
+            .map_err(|e| usage(format!("{e:#}")))?,
+    };
+    eprintln!("target: {target}");
+    if cli.global.print_target {
+        return Ok(());
+    }
+    if let Some(s) = &sandbox {
+        eprintln!("{}", s.describe());
+    }
+    let dir = settings::migrations_dir(&cli.global, &config);
+    let set = MigrationSet::load(&dir).map_err(usage)?;
+    for ignored in &set.ignored {
+        eprintln!(
+            "note: ignoring {} ({})",
+            dir.join(&ignored.path).display(),
+            ignored.reason
+        );
+    }
+    let result = command(&cli, &env, &config, &target, &set);
+    if sandbox.is_some()
+        && result.is_ok()
+        && matches!(cli.command, Command::Upgrade(_) | Command::Downgrade(_))
+        && !cli.global.json
+    {
+        // The sandbox is gone when this command ends: show where it got to.
+        let runner = Runner::new(&target, RunOptions::default());
+        if let Ok(status) = runner.status(&set) {
+            println!();
+            output::status(&status);
+        }
+    }
+    result.map_err(|e| scrubbed(&target, e))
+}
+
+fn scrubbed(target: &Target, f: Failure) -> Failure {
+    Failure {
+        code: f.code,
+        message: target.scrub(&f.message),
+    }
+}
+
+fn run_options(
+    run: &RunArgs,
+    config: &settings::Config,
+    env: &settings::Env,
+    confirm: Option<&String>,
+) -> Result<RunOptions, Failure> {
+    let timeouts = settings::timeouts(run, config).map_err(|e| usage(format!("{e:#}")))?;
+    let mut options = RunOptions {
+        lock_timeout: timeouts.lock_timeout,
+        statement_timeout: timeouts.statement_timeout,
+        allow: Allow {
+            drift: run.allow_drift,
+            out_of_order: false,
+        },
+        retry_failed: run.retry_failed,
+        policy: settings::policy(config),
+        override_: Override {
+            allow_variable: env.allow_production_downgrade.clone(),
+            confirm_database: confirm.cloned(),
+        },
+        ..RunOptions::default()
+    };
+    if let Some(wait) = timeouts.lock_wait {
+        options.lock_wait = wait;
+    }
+    Ok(options)
+}
+
+fn command(
+    cli: &Cli,
+    env: &settings::Env,
+    config: &settings::Config,
+    target: &Target,
+    set: &MigrationSet,
+) -> Result<(), Failure> {
+    let json = cli.global.json;
+    match &cli.command {
+        Command::Upgrade(a) => {
+            let to: UpgradeTo = a.target.parse().map_err(usage)?;
+            let mut options = run_options(&a.run, config, env, None)?;
+            options.allow.out_of_order = a.allow_out_of_order;
+            let runner = Runner::new(target, options);
+            if a.run.dry_run {
+                let d = runner.dry_run_upgrade(set, &to).map_err(failure)?;
+                if json {
+                    output::json(&d)
+                } else {
+                    output::dry_run(&d)
+                }
+                return Ok(());
+            }
+            let mut progress = output::Progress::new(json);
+            let r = runner
+                .upgrade(set, &to, &mut |e| progress.event(e))
+                .map_err(failure)?;
+            if json {
+                output::json(&r)
+            } else {
+                output::report(&r, "upgrade")
+            }
+        }
+        Command::Downgrade(a) => {
+            let to: DowngradeTo = a.target.parse().map_err(usage)?;
+            let options = run_options(&a.run, config, env, a.confirm_database.as_ref())?;
+            let runner = Runner::new(target, options);
+            if a.run.dry_run {
+                let d = runner.dry_run_downgrade(set, &to).map_err(failure)?;
+                if json {
+                    output::json(&d)
+                } else {
+                    output::dry_run(&d)
+                }
+                return Ok(());
+            }
+            let mut progress = output::Progress::new(json);
+            let r = runner
+                .downgrade(set, &to, &mut |e| progress.event(e))
+                .map_err(failure)?;
+            if json {
+                output::json(&r)
+            } else {
+                output::report(&r, "downgrade")
+            }
+        }
+        Command::Current => {
+            let (identity, current) = Runner::new(target, RunOptions::default())
+                .current(set)
+                .map_err(failure)?;
+            if json {
+                output::json(
+                    &serde_json::json!({ "database": identity.database, "current": current }),
+                );
+            } else {
+                println!("{}", current.as_deref().unwrap_or("base"));
+            }
+        }
+        Command::History => {
+            let (identity, rows) = Runner::new(target, RunOptions::default())
+                .history()
+                .map_err(failure)?;
+            if json {
+                output::json(
+                    &serde_json::json!({ "database": identity.database, "applied": rows }),
+                );
+            } else {
+                output::history(&identity, &rows);
+            }
+        }
+        Command::Status => {
+            let s = Runner::new(target, RunOptions::default())
+                .status(set)
+                .map_err(failure)?;
+            if json {
+                output::json(&s)
+            } else {
+                output::status(&s)
+            }
+        }
+    }
+    Ok(())
+}
+
+fn failure(e: RunError) -> Failure {
+    let code = match &e {
+        RunError::Blocked(_) | RunError::Guard(_) | RunError::DatabaseMismatch { .. } => {
+            exit::BLOCKED
+        }
+        RunError::Plan { .. } | RunError::FailedEarlier { .. } => exit::CHECKS,
+        RunError::Locked { .. } => exit::LOCKED,
+        _ => exit::FAILED,
+    };
+    let mut message = format!("error: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(&format!("\n  caused by: {text}"));
+        }
+        source = s.source();
+    }
+    if let RunError::Blocked(_) = e {
+        message = message.trim_start_matches("error: ").to_string();
+    }
+    Failure { code, message }
+}

@@ -63,7 +63,10 @@ fn main() {
             took
         })
         .collect();
-    println!("joining a running cluster (one connection): {}", ms(median(joins)));
+    println!(
+        "joining a running cluster (one connection): {}",
+        ms(median(joins))
+    );
     let mut admin = server.connect("postgres").expect("connects");
     for strategy in ["FILE_COPY", "WAL_LOG"] {
         let (mut create, mut drop_) = (Vec::new(), Vec::new());

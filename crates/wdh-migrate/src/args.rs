@@ -1,0 +1,128 @@
+//! Command-line arguments (clap). No logic here: `settings` turns them
+//! into a validated configuration before any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const AFTER_HELP: &str = "\
+Target resolution (first found wins; nothing later replaces it):
+  --database-url  >  WDH_DATABASE_URL  >  DATABASE_URL  >  database_url in ./wdh.toml (or --config)
+  With none of them, wdh-migrate refuses to run (there is no default database), unless --sandbox.
+
+Exit codes:
+  0  success
+  1  a migration or the database failed (nothing half-applied: see the message)
+  2  bad usage, configuration or migration files
+  3  refused by the production guard (BLOCKED), or the connection reached another database
+  4  refused by the checks: drift, missing or out-of-order migrations, irreversible
+     migrations on the way, or an earlier failed no-transaction migration
+  5  another run holds the migration lock (timed out waiting)";
+
+/// PostgreSQL schema migrations that never touch a database you did not mean.
+#[derive(Debug, Parser)]
+#[command(name = "wdh-migrate", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The database to operate on (URL or key=value form). Overrides WDH_DATABASE_URL,
+    /// DATABASE_URL and wdh.toml.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// The migrations folder [default: ./migrations, or `migrations` in wdh.toml].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+
+    /// The configuration file [default: ./wdh.toml when it exists].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Machine-readable output (current, history, status, dry runs, upgrade and downgrade reports).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print the resolved target and where it came from, then exit without connecting.
+    #[arg(long, global = true)]
+    pub print_target: bool,
+
+    /// Run the command against a throw-away local cluster, removed afterwards.
+    #[arg(long, global = true, conflicts_with = "database_url")]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations.
+    Upgrade(UpgradeArgs),
+    /// Revert applied migrations (guarded; a target is required).
+    Downgrade(DowngradeArgs),
+    /// Print the current version.
+    Current,
+    /// Print applied migrations in the order they were applied.
+    History,
+    /// Show every migration: applied, pending, drifted, failed, missing.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print the plan and the exact SQL, in order; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Proceed although applied migrations changed or are missing (the differences are shown).
+    #[arg(long)]
+    pub allow_drift: bool,
+
+    /// Retry a no-transaction migration recorded as failed, after repairing it by hand.
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// How long to wait for another run's lock, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+
+    /// lock_timeout for the migrations' statements, e.g. 5s.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// statement_timeout for the migrations' statements, e.g. 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// head, a version, or +N (the next N).
+    #[arg(default_value = "head", value_name = "TARGET")]
+    pub target: String,
+
+    /// Apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// base, a version (it stays applied), or -N (the last N). Required: there is no default.
+    #[arg(value_name = "TARGET", allow_hyphen_values = true)]
+    pub target: String,
+
+    /// On a protected database: name the live database to confirm the override
+    /// (also needs WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING).
+    #[arg(long, value_name = "NAME")]
+    pub confirm_database: Option<String>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}

@@ -1,0 +1,189 @@
+//! Human and JSON output. Results go to stdout, progress and errors to stderr.
+
+use std::io::{IsTerminal, Write};
+
+use wdh_migrate_core::identity::Identity;
+use wdh_migrate_core::plan::{AppliedRow, Direction};
+use wdh_migrate_core::runner::{DryRun, Event, RunReport, Status};
+
+pub fn json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: could not render JSON: {e}"),
+    }
+}
+
+/// Prints run progress: a line per migration with its time. On a terminal
+/// the line is started before the migration runs and finished after.
+pub struct Progress {
+    terminal: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        Progress {
+            terminal: std::io::stdout().is_terminal(),
+            quiet,
+        }
+    }
+
+    pub fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Override(warning) => eprintln!("WARNING: {warning}"),
+            Event::Warning(w) => eprintln!("warning: {w}"),
+            _ if self.quiet => {}
+            Event::Started {
+                migration,
+                direction,
+            } if self.terminal => {
+                print!(
+                    "{} {}_{} ... ",
+                    verb(direction),
+                    migration.version,
+                    migration.name
+                );
+                let _ = std::io::stdout().flush();
+            }
+            Event::Finished {
+                migration,
+                direction,
+                elapsed,
+            } => {
+                let ms = elapsed.as_secs_f64() * 1000.0;
+                if self.terminal {
+                    println!("{ms:.1} ms");
+                } else {
+                    println!(
+                        "{} {}_{} ... {ms:.1} ms",
+                        verb(direction),
+                        migration.version,
+                        migration.name
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "applying",
+        Direction::Down => "reverting",
+    }
+}
+
+fn version(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("base")
+}
+
+pub fn report(r: &RunReport, operation: &str) {
+    if r.ran.is_empty() {
+        println!(
+            "{operation}: nothing to do; {} is at {}",
+            r.identity.database,
+            version(&r.from)
+        );
+    } else {
+        let total: f64 = r.ran.iter().map(|(_, _, ms)| ms).sum();
+        println!(
+            "{operation}: {} migration(s) in {total:.1} ms; {} is now at {} (was {})",
+            r.ran.len(),
+            r.identity.database,
+            version(&r.to),
+            version(&r.from)
+        );
+    }
+}
+
+pub fn status(s: &Status) {
+    println!("{}: at {}", describe(&s.identity), version(&s.current));
+    let width = s
+        .migrations
+        .iter()
+        .map(|m| m.version.len() + m.name.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for m in &s.migrations {
+        let mut flags = Vec::new();
+        if m.down != "reversible" {
+            flags.push(m.down);
+        }
+        if m.no_transaction {
+            flags.push("no-transaction");
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", flags.join(", "))
+        };
+        let label = format!("{}_{}", m.version, m.name);
+        println!(
+            "  {:<12} {label:<width$}  {}{flags}",
+            m.state,
+            m.applied_at.as_deref().unwrap_or("")
+        );
+        if let Some(note) = &m.note {
+            println!("               {note}");
+        }
+    }
+    for (path, reason) in &s.ignored {
+        println!("  {:<12} {path}  ({reason})", "ignored");
+    }
+    let count = |state: &str| s.migrations.iter().filter(|m| m.state == state).count();
+    println!(
+        "{} applied, {} pending, {} drifted, {} failed, {} missing",
+        count("applied") + count("drifted"),
+        count("pending") + count("out-of-order"),
+        count("drifted"),
+        count("failed"),
+        count("missing")
+    );
+}
+
+pub fn history(identity: &Identity, rows: &[AppliedRow]) {
+    println!("{}", describe(identity));
+    if rows.is_empty() {
+        println!("  nothing applied");
+    }
+    for r in rows {
+        let addr = r
+            .client_addr
+            .as_deref()
+            .map(|a| format!(" from {a}"))
+            .unwrap_or_default();
+        println!(
+            "  {}  {}_{}  {:.1} ms  by {}{addr}",
+            r.applied_at, r.version, r.name, r.execution_ms, r.applied_by
+        );
+    }
+}
+
+pub fn dry_run(d: &DryRun) {
+    let verb = match d.direction {
+        Direction::Up => "upgrade",
+        Direction::Down => "downgrade",
+    };
+    println!(
+        "-- dry run: {verb} {} from {} to {}; nothing is run",
+        d.identity.database,
+        version(&d.from),
+        version(&d.to)
+    );
+    println!("-- guard: {}", d.guard.replace('\n', "\n--   "));
+    if d.steps.is_empty() {
+        println!("-- nothing to do");
+    }
+    for s in &d.steps {
+        match &s.file {
+            Some(f) => println!("\n-- {} ({f})", s.label),
+            None => println!("\n-- {}", s.label),
+        }
+        println!("{}", s.sql);
+    }
+}
+
+pub fn describe(identity: &Identity) -> String {
+    identity.describe()
+}

@@ -1,0 +1,3 @@
+DROP SCHEMA "business";
+DROP SCHEMA "mapping";
+DROP SCHEMA "enterprise";

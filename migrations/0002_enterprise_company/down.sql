@@ -1,0 +1,2 @@
+DROP TABLE "enterprise"."company_alias";
+DROP TABLE "enterprise"."company";

@@ -1,0 +1,2 @@
+DROP TABLE "mapping"."plan_company";
+DROP TABLE "mapping"."product_line";

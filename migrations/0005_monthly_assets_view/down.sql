@@ -1,0 +1,1 @@
+DROP VIEW "business"."monthly_assets";

@@ -1,0 +1,2 @@
+-- wdh:no-transaction
+DROP INDEX CONCURRENTLY "business"."annuity_performance_report_month_idx";

@@ -1,0 +1,1 @@
+DROP TABLE "enterprise"."company_branch";

@@ -527,6 +527,16 @@ impl<'t> Runner<'t> {
                         source,
                     }
                 })?;
+            if plan.steps.is_empty() {
+                // Another run applied them while this one waited for the lock.
+                return Ok(RunReport {
+                    identity: c.identity.clone(),
+                    from: plan.from.clone(),
+                    to: plan.from,
+                    ran: vec![],
+                    override_used: false,
+                });
+            }
             runner.execute(c, &plan, "upgrade", false, on)
         })
     }
@@ -626,6 +636,12 @@ impl<'t> Runner<'t> {
             });
         }
         let mut session = String::from("RESET lock_timeout;");
+        if c.identity.server_version >= 140_000 {
+            // A run killed mid-migration: the server notices the dead client
+            // within a second and rolls the migration back instead of
+            // committing it after its client is gone.
+            session.push_str("SET client_connection_check_interval = '1s';");
+        }
         if let Some(t) = self.options.lock_timeout {
             session.push_str(&format!("SET lock_timeout = '{}ms';", t.as_millis()));
         }
@@ -765,7 +781,8 @@ impl<'t> Runner<'t> {
         for (i, stmt) in statements.iter().enumerate() {
             if let Err(e) = c.client.batch_execute(&stmt.sql) {
                 let db = e.as_db_error();
-                let line_col = db.and_then(|d| position(d)).map(|p| stmt.line_col(&sql, p));
+                // Without a server position, the statement's own start is still exact.
+                let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));
                 let failure = failure_from(
                     m,
                     direction,

@@ -1,4 +1,4 @@
-//! Prints medians of 20 runs: cluster start-to-ready (cold: initdb; cached:
+//! Prints medians of 20 runs (3 when run by `cargo test`): cluster start-to-ready (cold: initdb; cached:
 //! copy of the init cache), and create / drop of an empty test database.
 //!
 //! Run with `cargo bench -p wdh-testdb --bench harness`.
@@ -7,7 +7,14 @@ use std::time::{Duration, Instant};
 
 use wdh_testdb::{ClusterOptions, TestCluster};
 
-const RUNS: usize = 20;
+/// 20 runs under `cargo bench`; a quick pass of 3 when run as a test.
+fn runs() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        20
+    } else {
+        3
+    }
+}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -20,7 +27,7 @@ fn ms(d: Duration) -> String {
 
 fn time_start(options: impl Fn() -> ClusterOptions) -> (Duration, Duration) {
     let (mut start, mut stop) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let t = Instant::now();
         let cluster = TestCluster::start_with(options()).expect("cluster starts");
         start.push(t.elapsed());
@@ -54,7 +61,7 @@ fn main() {
 
     let server = cluster.server();
     // What a test process would pay to join a cluster shared across processes.
-    let joins: Vec<Duration> = (0..RUNS)
+    let joins: Vec<Duration> = (0..runs())
         .map(|_| {
             let t = Instant::now();
             let client = server.connect("postgres").expect("connects");
@@ -70,7 +77,7 @@ fn main() {
     let mut admin = server.connect("postgres").expect("connects");
     for strategy in ["FILE_COPY", "WAL_LOG"] {
         let (mut create, mut drop_) = (Vec::new(), Vec::new());
-        for i in 0..RUNS {
+        for i in 0..runs() {
             let name = format!("wdh_test_bench_{}_{i}", strategy.to_lowercase());
             let t = Instant::now();
             admin
@@ -93,7 +100,7 @@ fn main() {
     // What a test sees: TestServer::create_database (pooled admin connection),
     // then Drop hands the drop to the background thread.
     let (mut create, mut release) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let t = Instant::now();
         let db = server.create_database().expect("create");
         create.push(t.elapsed());
@@ -112,7 +119,7 @@ fn main() {
     );
 
     let mut sync_drop = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let db = server.create_database().expect("create");
         let t = Instant::now();
         db.drop_now().expect("drop");

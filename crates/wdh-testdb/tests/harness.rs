@@ -1,4 +1,5 @@
 //! The harness against real PostgreSQL clusters.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,9 @@
+//! Integration tests: the CLI and the library against real PostgreSQL
+//! clusters that the tests start themselves.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod layouts;
+mod runner;

@@ -1,0 +1,658 @@
+//! The runner: up, down, targets, failures, drift, concurrency, kills.
+
+use std::time::{Duration, Instant};
+
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
+use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
+
+use crate::support::*;
+
+fn up(
+    set: &MigrationSet,
+    db: &wdh_testdb::TestDatabase,
+    to: &str,
+) -> Result<wdh_migrate_core::runner::RunReport, RunError> {
+    let t = target(db);
+    Runner::new(&t, RunOptions::default()).upgrade(
+        set,
+        &to.parse::<UpgradeTo>().unwrap(),
+        &mut |_| {},
+    )
+}
+
+fn down(
+    set: &MigrationSet,
+    db: &wdh_testdb::TestDatabase,
+    to: &str,
+) -> Result<wdh_migrate_core::runner::RunReport, RunError> {
+    let t = target(db);
+    Runner::new(&t, RunOptions::default()).downgrade(
+        set,
+        &to.parse::<DowngradeTo>().unwrap(),
+        &mut |_| {},
+    )
+}
+
+fn current(set: &MigrationSet, db: &wdh_testdb::TestDatabase) -> Option<String> {
+    let t = target(db);
+    Runner::new(&t, RunOptions::default())
+        .current(set)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn up_to_head_down_to_base_and_up_again_round_trips_the_schema() {
+    let set = bundled();
+    let db = db();
+    let empty = dump(&db);
+    let report = up(&set, &db, "head").unwrap();
+    assert_eq!(report.ran.len(), 10);
+    let first = dump(&db);
+    assert!(
+        first.contains("CREATE TABLE business.annuity_performance"),
+        "{first}"
+    );
+    assert!(first.contains("annuity_performance_report_month_idx"));
+    down(&set, &db, "base").unwrap();
+    assert_eq!(dump(&db), empty, "down to base must leave the empty start");
+    assert!(applied_versions(&db).is_empty());
+    up(&set, &db, "head").unwrap();
+    assert_eq!(dump(&db), first, "up again must equal the first up");
+    assert_eq!(
+        audit(&db),
+        [
+            "upgrade success false",
+            "downgrade success false",
+            "upgrade success false"
+        ]
+    );
+}
+
+#[test]
+fn relative_and_version_targets() {
+    let set = bundled();
+    let db = db();
+    up(&set, &db, "+3").unwrap();
+    assert_eq!(current(&set, &db).as_deref(), Some("0003"));
+    up(&set, &db, "0006").unwrap();
+    assert_eq!(current(&set, &db).as_deref(), Some("0006"));
+    up(&set, &db, "+1").unwrap();
+    assert_eq!(current(&set, &db).as_deref(), Some("0007"));
+    down(&set, &db, "-2").unwrap();
+    assert_eq!(current(&set, &db).as_deref(), Some("0005"));
+    down(&set, &db, "0002").unwrap();
+    assert_eq!(current(&set, &db).as_deref(), Some("0002"));
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    // Impossible targets are refused and change nothing.
+    let before = snapshot(&db);
+    assert!(matches!(up(&set, &db, "+9"), Err(RunError::Plan { .. })));
+    assert!(matches!(up(&set, &db, "0001"), Err(RunError::Plan { .. })));
+    assert!(matches!(down(&set, &db, "-3"), Err(RunError::Plan { .. })));
+    assert!(matches!(
+        down(&set, &db, "0005"),
+        Err(RunError::Plan { .. })
+    ));
+    assert_eq!(snapshot(&db), before);
+    down(&set, &db, "base").unwrap();
+    assert_eq!(current(&set, &db), None);
+}
+
+#[test]
+fn a_migration_failing_in_the_middle_leaves_the_previous_version() {
+    let dir = folder(&[
+        ("0001_a/up.sql", "CREATE TABLE a (id int);"),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+        ("0002_b/up.sql", "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\nSELECT 1 / 0;\nCREATE TABLE b2 (id int);"),
+        ("0002_b/down.sql", "DROP TABLE b2; DROP TABLE b;"),
+        ("0003_c/up.sql", "CREATE TABLE c (id int);"),
+        ("0003_c/down.sql", "DROP TABLE c;"),
+    ]);
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let db = db();
+    up(&set, &db, "+1").unwrap();
+    let before = snapshot(&db);
+    let err = up(&set, &db, "head").unwrap_err();
+    let RunError::Migration { failure, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.version, "0002");
+    assert_eq!(failure.file, "0002_b/up.sql");
+    assert_eq!(failure.code, "22012");
+    // Errors raised while executing carry no server position; the file is named.
+    let msg = err.to_string();
+    assert!(
+        msg.contains("0002_b/up.sql") && msg.contains("division by zero") && msg.contains("22012"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(&db),
+        before,
+        "no partial objects and no ledger row"
+    );
+    let no_b: bool = query_one(&db, "SELECT to_regclass('public.b') IS NULL");
+    assert!(no_b);
+    assert_eq!(
+        audit(&db).last().map(String::as_str),
+        Some("upgrade failed false")
+    );
+}
+
+#[test]
+fn server_detail_and_hint_are_reported() {
+    let dir = folder(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO a VALUES (1), (1);",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;"),
+    ]);
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("SQLSTATE 23505"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("DETAIL: Key (id)=(1) already exists."),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("1_a.up.sql"), "{}", run.stderr);
+    assert!(applied_versions(&db).is_empty());
+}
+
+#[test]
+fn drift_missing_and_out_of_order_give_their_errors() {
+    let dir = folder(&[
+        ("0001_a/up.sql", "CREATE TABLE a (id int);"),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+        ("0003_c/up.sql", "CREATE TABLE c (id int);"),
+        ("0003_c/down.sql", "DROP TABLE c;"),
+    ]);
+    let db = db();
+    let ok = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(ok.code, 0, "{}", ok.all());
+
+    // Out of order: a new migration older than the newest applied one.
+    write(dir.path(), "0002_b/up.sql", "CREATE TABLE b (id int);");
+    write(dir.path(), "0002_b/down.sql", "DROP TABLE b;");
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr.contains("0002") && run.stderr.contains("--allow-out-of-order"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    let run = wdh(&["upgrade", "--allow-out-of-order"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
+
+    // Drift: an applied file changed.
+    write(dir.path(), "0001_a/up.sql", "CREATE TABLE a (id bigint);");
+    write(dir.path(), "0004_d/up.sql", "CREATE TABLE d (id int);");
+    write(dir.path(), "0004_d/down.sql", "DROP TABLE d;");
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr.contains("changed since they were applied")
+            && run.stderr.contains("0001_a/up.sql"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--allow-drift"), "{}", run.stderr);
+    assert_eq!(snapshot(&db), before);
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(status.stdout.contains("drifted"), "{}", status.stdout);
+    let run = wdh(&["upgrade", "--allow-drift"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("0001"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003", "0004"]);
+
+    // Missing: an applied migration's files are gone.
+    std::fs::remove_dir_all(dir.path().join("0003_c")).unwrap();
+    write(dir.path(), "0001_a/up.sql", "CREATE TABLE a (id int);");
+    write(dir.path(), "0005_e/up.sql", "CREATE TABLE e (id int);");
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr.contains("missing from the migration set") && run.stderr.contains("0003_c"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    let status = wdh(&["status", "--json"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let states: Vec<&str> = json["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["applied", "applied", "applied", "pending", "missing"]
+    );
+}
+
+#[test]
+fn irreversible_migrations_refuse_a_downgrade_before_anything_runs() {
+    let dir = folder(&[
+        ("0001_a/up.sql", "CREATE TABLE a (id int);"),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+        (
+            "0002_b/up.sql",
+            "-- wdh:irreversible\nCREATE TABLE b (id int);",
+        ),
+        ("0002_b/down.sql", "DROP TABLE b;"),
+        ("0003_c/up.sql", "CREATE TABLE c (id int);"),
+        ("0003_c/down.sql", "DROP TABLE c;"),
+        ("0004_d/up.sql", "CREATE TABLE d (id int);"),
+        ("0004_d/down.sql", "-- nothing to undo\n"),
+    ]);
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let db = db();
+    up(&set, &db, "head").unwrap();
+    let before = snapshot(&db);
+    let err = down(&set, &db, "base").unwrap_err();
+    assert!(
+        err.to_string().contains("0002") && err.to_string().contains("irreversible"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&db), before, "nothing ran");
+    // Past the irreversible one is fine; the empty down is a no-op.
+    down(&set, &db, "0002").unwrap();
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    let d_kept: bool = query_one(&db, "SELECT to_regclass('public.d') IS NOT NULL");
+    assert!(d_kept, "the no-op down leaves d");
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        status.stdout.contains("no-op down") && status.stdout.contains("irreversible"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn flat_pairs_run_in_integer_order_and_wrapped_transactions_stay_atomic() {
+    let dir = folder(&[
+        ("9_nine.up.sql", "CREATE TABLE nine (id int);"),
+        ("9_nine.down.sql", "DROP TABLE nine;"),
+        (
+            "10_ten.up.sql",
+            "BEGIN;\nCREATE TABLE ten (id int REFERENCES nine_pk (id));\nCOMMIT;\n",
+        ),
+        ("10_ten.down.sql", "BEGIN;\nDROP TABLE ten;\nCOMMIT;\n"),
+        ("2_two.up.sql", "CREATE TABLE nine_pk (id int PRIMARY KEY);"),
+        ("2_two.down.sql", "DROP TABLE nine_pk;"),
+        (
+            "11_bad.up.sql",
+            "BEGIN;\nCREATE TABLE eleven (id int);\nSELECT no_such_function();\nCOMMIT;\n",
+        ),
+        ("11_bad.down.sql", "DROP TABLE eleven;"),
+    ]);
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let db = db();
+    let err = up(&set, &db, "head").unwrap_err();
+    assert!(err.to_string().contains("11_bad.up.sql:3:"), "{err}");
+    assert_eq!(
+        applied_versions(&db),
+        ["10", "2", "9"],
+        "2, 9 and 10 applied in integer order"
+    );
+    let no_eleven: bool = query_one(&db, "SELECT to_regclass('public.eleven') IS NULL");
+    assert!(
+        no_eleven,
+        "the file's own BEGIN/COMMIT did not commit half of it"
+    );
+    down(&set, &db, "base").unwrap();
+    assert!(applied_versions(&db).is_empty());
+}
+
+#[test]
+fn dry_run_prints_the_exact_sql_and_runs_nothing() {
+    let db = db();
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade", "--dry-run"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("-- dry run: upgrade"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("CREATE SCHEMA \"enterprise\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("INSERT INTO \"wdh_migrate\".\"applied\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("CREATE INDEX CONCURRENTLY"),
+        "{}",
+        run.stdout
+    );
+    let first = run.stdout.find("0001_create_schemas").unwrap();
+    let last = run.stdout.find("0010_company_branch").unwrap();
+    assert!(first < last);
+    assert_eq!(snapshot(&db), before);
+    let no_ledger: bool = query_one(&db, "SELECT to_regnamespace('wdh_migrate') IS NULL");
+    assert!(no_ledger, "a dry run does not even create the ledger");
+
+    let json = wdh(&["upgrade", "--dry-run", "--json"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["steps"].as_array().unwrap().len(),
+        11,
+        "ledger creation plus 10 migrations"
+    );
+
+    wdh(&["upgrade"]).db(&db).migrations(&bundled_dir()).run();
+    let at_head = snapshot(&db);
+    let run = wdh(&["downgrade", "-2", "--dry-run"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("DROP INDEX CONCURRENTLY")
+            && run
+                .stdout
+                .contains("DROP TABLE \"enterprise\".\"company_branch\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.find("0010_company_branch").unwrap()
+            < run.stdout.find("0009_report_month").unwrap()
+    );
+    assert_eq!(snapshot(&db), at_head);
+}
+
+#[test]
+fn a_no_transaction_failure_is_recorded_and_shown_with_repair_steps() {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        ("0002_idx/up.sql", "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nCREATE INDEX CONCURRENTLY t_missing ON t (missing_column);\n"),
+        ("0002_idx/down.sql", "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_missing;\nDROP INDEX CONCURRENTLY t_id;\n"),
+    ]);
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("1 of 2 statement(s) took effect"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("0002_idx/up.sql:3:"), "{}", run.stderr);
+    assert_eq!(
+        applied_versions(&db),
+        ["0001"],
+        "recorded as applied only after it succeeds"
+    );
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        status.stdout.contains("failed") && status.stdout.contains("--retry-failed"),
+        "{}",
+        status.stdout
+    );
+    // Another upgrade refuses until the failure is repaired.
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert_eq!(snapshot(&db), before);
+    // Repair by hand, fix the file, retry.
+    db.connect()
+        .unwrap()
+        .batch_execute("DROP INDEX t_id")
+        .unwrap();
+    write(
+        dir.path(),
+        "0002_idx/up.sql",
+        "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+    );
+    write(
+        dir.path(),
+        "0002_idx/down.sql",
+        "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\n",
+    );
+    let run = wdh(&["upgrade", "--retry-failed"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        !status.stdout.contains("failed  ") && status.stdout.contains("0 failed"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn a_second_runner_times_out_naming_the_holder() {
+    let db = db();
+    let mut holder = db.connect().unwrap();
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ))
+        .unwrap();
+    let holder_pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let before = snapshot(&db);
+    let started = Instant::now();
+    let run = wdh(&["upgrade", "--lock-wait", "300ms"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!("server process {holder_pid}")),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(snapshot(&db), before);
+    drop(holder);
+    let run = wdh(&["upgrade"]).db(&db).migrations(&bundled_dir()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The lock is released after the run.
+    let free: bool = query_one(
+        &db,
+        &format!(
+            "SELECT pg_try_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ),
+    );
+    assert!(free);
+}
+
+#[test]
+fn eight_runners_at_once_apply_each_migration_exactly_once() {
+    let dir = folder(&[
+        (
+            "0001_a/up.sql",
+            "CREATE TABLE a (id int); SELECT pg_sleep(0.2);",
+        ),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+        (
+            "0002_b/up.sql",
+            "CREATE TABLE b (id int); INSERT INTO b VALUES (1);",
+        ),
+        ("0002_b/down.sql", "DROP TABLE b;"),
+        ("0003_c/up.sql", "INSERT INTO b VALUES (2);"),
+        ("0003_c/down.sql", "DELETE FROM b WHERE id = 2;"),
+    ]);
+    let db = db();
+    let children: Vec<_> = (0..8)
+        .map(|_| wdh(&["upgrade"]).db(&db).migrations(dir.path()).spawn())
+        .collect();
+    for (child, _cwd) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
+    let rows: i64 = query_one(&db, "SELECT count(*) FROM b");
+    assert_eq!(rows, 2, "each data migration ran exactly once");
+    let applying: i64 = query_one(&db, "SELECT count(*) FROM wdh_migrate.audit WHERE operation = 'upgrade' AND outcome = 'success'");
+    assert_eq!(
+        applying, 1,
+        "one runner applied; the others found nothing to do"
+    );
+}
+
+#[test]
+fn a_run_killed_mid_migration_leaves_a_consistent_database_and_the_next_run_proceeds() {
+    let dir = folder(&[
+        ("0001_a/up.sql", "CREATE TABLE a (id int);"),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+        (
+            "0002_slow/up.sql",
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nCREATE TABLE slow2 (id int);",
+        ),
+        ("0002_slow/down.sql", "DROP TABLE slow2; DROP TABLE slow;"),
+    ]);
+    let db = db();
+    let (mut child, _cwd) = wdh(&["upgrade"]).db(&db).migrations(dir.path()).spawn();
+    let mut c = db.connect().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sleeping: i64 = c
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'", &[])
+            .unwrap()
+            .get(0);
+        if sleeping > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the migration never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The next run waits for the dead run's session to end, then proceeds.
+    write(
+        dir.path(),
+        "0002_slow/up.sql",
+        "CREATE TABLE slow (id int);\nCREATE TABLE slow2 (id int);",
+    );
+    let started = Instant::now();
+    let run = wdh(&["upgrade", "--lock-wait", "20s"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the killed run's migration was not rolled back promptly"
+    );
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    let both: bool = query_one(
+        &db,
+        "SELECT to_regclass('public.slow') IS NOT NULL AND to_regclass('public.slow2') IS NOT NULL",
+    );
+    assert!(both);
+}
+
+#[test]
+fn current_history_and_status_speak_json() {
+    let db = db();
+    assert_eq!(
+        wdh(&["current"])
+            .db(&db)
+            .migrations(&bundled_dir())
+            .run()
+            .stdout
+            .trim(),
+        "base"
+    );
+    wdh(&["upgrade", "+2"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    let run = wdh(&["current", "--json"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["current"], "0002");
+    let run = wdh(&["--json", "history"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let applied = v["applied"].as_array().unwrap();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(applied[0]["name"], "create_schemas");
+    assert_eq!(applied[0]["applied_by"], "postgres");
+    let run = wdh(&["status"]).db(&db).migrations(&bundled_dir()).run();
+    assert!(
+        run.stdout.contains("2 applied, 8 pending"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_embedded_set_migrates_like_the_folder() {
+    let embedded = wdh_migrate_macros::embed_migrations!("../../migrations")
+        .load()
+        .unwrap();
+    assert_eq!(embedded.checksum(), bundled().checksum());
+    let db = db();
+    up(&embedded, &db, "head").unwrap();
+    assert_eq!(current(&bundled(), &db).as_deref(), Some("0010"));
+}
+
+#[test]
+fn a_syntax_error_is_reported_at_its_line_and_column() {
+    let dir = folder(&[
+        (
+            "0001_a/up.sql",
+            "CREATE TABLE a (id int);\n\nCREATE TABEL b (id int);\n",
+        ),
+        ("0001_a/down.sql", "DROP TABLE a;"),
+    ]);
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("0001_a/up.sql:3:8") && run.stderr.contains("SQLSTATE 42601"),
+        "{}",
+        run.stderr
+    );
+    assert!(applied_versions(&db).is_empty());
+    let no_a: bool = query_one(&db, "SELECT to_regclass('public.a') IS NULL");
+    assert!(no_a);
+}

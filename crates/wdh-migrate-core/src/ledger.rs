@@ -95,26 +95,104 @@ pub fn create_sql() -> &'static str {
     CREATE
 }
 
-/// Reads the ledger in one round trip. `exists` comes from the identity
-/// query (no ledger: empty state).
-pub fn read(client: &mut Client, exists: bool) -> Result<(i32, LedgerState), postgres::Error> {
+/// Reads the ledger in one round trip (two when a no-transaction migration
+/// is recorded as running, to tell whether its run is still alive). `exists`
+/// comes from the identity query (no ledger: empty state).
+///
+/// Kept cheap for a fresh backend, as a no-op `upgrade` runs it on every
+/// start: no views, and with `detail` false (planning needs only versions,
+/// names and checksums) no conversions or sorting — on a fresh backend that
+/// halves the cost of the read.
+pub fn read(
+    client: &mut Client,
+    exists: bool,
+    detail: bool,
+) -> Result<(i32, LedgerState), postgres::Error> {
     if !exists {
         return Ok((FORMAT, LedgerState::default()));
     }
-    let messages = client.simple_query(
+    let applied = if detail {
+        r#"SELECT "version", "name", "checksum", extract(epoch FROM "applied_at"), "execution_ms", "applied_by", host("client_addr")
+  FROM "wdh_migrate"."applied" ORDER BY "applied_at", "version";"#
+    } else {
+        r#"SELECT "version", "name", "checksum", NULL, NULL, NULL, NULL FROM "wdh_migrate"."applied";"#
+    };
+    let messages = client.simple_query(&format!(
         r#"SELECT max("format") FROM "wdh_migrate"."format";
-SELECT "version", "name", "checksum",
-       to_char("applied_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-       "execution_ms", "applied_by", host("client_addr")
-  FROM "wdh_migrate"."applied" ORDER BY "applied_at", "version";
-SELECT "version", "name", "statements_done", "statements_total",
-       CASE WHEN "state" = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = "backend_pid")
-            THEN 'interrupted: the run that was applying it ended before it finished'
-            WHEN "state" = 'running' THEN 'still running in backend ' || "backend_pid"
-            ELSE coalesce("error", 'failed') END,
-       to_char("failed_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-  FROM "wdh_migrate"."failed" ORDER BY "version";"#,
-    )?;
+{applied}
+SELECT "version", "name", "statements_done", "statements_total", "state", "error", "backend_pid", extract(epoch FROM "failed_at")
+  FROM "wdh_migrate"."failed" ORDER BY "version";"#
+    ))?;
+    let results = result_sets(messages);
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let num = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let format = results
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|r| r[0].as_deref())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FORMAT);
+    let applied = results
+        .get(1)
+        .map(|rows| {
+            rows.iter()
+                .map(|r| AppliedRow {
+                    version: text(&r[0]),
+                    name: text(&r[1]),
+                    checksum: text(&r[2]),
+                    applied_at: r[3]
+                        .as_deref()
+                        .map_or_else(String::new, |_| rfc3339(num(&r[3]))),
+                    execution_ms: num(&r[4]),
+                    applied_by: text(&r[5]),
+                    client_addr: r[6].clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut failed = Vec::new();
+    for r in results.get(2).map(Vec::as_slice).unwrap_or_default() {
+        let error = match r[4].as_deref() {
+            Some("running") => {
+                let pid = text(&r[6]);
+                let alive = single(&client.simple_query(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = {})",
+                    pid.parse::<i32>().unwrap_or(0)
+                ))?)
+                .is_some_and(|v| v == "t");
+                if alive {
+                    format!("still running in server process {pid}")
+                } else {
+                    "interrupted: the run that was applying it ended before it finished".to_string()
+                }
+            }
+            _ => r[5].clone().unwrap_or_else(|| "failed".to_string()),
+        };
+        failed.push(FailedRow {
+            version: text(&r[0]),
+            name: text(&r[1]),
+            statements_done: num(&r[2]) as i32,
+            statements_total: num(&r[3]) as i32,
+            error,
+            failed_at: rfc3339(num(&r[7])),
+        });
+    }
+    Ok((
+        format,
+        LedgerState {
+            exists: true,
+            applied,
+            failed,
+        },
+    ))
+}
+
+/// The rows of each statement of a simple query, as optional texts.
+fn result_sets(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Vec<Option<String>>>> {
     let mut results: Vec<Vec<Vec<Option<String>>>> = vec![Vec::new()];
     for m in messages {
         match m {
@@ -130,52 +208,30 @@ SELECT "version", "name", "statements_done", "statements_total",
             _ => {}
         }
     }
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let format = results
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|r| r[0].as_deref())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(FORMAT);
-    let applied = results
-        .get(1)
-        .map(|rows| {
-            rows.iter()
-                .map(|r| AppliedRow {
-                    version: text(&r[0]),
-                    name: text(&r[1]),
-                    checksum: text(&r[2]),
-                    applied_at: text(&r[3]),
-                    execution_ms: r[4].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0.0),
-                    applied_by: text(&r[5]),
-                    client_addr: r[6].clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let failed = results
-        .get(2)
-        .map(|rows| {
-            rows.iter()
-                .map(|r| FailedRow {
-                    version: text(&r[0]),
-                    name: text(&r[1]),
-                    statements_done: r[2].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
-                    statements_total: r[3].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
-                    error: text(&r[4]),
-                    failed_at: text(&r[5]),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((
-        format,
-        LedgerState {
-            exists: true,
-            applied,
-            failed,
-        },
-    ))
+    results
+}
+
+/// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+pub fn rfc3339(epoch: f64) -> String {
+    let millis = (epoch * 1000.0).round() as i64;
+    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        day_secs / 3600,
+        day_secs % 3600 / 60,
+        day_secs % 60
+    )
 }
 
 /// The first value of the first row.
@@ -288,4 +344,17 @@ pub fn audit_sql(entry: &AuditEntry) -> String {
         entry.override_used,
         quote_literal(env!("CARGO_PKG_VERSION")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_epoch_seconds_as_utc() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400.5), "2000-02-29T00:00:00.500Z");
+        assert_eq!(rfc3339(1_795_590_514.300_4), "2026-11-25T07:08:34.300Z");
+        assert_eq!(rfc3339(-1.0), "1969-12-31T23:59:59.000Z");
+    }
 }

@@ -107,6 +107,13 @@ pub fn analyze<'a>(set: &'a MigrationSet, ledger: &LedgerState) -> Analysis<'a> 
             None => missing.push(row.clone()),
         }
     }
+    // The ledger may be read unordered; report in version order.
+    missing.sort_by(|a: &AppliedRow, b: &AppliedRow| {
+        (a.version.len(), &a.version).cmp(&(b.version.len(), &b.version))
+    });
+    drifted.sort_by(|a: &Drift, b: &Drift| {
+        (a.version.len(), &a.version).cmp(&(b.version.len(), &b.version))
+    });
     let applied: Vec<&Migration> = set
         .migrations
         .iter()

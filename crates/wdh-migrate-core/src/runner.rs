@@ -355,9 +355,26 @@ pub struct Runner<'t> {
     options: RunOptions,
 }
 
-struct Connected {
+/// A connection whose live database has been checked against the target's
+/// claim ([`Runner::connect`]).
+pub struct Connected {
     client: Client,
     identity: Identity,
+}
+
+impl Connected {
+    /// The live facts of the connection.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("identity", &self.identity)
+            .finish()
+    }
 }
 
 impl<'t> Runner<'t> {
@@ -371,7 +388,15 @@ impl<'t> Runner<'t> {
         self.target
     }
 
-    fn connect(&self) -> Result<Connected, RunError> {
+    /// Connects for an upgrade: reads the live facts, and stops before any
+    /// other statement if the connected database is not the one the target
+    /// names. The environment marker is not read: it decides only
+    /// destructive operations, which read it themselves.
+    pub fn connect(&self) -> Result<Connected, RunError> {
+        self.connect_with(false)
+    }
+
+    fn connect_with(&self, marker: bool) -> Result<Connected, RunError> {
         let mut config = self.target.config().clone();
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(self.options.connect_timeout);
@@ -381,7 +406,7 @@ impl<'t> Runner<'t> {
             target: self.target.redacted(),
             source,
         })?;
-        let identity = Identity::read(&mut client).map_err(RunError::db(
+        let identity = Identity::read(&mut client, marker).map_err(RunError::db(
             self.target.database(),
             "reading the connection's identity",
         ))?;
@@ -471,9 +496,11 @@ impl<'t> Runner<'t> {
             .and_then(|()| c.client.batch_execute(&ledger::audit_sql(&entry)));
     }
 
-    fn read_ledger(&self, c: &mut Connected) -> Result<LedgerState, RunError> {
+    /// Reads the ledger; `detail` adds when, by whom and how long (for
+    /// `status` and `history`), which planning does not need.
+    fn read_ledger(&self, c: &mut Connected, detail: bool) -> Result<LedgerState, RunError> {
         let exists = c.identity.ledger_exists;
-        let (format, state) = ledger::read(&mut c.client, exists)
+        let (format, state) = ledger::read(&mut c.client, exists, detail)
             .map_err(RunError::db(&c.identity.database, "reading the ledger"))?;
         if format > ledger::FORMAT {
             return Err(RunError::LedgerTooNew {
@@ -491,11 +518,22 @@ impl<'t> Runner<'t> {
         to: &UpgradeTo,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
-        let mut c = self.connect()?;
+        self.upgrade_on(self.connect()?, set, to, on)
+    }
+
+    /// [`Runner::upgrade`] on a connection made with [`Runner::connect`]
+    /// (so a caller can load the migration set while it connects).
+    pub fn upgrade_on(
+        &self,
+        mut c: Connected,
+        set: &MigrationSet,
+        to: &UpgradeTo,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
         on(Event::Connected(&c.identity));
         let database = c.identity.database.clone();
         // Fast path: nothing pending needs neither the lock nor a write.
-        let state = self.read_ledger(&mut c)?;
+        let state = self.read_ledger(&mut c, false)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
             RunError::Plan {
                 database: database.clone(),
@@ -518,7 +556,7 @@ impl<'t> Runner<'t> {
             ledger::ensure(&mut c.client)
                 .map_err(RunError::db(&database, "creating the ledger"))?;
             c.identity.ledger_exists = true;
-            let state = runner.read_ledger(c)?;
+            let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state)?;
             let plan =
                 plan::plan_upgrade(set, &state, to, runner.options.allow).map_err(|source| {
@@ -537,7 +575,7 @@ impl<'t> Runner<'t> {
                     override_used: false,
                 });
             }
-            runner.execute(c, &plan, "upgrade", false, on)
+            runner.execute(c, &plan, "upgrade", false, &state.failed, on)
         })
     }
 
@@ -555,7 +593,7 @@ impl<'t> Runner<'t> {
         };
         let op = Operation::Downgrade { steps };
         self.judge_claim(&op)?;
-        let mut c = self.connect()?;
+        let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
         let database = c.identity.database.clone();
         let audit = AuditEntry {
@@ -565,7 +603,7 @@ impl<'t> Runner<'t> {
         };
         let override_used = self.judge_live(&mut c, &op, &audit, on)?;
         self.locked(&mut c, |runner, c| {
-            let state = runner.read_ledger(c)?;
+            let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state)?;
             let plan =
                 plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|source| {
@@ -588,7 +626,7 @@ impl<'t> Runner<'t> {
                 })?;
             ledger::ensure(&mut c.client)
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            runner.execute(c, &plan, "downgrade", override_used, on)
+            runner.execute(c, &plan, "downgrade", override_used, &state.failed, on)
         })
     }
 
@@ -667,6 +705,7 @@ impl<'t> Runner<'t> {
         plan: &Plan<'_>,
         operation: &str,
         override_used: bool,
+        failed: &[FailedRow],
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
@@ -695,7 +734,13 @@ impl<'t> Runner<'t> {
                 Some(script) if script.no_transaction => {
                     self.run_no_transaction(c, m, script, plan.direction)
                 }
-                Some(script) => run_in_transaction(&mut c.client, m, script, plan.direction),
+                Some(script) => run_in_transaction(
+                    &mut c.client,
+                    m,
+                    script,
+                    plan.direction,
+                    was_failed(failed, m),
+                ),
                 None => Err(StepError::Db(None)),
             };
             let elapsed = t.elapsed();
@@ -817,8 +862,8 @@ impl<'t> Runner<'t> {
 
     /// The plan and the exact SQL of an upgrade, without running anything.
     pub fn dry_run_upgrade(&self, set: &MigrationSet, to: &UpgradeTo) -> Result<DryRun, RunError> {
-        let mut c = self.connect()?;
-        let state = self.read_ledger(&mut c)?;
+        let mut c = self.connect_with(true)?;
+        let state = self.read_ledger(&mut c, false)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
             RunError::Plan {
                 database: c.identity.database.clone(),
@@ -829,6 +874,7 @@ impl<'t> Runner<'t> {
             c.identity,
             &plan,
             "allowed (an upgrade is not destructive)".into(),
+            &state.failed,
         ))
     }
 
@@ -839,8 +885,8 @@ impl<'t> Runner<'t> {
         set: &MigrationSet,
         to: &DowngradeTo,
     ) -> Result<DryRun, RunError> {
-        let mut c = self.connect()?;
-        let state = self.read_ledger(&mut c)?;
+        let mut c = self.connect_with(true)?;
+        let state = self.read_ledger(&mut c, false)?;
         let plan = plan::plan_downgrade(set, &state, to, self.options.allow).map_err(|source| {
             RunError::Plan {
                 database: c.identity.database.clone(),
@@ -866,27 +912,27 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
             Err(e) => format!("would fail: {e}"),
         };
-        Ok(dry_run(c.identity, &plan, verdict))
+        Ok(dry_run(c.identity, &plan, verdict, &state.failed))
     }
 
     /// The state of every migration of the set on the database. Reads only.
     pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
-        let mut c = self.connect()?;
-        let state = self.read_ledger(&mut c)?;
+        let mut c = self.connect_with(true)?;
+        let state = self.read_ledger(&mut c, true)?;
         Ok(status(c.identity, set, &state))
     }
 
     /// Applied migrations in the order they were applied. Reads only.
     pub fn history(&self) -> Result<(Identity, Vec<AppliedRow>), RunError> {
-        let mut c = self.connect()?;
-        let state = self.read_ledger(&mut c)?;
+        let mut c = self.connect_with(true)?;
+        let state = self.read_ledger(&mut c, true)?;
         Ok((c.identity, state.applied))
     }
 
     /// The newest applied version of the set. Reads only.
     pub fn current(&self, set: &MigrationSet) -> Result<(Identity, Option<String>), RunError> {
-        let mut c = self.connect()?;
-        let state = self.read_ledger(&mut c)?;
+        let mut c = self.connect_with(true)?;
+        let state = self.read_ledger(&mut c, false)?;
         let current = plan::analyze(set, &state)
             .current
             .map(|m| m.version.to_string());
@@ -906,11 +952,21 @@ fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
     }
 }
 
+/// Whether the ledger records this migration as failed (outside a transaction).
+fn was_failed(failed: &[FailedRow], m: &Migration) -> bool {
+    failed.iter().any(|f| f.version == m.version.normalized())
+}
+
 /// What precedes the migration's SQL in its message.
 const PREFIX: &str = "BEGIN;\n";
 
 /// The one message that runs a transactional migration with its ledger row.
-fn transactional_message(m: &Migration, script: &Script, direction: Direction) -> String {
+fn transactional_message(
+    m: &Migration,
+    script: &Script,
+    direction: Direction,
+    clear_failed: bool,
+) -> String {
     let version = m.version.to_string();
     let record = match direction {
         Direction::Up => {
@@ -918,10 +974,15 @@ fn transactional_message(m: &Migration, script: &Script, direction: Direction) -
         }
         Direction::Down => ledger::record_reverted(&version),
     };
-    format!(
-        "{PREFIX}{}\n;\n{record}\n{}COMMIT;",
-        script.executable_sql(),
+    // Only a version recorded as failed has a failure record to clear.
+    let clear = if clear_failed {
         ledger::clear_failed(&version)
+    } else {
+        String::new()
+    };
+    format!(
+        "{PREFIX}{}\n;\n{record}\n{clear}COMMIT;",
+        script.executable_sql()
     )
 }
 
@@ -930,8 +991,9 @@ fn run_in_transaction(
     m: &Migration,
     script: &Script,
     direction: Direction,
+    clear_failed: bool,
 ) -> Result<(), StepError> {
-    let message = transactional_message(m, script, direction);
+    let message = transactional_message(m, script, direction, clear_failed);
     match client.batch_execute(&message) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -994,7 +1056,7 @@ fn failure_from(
     }
 }
 
-fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String) -> DryRun {
+fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String, failed: &[FailedRow]) -> DryRun {
     let mut steps = Vec::new();
     if !identity.ledger_exists && plan.direction == Direction::Up && !plan.steps.is_empty() {
         steps.push(DryRunStep {
@@ -1029,7 +1091,7 @@ fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String) -> DryRun {
                 ledger::clear_failed(&version)
             )
         } else {
-            transactional_message(m, script, plan.direction)
+            transactional_message(m, script, plan.direction, was_failed(failed, m))
         };
         steps.push(DryRunStep {
             label: format!("{}_{} {dir}", m.version, m.name),

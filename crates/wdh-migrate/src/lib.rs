@@ -6,6 +6,7 @@ mod output;
 mod sandbox;
 mod settings;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -94,15 +95,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         eprintln!("{}", s.describe());
     }
     let dir = settings::migrations_dir(&cli.global, &config);
-    let set = MigrationSet::load(&dir).map_err(usage)?;
-    for ignored in &set.ignored {
-        eprintln!(
-            "note: ignoring {} ({})",
-            dir.join(&ignored.path).display(),
-            ignored.reason
-        );
-    }
-    let result = command(&cli, &env, &config, &target, &set);
+    let result = command(&cli, &env, &config, &target, &dir);
     if sandbox.is_some()
         && result.is_ok()
         && matches!(cli.command, Command::Upgrade(_) | Command::Downgrade(_))
@@ -110,12 +103,28 @@ fn execute(cli: Cli) -> Result<(), Failure> {
     {
         // The sandbox is gone when this command ends: show where it got to.
         let runner = Runner::new(&target, RunOptions::default());
-        if let Ok(status) = runner.status(&set) {
+        if let Some(status) = MigrationSet::load(&dir)
+            .ok()
+            .and_then(|set| runner.status(&set).ok())
+        {
             println!();
             output::status(&status);
         }
     }
     result.map_err(|e| scrubbed(&target, e))
+}
+
+/// Loads the migration set, noting files that are not migrations.
+fn load(dir: &Path) -> Result<MigrationSet, Failure> {
+    let set = MigrationSet::load(dir).map_err(usage)?;
+    for ignored in &set.ignored {
+        eprintln!(
+            "note: ignoring {} ({})",
+            dir.join(&ignored.path).display(),
+            ignored.reason
+        );
+    }
+    Ok(set)
 }
 
 fn scrubbed(target: &Target, f: Failure) -> Failure {
@@ -158,7 +167,7 @@ fn command(
     env: &settings::Env,
     config: &settings::Config,
     target: &Target,
-    set: &MigrationSet,
+    dir: &Path,
 ) -> Result<(), Failure> {
     let json = cli.global.json;
     match &cli.command {
@@ -168,7 +177,7 @@ fn command(
             options.allow.out_of_order = a.allow_out_of_order;
             let runner = Runner::new(target, options);
             if a.run.dry_run {
-                let d = runner.dry_run_upgrade(set, &to).map_err(failure)?;
+                let d = runner.dry_run_upgrade(&load(dir)?, &to).map_err(failure)?;
                 if json {
                     output::json(&d)
                 } else {
@@ -176,9 +185,19 @@ fn command(
                 }
                 return Ok(());
             }
+            // Read the files while connecting: a no-op upgrade at every
+            // service start pays for the slower of the two, not both.
+            let (set, connected) = std::thread::scope(|s| {
+                let loading = s.spawn(|| load(dir));
+                let connected = runner.connect();
+                (loading.join(), connected)
+            });
+            let set = set.unwrap_or_else(|_| Err(usage("reading the migrations failed")))?;
             let mut progress = output::Progress::new(json);
             let r = runner
-                .upgrade(set, &to, &mut |e| progress.event(e))
+                .upgrade_on(connected.map_err(failure)?, &set, &to, &mut |e| {
+                    progress.event(e)
+                })
                 .map_err(failure)?;
             if json {
                 output::json(&r)
@@ -191,7 +210,9 @@ fn command(
             let options = run_options(&a.run, config, env, a.confirm_database.as_ref())?;
             let runner = Runner::new(target, options);
             if a.run.dry_run {
-                let d = runner.dry_run_downgrade(set, &to).map_err(failure)?;
+                let d = runner
+                    .dry_run_downgrade(&load(dir)?, &to)
+                    .map_err(failure)?;
                 if json {
                     output::json(&d)
                 } else {
@@ -201,7 +222,7 @@ fn command(
             }
             let mut progress = output::Progress::new(json);
             let r = runner
-                .downgrade(set, &to, &mut |e| progress.event(e))
+                .downgrade(&load(dir)?, &to, &mut |e| progress.event(e))
                 .map_err(failure)?;
             if json {
                 output::json(&r)
@@ -211,7 +232,7 @@ fn command(
         }
         Command::Current => {
             let (identity, current) = Runner::new(target, RunOptions::default())
-                .current(set)
+                .current(&load(dir)?)
                 .map_err(failure)?;
             if json {
                 output::json(
@@ -235,7 +256,7 @@ fn command(
         }
         Command::Status => {
             let s = Runner::new(target, RunOptions::default())
-                .status(set)
+                .status(&load(dir)?)
                 .map_err(failure)?;
             if json {
                 output::json(&s)

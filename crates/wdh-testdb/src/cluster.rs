@@ -22,7 +22,6 @@ const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
     ("wal_level", "minimal"),
     ("max_wal_senders", "0"),
     ("autovacuum", "off"),
-    ("max_connections", "300"),
     ("checkpoint_timeout", "1h"),
     ("max_wal_size", "4GB"),
     ("log_min_messages", "warning"),

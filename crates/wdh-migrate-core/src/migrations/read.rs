@@ -13,8 +13,10 @@ fn is_hidden(name: &OsStr) -> bool {
     name.as_encoded_bytes().first() == Some(&b'.')
 }
 
-/// The non-hidden entries of `dir`, sorted by name.
-fn entries(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
+/// The non-hidden entries of `dir`, sorted by name, with whether each is a
+/// folder. The type comes from the directory entry itself (no `stat` per
+/// file); only symbolic links are followed with a `stat`.
+fn entries(dir: &Path) -> Result<Vec<(OsString, PathBuf, bool)>, LoadError> {
     let read_err = |source: io::Error| LoadError::ReadDir {
         path: dir.to_path_buf(),
         source,
@@ -24,7 +26,12 @@ fn entries(dir: &Path) -> Result<Vec<(OsString, PathBuf)>, LoadError> {
         let entry = entry.map_err(read_err)?;
         let name = entry.file_name();
         if !is_hidden(&name) {
-            out.push((name, entry.path()));
+            let path = entry.path();
+            let folder = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => is_dir(&path)?,
+            };
+            out.push((name, path, folder));
         }
     }
     out.sort();
@@ -62,10 +69,15 @@ fn contents(path: &Path, parts: &[&OsStr]) -> Result<Vec<u8>, LoadError> {
     if !names.is_some_and(|names| content_needed(&names)) {
         return Ok(Vec::new());
     }
-    fs::read(path).map_err(|source| LoadError::ReadFile {
-        path: path.to_path_buf(),
-        source,
-    })
+    // Not fs::read: its size probe costs a `stat` per file, and migrations are small.
+    let mut bytes = Vec::with_capacity(512);
+    fs::File::open(path)
+        .and_then(|mut f| io::Read::read_to_end(&mut f, &mut bytes))
+        .map(|_| bytes)
+        .map_err(|source| LoadError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Lists `dir`: its entries, and the entries directly inside folders whose
@@ -91,8 +103,8 @@ pub(super) fn read_listing(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, LoadEr
         Ok(_) => {}
     }
     let mut out = Vec::new();
-    for (name, path) in entries(dir)? {
-        if !is_dir(&path)? {
+    for (name, path, folder) in entries(dir)? {
+        if !folder {
             let parts = [name.as_os_str()];
             out.push((rel(&parts, false), contents(&path, &parts)?));
             continue;
@@ -101,9 +113,9 @@ pub(super) fn read_listing(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, LoadEr
         if !name.to_str().is_some_and(looks_versioned) {
             continue;
         }
-        for (child, child_path) in entries(&path)? {
+        for (child, child_path, child_folder) in entries(&path)? {
             let parts = [name.as_os_str(), child.as_os_str()];
-            if is_dir(&child_path)? {
+            if child_folder {
                 out.push((rel(&parts, true), Vec::new()));
             } else {
                 out.push((rel(&parts, false), contents(&child_path, &parts)?));

@@ -1,0 +1,212 @@
+//! Applying 200 generated migrations (CREATE TABLE plus an index each) from
+//! empty, and a no-op `upgrade head` at 200 applied, on one throw-away
+//! cluster; compared with the server's floor (one `BEGIN; <sql>; <ledger
+//! row>; COMMIT` message per migration) and `psql -1 -f` of the same SQL.
+//! Prints medians; asserts nothing.
+//!
+//! Run with `cargo bench -p wdh-migrate --bench runner`.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::plan::UpgradeTo;
+use wdh_migrate_core::runner::{RunOptions, Runner};
+use wdh_migrate_core::target::{Source, Target};
+use wdh_testdb::{TestCluster, TestDatabase};
+
+const MIGRATIONS: usize = 200;
+
+fn reps() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        7
+    } else {
+        1
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn up_sql(i: usize) -> String {
+    format!(
+        "CREATE TABLE \"t_{i:04}\" (\"id\" bigint PRIMARY KEY, \"name\" text NOT NULL, \"created_at\" timestamptz NOT NULL DEFAULT now());\n\
+         CREATE INDEX \"t_{i:04}_name_idx\" ON \"t_{i:04}\" (\"name\");\n"
+    )
+}
+
+fn main() {
+    let cluster = TestCluster::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut all_sql = String::new();
+    for i in 1..=MIGRATIONS {
+        let folder = dir.path().join(format!("{i:04}_table_{i}"));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("up.sql"), up_sql(i)).unwrap();
+        std::fs::write(
+            folder.join("down.sql"),
+            format!("DROP TABLE \"t_{i:04}\";\n"),
+        )
+        .unwrap();
+        all_sql.push_str(&up_sql(i));
+    }
+    let sql_file = dir.path().join("all.sql");
+    std::fs::write(&sql_file, &all_sql).unwrap();
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let fresh = || cluster.server().create_database().unwrap();
+
+    // The floor: one message per migration with its ledger row.
+    let floor = median(
+        (0..reps())
+            .map(|_| {
+                let db = fresh();
+                let mut c = db.connect().unwrap();
+                c.batch_execute("CREATE TABLE ledger (version text PRIMARY KEY, checksum text, execution_ms float8)").unwrap();
+                let t = Instant::now();
+                for i in 1..=MIGRATIONS {
+                    c.batch_execute(&format!(
+                        "BEGIN;\n{}\n;\nINSERT INTO ledger VALUES ('{i:04}', 'x', 1000 * extract(epoch FROM clock_timestamp() - statement_timestamp()));\nCOMMIT;",
+                        up_sql(i)
+                    ))
+                    .unwrap();
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
+
+    // psql -1 -f: one transaction, no ledger, process start included.
+    let psql = cluster.binaries().bin("psql");
+    let psql_time = median(
+        (0..reps())
+            .map(|_| {
+                let db = fresh();
+                let t = Instant::now();
+                let ok = Command::new(&psql)
+                    .args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f"])
+                    .arg(&sql_file)
+                    .arg(db.url())
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok);
+                t.elapsed()
+            })
+            .collect(),
+    );
+
+    // wdh-migrate through the library, and as a process.
+    let library = median(
+        (0..reps())
+            .map(|_| {
+                let db = fresh();
+                let target = Target::parse(&db.url(), Source::Explicit).unwrap();
+                let t = Instant::now();
+                let r = Runner::new(&target, RunOptions::default())
+                    .upgrade(&set, &UpgradeTo::Head, &mut |_| {})
+                    .unwrap();
+                let took = t.elapsed();
+                assert_eq!(r.ran.len(), MIGRATIONS);
+                took
+            })
+            .collect(),
+    );
+    let bin = env!("CARGO_BIN_EXE_wdh-migrate");
+    let run_cli = |db: &TestDatabase| {
+        let t = Instant::now();
+        let ok = Command::new(bin)
+            .args(["upgrade", "--database-url", &db.url(), "--migrations"])
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("WDH_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        t.elapsed()
+    };
+    let mut at_head = None;
+    let cli = median(
+        (0..reps())
+            .map(|_| {
+                let db = fresh();
+                let took = run_cli(&db);
+                at_head = Some(db);
+                took
+            })
+            .collect(),
+    );
+    let db = at_head.unwrap();
+    let noop = median((0..20).map(|_| run_cli(&db)).collect());
+    let version = median(
+        (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                Command::new(bin)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let noop_library = {
+        let target = Target::parse(&db.url(), Source::Explicit).unwrap();
+        median(
+            (0..20)
+                .map(|_| {
+                    let t = Instant::now();
+                    Runner::new(&target, RunOptions::default())
+                        .upgrade(&set, &UpgradeTo::Head, &mut |_| {})
+                        .unwrap();
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+
+    println!("{MIGRATIONS} migrations (CREATE TABLE + index each) from empty, median of {} runs, cluster on {}:", reps(), cluster.storage());
+    println!(
+        "  server floor (one message per migration)   {:>8.1} ms",
+        ms(floor)
+    );
+    println!(
+        "  psql -1 -f (no ledger, one transaction)     {:>8.1} ms",
+        ms(psql_time)
+    );
+    println!(
+        "  wdh-migrate upgrade (library)               {:>8.1} ms   {:.2}x floor",
+        ms(library),
+        ms(library) / ms(floor)
+    );
+    println!(
+        "  wdh-migrate upgrade (process)               {:>8.1} ms   {:.2}x floor, {:.2}x psql",
+        ms(cli),
+        ms(cli) / ms(floor),
+        ms(cli) / ms(psql_time)
+    );
+    println!("no-op upgrade head at {MIGRATIONS} applied, median of 20:");
+    println!(
+        "  wdh-migrate (process start included)        {:>8.1} ms",
+        ms(noop)
+    );
+    println!(
+        "  wdh-migrate (library, connection included)  {:>8.1} ms",
+        ms(noop_library)
+    );
+    println!(
+        "  (spawning `wdh-migrate --version` from here: {:.1} ms)",
+        ms(version)
+    );
+}

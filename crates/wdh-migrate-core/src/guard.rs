@@ -167,6 +167,13 @@ impl Marker {
     }
 }
 
+impl serde::Serialize for Marker {
+    /// As its display form, e.g. `"production (locked)"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Display for Marker {
     /// `production` or `production (locked)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

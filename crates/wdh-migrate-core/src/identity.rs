@@ -26,19 +26,11 @@ pub struct Identity {
     /// `server_version_num`.
     pub server_version: i32,
     /// The environment marker stored on the database, if any.
-    #[serde(serialize_with = "marker_json")]
     pub marker: Option<Marker>,
     /// A marker value that is not a known environment (shown, treated as protected).
     pub unknown_marker: Option<String>,
     /// Whether the ledger schema exists.
     pub ledger_exists: bool,
-}
-
-fn marker_json<S: serde::Serializer>(m: &Option<Marker>, s: S) -> Result<S::Ok, S::Error> {
-    match m {
-        Some(m) => s.serialize_some(&m.to_string()),
-        None => s.serialize_none(),
-    }
 }
 
 /// The query, one round trip. `{marker}` is the marker lookup, or NULL

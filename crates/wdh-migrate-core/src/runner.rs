@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use postgres::error::{DbError, ErrorPosition};
 use postgres::{Client, NoTls};
 
-use crate::guard::{self, Decision, Operation, Override, Refusal, SafetyPolicy};
+use crate::guard::{self, Decision, Marker, Operation, Override, Refusal, SafetyPolicy};
 use crate::identity::Identity;
 use crate::ledger::{self, AuditEntry};
 use crate::migrations::{IgnoredFile, Migration, MigrationSet, Script};
@@ -26,6 +26,7 @@ use crate::plan::{
     self, Allow, AppliedRow, Direction, DowngradeTo, FailedRow, LedgerState, Plan, PlanError,
     UpgradeTo,
 };
+use crate::sql::{quote_ident, quote_literal};
 use crate::target::Target;
 
 /// The advisory lock key of a run (`wdh_migr` in ASCII), per database.
@@ -288,6 +289,19 @@ impl RunError {
     }
 }
 
+/// What `mark` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MarkReport {
+    /// The live facts before the change.
+    pub identity: Identity,
+    /// The marker before.
+    pub from: Option<Marker>,
+    /// The marker now.
+    pub to: Marker,
+    /// Whether the guard was overridden.
+    pub override_used: bool,
+}
+
 /// The migration state of a database, for `status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Status {
@@ -419,9 +433,12 @@ impl<'t> Runner<'t> {
         Ok(Connected { client, identity })
     }
 
-    /// Judges `op` on the claim (before connecting): a plainly protected
-    /// target is refused without any connection.
-    fn judge_claim(&self, op: &Operation) -> Result<bool, RunError> {
+    /// Judges `op` on the claim (the database the target names) before
+    /// connecting: a plainly protected target is refused without any
+    /// connection. The operations call it themselves; a caller can call it
+    /// first too, to refuse before any other work. Returns whether the
+    /// override is in use.
+    pub fn judge_claim(&self, op: &Operation) -> Result<bool, RunError> {
         let decision = guard::decide(
             op,
             self.target.database(),
@@ -858,6 +875,65 @@ impl<'t> Runner<'t> {
                 ledger::clear_failed(&version)
             ))
             .map_err(|e| StepError::Db(Some(e)))
+    }
+
+    /// Stores the environment marker on the database itself
+    /// (`ALTER DATABASE … SET wdh.environment`, and `wdh.environment_locked`
+    /// for a locked marker). Weakening a marker is destructive: it passes the
+    /// guard on the live facts like a downgrade, and is audited.
+    pub fn mark(&self, to: Marker, on: &mut dyn FnMut(Event<'_>)) -> Result<MarkReport, RunError> {
+        // On the claim the current marker is unknown: the live check decides.
+        self.judge_claim(&Operation::Mark { from: None, to })?;
+        let mut c = self.connect_with(true)?;
+        on(Event::Connected(&c.identity));
+        let from = c.identity.marker;
+        let audit = AuditEntry {
+            operation: "mark".into(),
+            from: from.map(|m| m.to_string()),
+            to: Some(to.to_string()),
+            ..AuditEntry::default()
+        };
+        let override_used = self.judge_live(&mut c, &Operation::Mark { from, to }, &audit, on)?;
+        let database = quote_ident(&c.identity.database);
+        let lock = if to.locked {
+            "SET wdh.environment_locked = 'on'"
+        } else {
+            "RESET wdh.environment_locked"
+        };
+        let sql = format!(
+            "ALTER DATABASE {database} SET wdh.environment = {}; ALTER DATABASE {database} {lock};",
+            quote_literal(to.environment.as_str())
+        );
+        if let Err(e) = c.client.batch_execute(&sql) {
+            let e = RunError::db(
+                &c.identity.database,
+                "storing the environment marker (it needs the database's owner or a superuser)",
+            )(e);
+            self.audit(
+                &mut c,
+                AuditEntry {
+                    outcome: "failed".into(),
+                    error: Some(e.to_string()),
+                    override_used,
+                    ..audit
+                },
+            );
+            return Err(e);
+        }
+        self.audit(
+            &mut c,
+            AuditEntry {
+                outcome: "success".into(),
+                override_used,
+                ..audit
+            },
+        );
+        Ok(MarkReport {
+            identity: c.identity,
+            from,
+            to,
+            override_used,
+        })
     }
 
     /// The plan and the exact SQL of an upgrade, without running anything.

@@ -69,6 +69,25 @@ pub enum Command {
     History,
     /// Show every migration: applied, pending, drifted, failed, missing.
     Status,
+    /// Store the environment on the database itself (production and staging protect it).
+    Mark(MarkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MarkArgs {
+    /// production, staging, test or dev.
+    #[arg(value_name = "ENVIRONMENT", value_parser = ["production", "staging", "test", "dev"])]
+    pub environment: String,
+
+    /// Lock the marker: a database marked `production --locked` cannot be downgraded
+    /// by any override until it is unlocked (`mark production`, itself guarded).
+    #[arg(long)]
+    pub locked: bool,
+
+    /// When weakening the marker of a protected database: name the live database
+    /// (also needs WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING).
+    #[arg(long, value_name = "NAME")]
+    pub confirm_database: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
-use wdh_migrate_core::guard::Override;
+use wdh_migrate_core::guard::{Marker, Operation, Override};
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
@@ -209,6 +209,12 @@ fn command(
             let to: DowngradeTo = a.target.parse().map_err(usage)?;
             let options = run_options(&a.run, config, env, a.confirm_database.as_ref())?;
             let runner = Runner::new(target, options);
+            // Judge the claim before reading any file or opening any connection.
+            if !a.run.dry_run {
+                runner
+                    .judge_claim(&downgrade_operation(&to))
+                    .map_err(failure)?;
+            }
             if a.run.dry_run {
                 let d = runner
                     .dry_run_downgrade(&load(dir)?, &to)
@@ -254,6 +260,36 @@ fn command(
                 output::history(&identity, &rows);
             }
         }
+        Command::Mark(a) => {
+            let environment = a.environment.parse().map_err(usage)?;
+            let to = Marker {
+                environment,
+                locked: a.locked,
+            };
+            let options = RunOptions {
+                policy: settings::policy(config),
+                override_: Override {
+                    allow_variable: env.allow_production_downgrade.clone(),
+                    confirm_database: a.confirm_database.clone(),
+                },
+                ..RunOptions::default()
+            };
+            let mut progress = output::Progress::new(json);
+            let r = Runner::new(target, options)
+                .mark(to, &mut |e| progress.event(e))
+                .map_err(failure)?;
+            if json {
+                output::json(&r)
+            } else {
+                let from = r
+                    .from
+                    .map_or_else(|| "unmarked".to_string(), |m| m.to_string());
+                println!(
+                    "mark: {} is now marked {} (was {from})",
+                    r.identity.database, r.to
+                );
+            }
+        }
         Command::Status => {
             let s = Runner::new(target, RunOptions::default())
                 .status(&load(dir)?)
@@ -266,6 +302,15 @@ fn command(
         }
     }
     Ok(())
+}
+
+fn downgrade_operation(to: &DowngradeTo) -> Operation {
+    Operation::Downgrade {
+        steps: match to {
+            DowngradeTo::Steps(n) => *n,
+            _ => usize::MAX,
+        },
+    }
 }
 
 fn failure(e: RunError) -> Failure {

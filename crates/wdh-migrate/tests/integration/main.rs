@@ -7,3 +7,4 @@ mod support;
 
 mod layouts;
 mod runner;
+mod safety;

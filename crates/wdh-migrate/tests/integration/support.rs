@@ -160,6 +160,21 @@ impl Wdh {
         self
     }
 
+    pub fn url(mut self, url: &str) -> Self {
+        self.cmd.arg("--database-url").arg(url);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     pub fn migrations(mut self, dir: &Path) -> Self {
         self.cmd.arg("--migrations").arg(dir);
         self

@@ -1,0 +1,564 @@
+//! The production guard, the environment marker, the override and secrets,
+//! against real databases on private clusters.
+
+use wdh_migrate_core::guard::{Environment, Marker, Override};
+use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
+use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
+use wdh_migrate_core::target::{Source, Target};
+use wdh_testdb::TestCluster;
+
+use crate::support::*;
+
+const OVERRIDE: &str = "I_KNOW_WHAT_I_AM_DOING";
+
+#[test]
+fn a_protected_claim_is_blocked_without_opening_any_connection() {
+    // The socket directory does not exist: any connection attempt would fail
+    // with exit 1, so exit 3 and BLOCKED prove none was made.
+    let run = wdh(&[
+        "downgrade",
+        "base",
+        "--database-url",
+        "postgresql://app@/prod_db?host=/nonexistent/socket/dir",
+    ])
+    .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("BLOCKED: Refusing to downgrade potential production database."),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("prod_db"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("WDH_ALLOW_PRODUCTION_DOWNGRADE")
+            && run.stderr.contains("--confirm-database"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("connect"), "{}", run.stderr);
+    // The same for the exact command of the incident report.
+    let run = wdh(&[
+        "downgrade",
+        "base",
+        "--database-url",
+        "postgresql://localhost/prod_db",
+    ])
+    .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run
+        .stderr
+        .contains("BLOCKED: Refusing to downgrade potential production database."));
+}
+
+#[test]
+fn the_target_and_its_source_are_printed_before_anything_and_print_target_does_not_connect() {
+    let run = wdh(&[
+        "--print-target",
+        "status",
+        "--database-url",
+        "postgresql://app:hunter2@db1:5432/wdh_test_x",
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stderr.trim(),
+        "target: postgresql://app:***@db1:5432/wdh_test_x (from --database-url)"
+    );
+    let run = wdh(&["status", "--print-target"])
+        .env("DATABASE_URL", "host=/nowhere dbname=orders user=app")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("(from DATABASE_URL)") && run.stderr.contains("orders"),
+        "{}",
+        run.stderr
+    );
+    let run = wdh(&["status", "--print-target"])
+        .env("DATABASE_URL", "postgresql://h/from_plain")
+        .env("WDH_DATABASE_URL", "postgresql://h/from_wdh")
+        .run();
+    assert!(
+        run.stderr.contains("from_wdh (from WDH_DATABASE_URL)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn no_source_at_all_is_an_error_naming_every_source() {
+    let run = wdh(&["status"]).run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    for needle in [
+        "--database-url",
+        "WDH_DATABASE_URL",
+        "DATABASE_URL",
+        "wdh.toml",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn wdh_toml_is_the_last_source_and_rejects_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wdh.toml"),
+        "database_url = \"postgresql://h/from_file\"\nmigrations = \"db\"\n",
+    )
+    .unwrap();
+    let run = wdh(&["status", "--print-target"]).cwd(dir.path()).run();
+    assert!(
+        run.stderr
+            .contains("from_file (from database_url in wdh.toml)"),
+        "{}",
+        run.stderr
+    );
+    let run = wdh(&["status", "--print-target"])
+        .cwd(dir.path())
+        .env("DATABASE_URL", "postgresql://h/from_env")
+        .run();
+    assert!(
+        run.stderr.contains("from_env (from DATABASE_URL)"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.path().join("wdh.toml"),
+        "database_url = \"postgresql://h/x\"\ndatabse_url = \"typo\"\n",
+    )
+    .unwrap();
+    let run = wdh(&["status"]).cwd(dir.path()).run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("databse_url") && run.stderr.contains("wdh.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A database with any name on a private cluster, at version 0002 of the
+/// bundled set, with the given marker stored on it.
+fn marked_database(cluster: &TestCluster, name: &str, marker: Option<Marker>) -> Target {
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .unwrap();
+    let target = Target::parse(&cluster.url(name), Source::Explicit).unwrap();
+    Runner::new(&target, RunOptions::default())
+        .upgrade(&bundled(), &UpgradeTo::Steps(2), &mut |_| {})
+        .unwrap();
+    if let Some(m) = marker {
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{name}\" SET wdh.environment = '{}'",
+                m.environment
+            ))
+            .unwrap();
+        if m.locked {
+            admin
+                .batch_execute(&format!(
+                    "ALTER DATABASE \"{name}\" SET wdh.environment_locked = 'on'"
+                ))
+                .unwrap();
+        }
+    }
+    target
+}
+
+fn versions_of(target: &Target) -> Vec<String> {
+    let mut c = target.config().connect(postgres::NoTls).unwrap();
+    c.query(
+        "SELECT version FROM wdh_migrate.applied ORDER BY version",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+fn downgrade_one(target: &Target, ov: Override) -> Result<(), RunError> {
+    let options = RunOptions {
+        override_: ov,
+        ..RunOptions::default()
+    };
+    Runner::new(target, options)
+        .downgrade(&bundled(), &DowngradeTo::Steps(1), &mut |_| {})
+        .map(|_| ())
+}
+
+#[test]
+fn every_cell_of_the_truth_table_on_real_databases() {
+    let cluster = TestCluster::start().unwrap();
+    let markers: [(&str, Option<Marker>); 6] = [
+        ("none", None),
+        (
+            "test",
+            Some(Marker {
+                environment: Environment::Test,
+                locked: false,
+            }),
+        ),
+        (
+            "dev",
+            Some(Marker {
+                environment: Environment::Dev,
+                locked: false,
+            }),
+        ),
+        (
+            "staging",
+            Some(Marker {
+                environment: Environment::Staging,
+                locked: false,
+            }),
+        ),
+        (
+            "production",
+            Some(Marker {
+                environment: Environment::Production,
+                locked: false,
+            }),
+        ),
+        (
+            "production_locked",
+            Some(Marker {
+                environment: Environment::Production,
+                locked: true,
+            }),
+        ),
+    ];
+    // name class × marker → (allowed without override, allowed with the override)
+    let names = [
+        ("orders_test", true),
+        ("wdh_test_orders", true),
+        ("orders", false),
+        ("attestation", false),
+    ];
+    for (i, (name, name_safe)) in names.iter().enumerate() {
+        for (j, (marker_name, marker)) in markers.iter().enumerate() {
+            let db = match *name {
+                "orders_test" => format!("orders_{i}{j}_test"),
+                "wdh_test_orders" => format!("wdh_test_orders_{i}{j}"),
+                other => format!("{other}_{i}{j}"),
+            };
+            let target = marked_database(&cluster, &db, *marker);
+            let protective = matches!(
+                marker_name,
+                &"staging" | &"production" | &"production_locked"
+            );
+            let safe = *name_safe && !protective;
+            let before = versions_of(&target);
+            let plain = downgrade_one(&target, Override::default());
+            if safe {
+                assert!(plain.is_ok(), "{db} marked {marker_name}: {plain:?}");
+                continue;
+            }
+            let err = plain.unwrap_err();
+            assert!(
+                matches!(err, RunError::Blocked(_)),
+                "{db} marked {marker_name}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("BLOCKED: Refusing to downgrade potential production database."),
+                "{err}"
+            );
+            assert_eq!(versions_of(&target), before, "{db}: refused, so unchanged");
+            let with_override = downgrade_one(
+                &target,
+                Override {
+                    allow_variable: Some(OVERRIDE.into()),
+                    confirm_database: Some(db.clone()),
+                },
+            );
+            if *marker_name == "production_locked" {
+                let err = with_override.unwrap_err();
+                assert!(matches!(err, RunError::Blocked(_)), "{db}: {err}");
+                assert!(err.to_string().contains("lock"), "{err}");
+                assert_eq!(versions_of(&target), before);
+            } else {
+                assert!(
+                    with_override.is_ok(),
+                    "{db} marked {marker_name}: {with_override:?}"
+                );
+                assert_eq!(versions_of(&target).len(), before.len() - 1);
+                let mut c = target.config().connect(postgres::NoTls).unwrap();
+                let audit: Vec<String> = c
+                    .query("SELECT outcome || ' ' || override_used FROM wdh_migrate.audit WHERE operation = 'downgrade' ORDER BY id", &[])
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                // A refusal on the claim opens no connection, so only refusals
+                // on the live facts (a protective marker) reach the audit log.
+                let expected: &[&str] = if *name_safe {
+                    &["refused false", "success true"]
+                } else {
+                    &["success true"]
+                };
+                assert_eq!(
+                    audit, expected,
+                    "{db}: the refusal and the override are audited"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_override_needs_the_exact_value_and_the_live_database_name() {
+    let cluster = TestCluster::start().unwrap();
+    let target = marked_database(&cluster, "billing", None);
+    let before = versions_of(&target);
+    let wrong_value = downgrade_one(
+        &target,
+        Override {
+            allow_variable: Some("yes".into()),
+            confirm_database: Some("billing".into()),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        wrong_value
+            .to_string()
+            .contains("WDH_ALLOW_PRODUCTION_DOWNGRADE"),
+        "{wrong_value}"
+    );
+    let no_confirm = downgrade_one(
+        &target,
+        Override {
+            allow_variable: Some(OVERRIDE.into()),
+            confirm_database: None,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        no_confirm.to_string().contains("--confirm-database"),
+        "{no_confirm}"
+    );
+    let other = downgrade_one(
+        &target,
+        Override {
+            allow_variable: Some(OVERRIDE.into()),
+            confirm_database: Some("wdh_test_other".into()),
+        },
+    )
+    .unwrap_err();
+    assert!(other.to_string().contains("wdh_test_other"), "{other}");
+    assert_eq!(versions_of(&target), before);
+    // Through the CLI: a warning, exit 0, and the audit row says so.
+    let run = wdh(&["downgrade", "-1", "--confirm-database", "billing"])
+        .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", OVERRIDE)
+        .migrations(&bundled_dir())
+        .url(&cluster.url("billing"))
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("WARNING:") && run.stderr.contains("billing"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(versions_of(&target).len(), before.len() - 1);
+    let run = wdh(&["downgrade", "-1"])
+        .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", "true")
+        .migrations(&bundled_dir())
+        .url(&cluster.url("billing"))
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+}
+
+#[test]
+fn a_safe_name_marked_production_is_refused_after_connecting_and_the_refusal_is_audited() {
+    let db = db();
+    let t = target(&db);
+    Runner::new(&t, RunOptions::default())
+        .upgrade(&bundled(), &UpgradeTo::Head, &mut |_| {})
+        .unwrap();
+    let run = wdh(&["mark", "production"]).db(&db).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("marked production"), "{}", run.stdout);
+    let before = snapshot(&db);
+    let run = wdh(&["downgrade", "base"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(
+        run.stderr.contains("BLOCKED") && run.stderr.contains("production"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    assert_eq!(
+        audit(&db).last().map(String::as_str),
+        Some("downgrade refused false")
+    );
+    let status = wdh(&["status"]).db(&db).migrations(&bundled_dir()).run();
+    assert!(
+        status.stdout.contains("marked production"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn a_locked_marker_blocks_every_override_and_unlocking_is_guarded() {
+    let db = db();
+    let t = target(&db);
+    Runner::new(&t, RunOptions::default())
+        .upgrade(&bundled(), &UpgradeTo::Head, &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        wdh(&["mark", "production", "--locked"]).db(&db).run().code,
+        0
+    );
+    let before = snapshot(&db);
+    let run = wdh(&["downgrade", "-1", "--confirm-database", db.name()])
+        .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", OVERRIDE)
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stderr.contains("lock"), "{}", run.stderr);
+    assert_eq!(snapshot(&db), before);
+    // Weakening the marker needs the override too.
+    for weaker in [&["mark", "production"][..], &["mark", "test"][..]] {
+        let run = wdh(weaker).db(&db).run();
+        assert_eq!(run.code, 3, "{}", run.all());
+    }
+    let marker: Option<Vec<String>> = query_one(&db, "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())");
+    assert_eq!(
+        marker.unwrap(),
+        ["wdh.environment=production", "wdh.environment_locked=on"]
+    );
+    let run = wdh(&["mark", "production", "--confirm-database", db.name()])
+        .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", OVERRIDE)
+        .db(&db)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = wdh(&["downgrade", "-1", "--confirm-database", db.name()])
+        .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", OVERRIDE)
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Strengthening never needs the override.
+    assert_eq!(
+        wdh(&["mark", "production", "--locked"]).db(&db).run().code,
+        0
+    );
+    let outcomes: Vec<String> = audit(&db)
+        .into_iter()
+        .filter(|a| a.starts_with("mark"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "mark success false",
+            "mark refused false",
+            "mark refused false",
+            "mark success true",
+            "mark success false"
+        ]
+    );
+}
+
+#[test]
+fn a_session_setting_cannot_fake_a_weaker_marker() {
+    let db = db();
+    assert_eq!(wdh(&["mark", "production"]).db(&db).run().code, 0);
+    // A role-level setting, and a startup option in the URL, both say "test".
+    db.connect()
+        .unwrap()
+        .batch_execute(&format!(
+            "ALTER ROLE postgres IN DATABASE \"{}\" SET wdh.environment = 'test'",
+            db.name()
+        ))
+        .unwrap();
+    let seen: String = query_one(&db, "SELECT current_setting('wdh.environment')");
+    assert_eq!(seen, "test", "the session does see the spoofed value");
+    let url = format!("{}&options=-c%20wdh.environment%3Dtest", db.url());
+    let run = wdh(&["downgrade", "base", "--database-url", &url])
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stderr.contains("production"), "{}", run.stderr);
+}
+
+#[test]
+fn passwords_never_appear_in_any_output() {
+    let secret = "S3cr3t-Pa55word";
+    let db = db();
+    // Trust authentication ignores the password, so the run gets far enough to fail in a migration.
+    let url = db.url().replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://postgres:{secret}@"),
+        1,
+    );
+    let dir = folder(&[
+        ("0001_bad/up.sql", "SELECT no_such_function();"),
+        ("0001_bad/down.sql", ""),
+    ]);
+    let mut outputs = Vec::new();
+    for args in [
+        &["upgrade"][..],
+        &["upgrade", "--json"][..],
+        &["upgrade", "--dry-run", "--json"][..],
+        &["status", "--json"][..],
+        &["history"][..],
+        &["--print-target", "status"][..],
+        &["downgrade", "base"][..],
+    ] {
+        let run = wdh(args).url(&url).migrations(dir.path()).run();
+        outputs.push(run.all());
+    }
+    let unreachable = format!("postgresql://app:{secret}@/wdh_test_x?host=/nonexistent/socket");
+    outputs.push(
+        wdh(&["upgrade"])
+            .url(&unreachable)
+            .migrations(dir.path())
+            .run()
+            .all(),
+    );
+    outputs.push(
+        wdh(&["status"])
+            .env(
+                "DATABASE_URL",
+                &format!("host=/nonexistent dbname=orders password={secret}"),
+            )
+            .run()
+            .all(),
+    );
+    outputs.push(
+        wdh(&["status"])
+            .url(&format!("postgresql://app:{secret}@h/"))
+            .run()
+            .all(),
+    );
+    for out in &outputs {
+        assert!(!out.contains(secret), "the password leaked:\n{out}");
+    }
+    assert!(
+        outputs[0].contains("no_such_function"),
+        "the failing run did run: {}",
+        outputs[0]
+    );
+    let audit_targets: Vec<String> = db
+        .connect()
+        .unwrap()
+        .query(
+            "SELECT target || coalesce(error, '') FROM wdh_migrate.audit",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!audit_targets.is_empty());
+    assert!(
+        audit_targets.iter().all(|t| !t.contains(secret)),
+        "{audit_targets:?}"
+    );
+}

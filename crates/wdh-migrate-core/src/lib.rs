@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod migrations;
 pub mod plan;
 pub mod runner;
+pub mod schema;
 pub mod sql;
 pub mod target;
 

@@ -8,3 +8,4 @@ mod support;
 mod layouts;
 mod runner;
 mod safety;
+mod schema;

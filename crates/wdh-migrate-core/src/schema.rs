@@ -1,0 +1,1 @@
+//! Catalog-based schema capture and comparison.

@@ -1,0 +1,1 @@
+//! Schema capture and diff against real databases.

@@ -33,6 +33,13 @@ impl TestDatabase {
         TestCluster::shared()?.server().create_database()
     }
 
+    /// A test database already migrated with `set`, on the process's shared
+    /// private cluster: a clone of the set's template
+    /// ([`TestServer::create_migrated`]).
+    pub fn migrated(set: &wdh_migrate_core::MigrationSet) -> Result<TestDatabase> {
+        TestCluster::shared()?.server().create_migrated(set)
+    }
+
     /// An empty test database on a server meant for tests, reached through an
     /// admin URL given explicitly ([`TestServer::from_admin_url`]).
     pub fn on_admin_url(admin_url: &str) -> Result<TestDatabase> {

@@ -87,6 +87,28 @@ pub enum Error {
     #[error("the shared test cluster of this process failed to start: {0}")]
     SharedClusterFailed(String),
 
+    /// Building the template database for a migration set failed.
+    #[error("building the template {template} failed: {source}")]
+    TemplateBuild {
+        /// The template database.
+        template: String,
+        /// What the migration run said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A template could not be cloned because sessions stay connected to it.
+    #[error(
+        "cannot clone the template {template}: other sessions stay connected to it ({holders}); \
+         a template must have no connections while it is copied — close them"
+    )]
+    TemplateInUse {
+        /// The template database.
+        template: String,
+        /// The connected sessions (pid, application, client).
+        holders: String,
+    },
+
     /// A file-system operation failed.
     #[error("{action} {path}: {source}")]
     Io {

@@ -39,6 +39,7 @@ mod fsutil;
 mod initcache;
 mod names;
 mod server;
+mod template;
 
 pub use binaries::{Locator, PgBinaries};
 pub use cluster::{ClusterOptions, TestCluster};
@@ -47,3 +48,4 @@ pub use error::{Error, Result};
 pub use fsutil::Storage;
 pub use names::{check_name, PREFIX};
 pub use server::TestServer;
+pub use template::{template_name, TEMPLATE_PREFIX};

@@ -13,6 +13,7 @@ use postgres::{Client, Config, NoTls};
 use crate::database::TestDatabase;
 use crate::error::{Error, Result};
 use crate::names::{self, check_name};
+use crate::template::Templates;
 
 /// A server that hands out `wdh_test_` databases. Cheap to clone.
 ///
@@ -32,6 +33,16 @@ struct Inner {
     dropper: Mutex<Option<Sender<String>>>,
     pending: Arc<(Mutex<usize>, Condvar)>,
     server_version: OnceLock<u32>,
+    templates: Templates,
+}
+
+/// A handle that does not keep the server alive (for background threads).
+pub(crate) struct WeakServer(std::sync::Weak<Inner>);
+
+impl WeakServer {
+    pub(crate) fn upgrade(&self) -> Option<TestServer> {
+        self.0.upgrade().map(|inner| TestServer { inner })
+    }
 }
 
 static EXTERNAL: OnceLock<Mutex<HashMap<String, TestServer>>> = OnceLock::new();
@@ -57,6 +68,7 @@ impl TestServer {
                 dropper: Mutex::new(None),
                 pending: Arc::new((Mutex::new(0), Condvar::new())),
                 server_version: OnceLock::new(),
+                templates: Templates::new(),
             }),
         }
     }
@@ -211,8 +223,16 @@ impl TestServer {
         self.inner.private
     }
 
+    pub(crate) fn templates(&self) -> &Templates {
+        &self.inner.templates
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakServer {
+        WeakServer(Arc::downgrade(&self.inner))
+    }
+
     /// Runs `f` on a pooled admin connection (with the server version).
-    fn with_admin<T>(
+    pub(crate) fn with_admin<T>(
         &self,
         f: impl FnOnce(&mut Client, u32) -> std::result::Result<T, postgres::Error>,
     ) -> std::result::Result<T, postgres::Error> {
@@ -269,6 +289,7 @@ pub(crate) fn flush_external() {
             .cloned()
             .collect();
         for server in servers {
+            server.drain_pools();
             if !server.wait_for_drops(Duration::from_secs(30)) {
                 eprintln!("wdh-testdb: gave up waiting for test databases to be dropped; the next sweep removes them");
             }

@@ -424,6 +424,7 @@ impl<'t> Runner<'t> {
             self.target.database(),
             "reading the connection's identity",
         ))?;
+        tracing::debug!(target = %self.target.redacted(), live = %identity.describe(), "connected");
         if identity.database != self.target.database() {
             return Err(RunError::DatabaseMismatch {
                 claimed: self.target.database().to_string(),
@@ -713,6 +714,7 @@ impl<'t> Runner<'t> {
                 .client
                 .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
         }
+        tracing::debug!(database = %database, "migration lock released");
         result
     }
 
@@ -741,7 +743,9 @@ impl<'t> Runner<'t> {
             override_used,
             ..AuditEntry::default()
         };
+        tracing::info!(database = %database, operation, steps = plan.steps.len(), from = ?plan.from, to = ?plan.to, "running");
         for m in &plan.steps {
+            tracing::debug!(version = %m.version, name = %m.name, "migration starts");
             on(Event::Started {
                 migration: m,
                 direction: plan.direction,

@@ -55,10 +55,42 @@ pub struct GlobalArgs {
     /// Run the command against a throw-away local cluster, removed afterwards.
     #[arg(long, global = true, conflicts_with = "database_url")]
     pub sandbox: bool,
+
+    /// Print only errors and warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More log output (-v, -vv, -vvv); RUST_LOG, when set, decides instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Database(DatabaseCommand),
+    #[command(flatten)]
+    Local(LocalCommand),
+}
+
+/// Commands that need no database.
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Create wdh.toml (every key, commented, with its default) and an empty migrations folder.
+    Init,
+    /// Create the next migration, following the folder's layout and version style.
+    New(NewArgs),
+    /// Start a throw-away cluster and database, print how to connect, keep it until Ctrl-C.
+    Sandbox(SandboxArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Commands that operate on a database.
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
     /// Apply pending migrations.
     Upgrade(UpgradeArgs),
     /// Revert applied migrations (guarded; a target is required).
@@ -71,6 +103,27 @@ pub enum Command {
     Status,
     /// Store the environment on the database itself (production and staging protect it).
     Mark(MarkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the migration does, e.g. "add users table" (slugged into the name).
+    #[arg(value_name = "NAME", required = true, num_args = 1..)]
+    pub name: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Apply the migrations first.
+    #[arg(long)]
+    pub upgrade: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

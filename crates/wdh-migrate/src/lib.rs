@@ -2,9 +2,12 @@
 //! [`run`]; settings are resolved here, once, and passed down explicitly.
 
 mod args;
+mod logging;
 mod output;
 mod sandbox;
-mod settings;
+mod scaffold;
+pub mod settings;
+mod term;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,7 +21,7 @@ use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
 use wdh_migrate_core::target::Target;
 
 pub use args::Cli;
-use args::{Command, RunArgs};
+use args::{Command, DatabaseCommand, LocalCommand, RunArgs};
 
 /// Exit codes (documented in `--help` and the README).
 pub mod exit {
@@ -55,12 +58,78 @@ pub fn run() -> ExitCode {
             });
         }
     };
+    let paint = term::Paint::stderr();
+    logging::init(cli.global.verbose, cli.global.quiet, paint.enabled());
     match execute(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
-            eprintln!("{}", f.message);
+            eprintln!("{}", highlight(&f.message, paint));
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// Colours the leading `error:` or `BLOCKED:` of a message.
+fn highlight(message: &str, paint: term::Paint) -> String {
+    for prefix in ["error:", "BLOCKED:"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return format!("{}{rest}", paint.red(prefix));
+        }
+    }
+    message.to_string()
+}
+
+/// Commands that need no database: they run before any target is resolved.
+fn local_command(
+    command: &LocalCommand,
+    cli: &Cli,
+    config: &settings::Config,
+) -> Result<(), Failure> {
+    let failed = |e: anyhow::Error| Failure {
+        code: exit::FAILED,
+        message: format!("error: {e:#}"),
+    };
+    let dir = settings::migrations_dir(&cli.global, config);
+    match command {
+        LocalCommand::Init => {
+            let folder = cli
+                .global
+                .migrations
+                .clone()
+                .unwrap_or_else(|| "migrations".into());
+            scaffold::init(Path::new(""), &folder)
+                .map_err(|e| usage(format!("{e:#}")))
+                .map(|created| {
+                    for path in created {
+                        println!("created {}", path.display());
+                    }
+                })
+        }
+        LocalCommand::New(a) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let name = a.name.join(" ");
+            scaffold::new_migration(&dir, &name, i64::try_from(now).unwrap_or(0))
+                .map_err(|e| usage(format!("{e:#}")))
+                .map(|created| {
+                    for path in created {
+                        println!("{}", path.display());
+                    }
+                })
+        }
+        LocalCommand::Sandbox(a) => {
+            sandbox::serve(a.upgrade.then_some(dir.as_path()), cli.global.quiet).map_err(failed)
+        }
+        LocalCommand::Completions(a) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut command, "wdh-migrate", &mut std::io::stdout());
+            Ok(())
+        }
+        LocalCommand::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| failed(e.into())),
     }
 }
 
@@ -74,6 +143,10 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 fn execute(cli: Cli) -> Result<(), Failure> {
     let env = settings::Env::read();
     let config = settings::load_config(&cli.global).map_err(|e| usage(format!("{e:#}")))?;
+    let command = match &cli.command {
+        Command::Database(command) => command,
+        Command::Local(local) => return local_command(local, &cli, &config),
+    };
     let sandbox = if cli.global.sandbox && !cli.global.print_target {
         Some(sandbox::Sandbox::start().map_err(|e| Failure {
             code: exit::FAILED,
@@ -95,10 +168,13 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         eprintln!("{}", s.describe());
     }
     let dir = settings::migrations_dir(&cli.global, &config);
-    let result = command(&cli, &env, &config, &target, &dir);
+    let result = database_command(command, &cli, &env, &config, &target, &dir);
     if sandbox.is_some()
         && result.is_ok()
-        && matches!(cli.command, Command::Upgrade(_) | Command::Downgrade(_))
+        && matches!(
+            cli.command,
+            Command::Database(DatabaseCommand::Upgrade(_) | DatabaseCommand::Downgrade(_))
+        )
         && !cli.global.json
     {
         // The sandbox is gone when this command ends: show where it got to.
@@ -162,7 +238,8 @@ fn run_options(
     Ok(options)
 }
 
-fn command(
+fn database_command(
+    command: &DatabaseCommand,
     cli: &Cli,
     env: &settings::Env,
     config: &settings::Config,
@@ -170,8 +247,8 @@ fn command(
     dir: &Path,
 ) -> Result<(), Failure> {
     let json = cli.global.json;
-    match &cli.command {
-        Command::Upgrade(a) => {
+    match command {
+        DatabaseCommand::Upgrade(a) => {
             let to: UpgradeTo = a.target.parse().map_err(usage)?;
             let mut options = run_options(&a.run, config, env, None)?;
             options.allow.out_of_order = a.allow_out_of_order;
@@ -193,7 +270,7 @@ fn command(
                 (loading.join(), connected)
             });
             let set = set.unwrap_or_else(|_| Err(usage("reading the migrations failed")))?;
-            let mut progress = output::Progress::new(json);
+            let mut progress = term::Progress::new(json || cli.global.quiet);
             let r = runner
                 .upgrade_on(connected.map_err(failure)?, &set, &to, &mut |e| {
                     progress.event(e)
@@ -202,10 +279,12 @@ fn command(
             if json {
                 output::json(&r)
             } else {
-                output::report(&r, "upgrade")
+                if !cli.global.quiet {
+                    output::report(&r, "upgrade")
+                }
             }
         }
-        Command::Downgrade(a) => {
+        DatabaseCommand::Downgrade(a) => {
             let to: DowngradeTo = a.target.parse().map_err(usage)?;
             let options = run_options(&a.run, config, env, a.confirm_database.as_ref())?;
             let runner = Runner::new(target, options);
@@ -226,17 +305,19 @@ fn command(
                 }
                 return Ok(());
             }
-            let mut progress = output::Progress::new(json);
+            let mut progress = term::Progress::new(json || cli.global.quiet);
             let r = runner
                 .downgrade(&load(dir)?, &to, &mut |e| progress.event(e))
                 .map_err(failure)?;
             if json {
                 output::json(&r)
             } else {
-                output::report(&r, "downgrade")
+                if !cli.global.quiet {
+                    output::report(&r, "downgrade")
+                }
             }
         }
-        Command::Current => {
+        DatabaseCommand::Current => {
             let (identity, current) = Runner::new(target, RunOptions::default())
                 .current(&load(dir)?)
                 .map_err(failure)?;
@@ -248,7 +329,7 @@ fn command(
                 println!("{}", current.as_deref().unwrap_or("base"));
             }
         }
-        Command::History => {
+        DatabaseCommand::History => {
             let (identity, rows) = Runner::new(target, RunOptions::default())
                 .history()
                 .map_err(failure)?;
@@ -260,7 +341,7 @@ fn command(
                 output::history(&identity, &rows);
             }
         }
-        Command::Mark(a) => {
+        DatabaseCommand::Mark(a) => {
             let environment = a.environment.parse().map_err(usage)?;
             let to = Marker {
                 environment,
@@ -274,7 +355,7 @@ fn command(
                 },
                 ..RunOptions::default()
             };
-            let mut progress = output::Progress::new(json);
+            let mut progress = term::Progress::new(json || cli.global.quiet);
             let r = Runner::new(target, options)
                 .mark(to, &mut |e| progress.event(e))
                 .map_err(failure)?;
@@ -290,7 +371,7 @@ fn command(
                 );
             }
         }
-        Command::Status => {
+        DatabaseCommand::Status => {
             let s = Runner::new(target, RunOptions::default())
                 .status(&load(dir)?)
                 .map_err(failure)?;

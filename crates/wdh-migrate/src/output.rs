@@ -1,76 +1,13 @@
 //! Human and JSON output. Results go to stdout, progress and errors to stderr.
 
-use std::io::{IsTerminal, Write};
-
 use wdh_migrate_core::identity::Identity;
 use wdh_migrate_core::plan::{AppliedRow, Direction};
-use wdh_migrate_core::runner::{DryRun, Event, RunReport, Status};
+use wdh_migrate_core::runner::{DryRun, RunReport, Status};
 
 pub fn json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: could not render JSON: {e}"),
-    }
-}
-
-/// Prints run progress: a line per migration with its time. On a terminal
-/// the line is started before the migration runs and finished after.
-pub struct Progress {
-    terminal: bool,
-    quiet: bool,
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Progress {
-        Progress {
-            terminal: std::io::stdout().is_terminal(),
-            quiet,
-        }
-    }
-
-    pub fn event(&mut self, event: Event<'_>) {
-        match event {
-            Event::Override(warning) => eprintln!("WARNING: {warning}"),
-            Event::Warning(w) => eprintln!("warning: {w}"),
-            _ if self.quiet => {}
-            Event::Started {
-                migration,
-                direction,
-            } if self.terminal => {
-                print!(
-                    "{} {}_{} ... ",
-                    verb(direction),
-                    migration.version,
-                    migration.name
-                );
-                let _ = std::io::stdout().flush();
-            }
-            Event::Finished {
-                migration,
-                direction,
-                elapsed,
-            } => {
-                let ms = elapsed.as_secs_f64() * 1000.0;
-                if self.terminal {
-                    println!("{ms:.1} ms");
-                } else {
-                    println!(
-                        "{} {}_{} ... {ms:.1} ms",
-                        verb(direction),
-                        migration.version,
-                        migration.name
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn verb(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "applying",
-        Direction::Down => "reverting",
     }
 }
 
@@ -98,6 +35,7 @@ pub fn report(r: &RunReport, operation: &str) {
 }
 
 pub fn status(s: &Status) {
+    let paint = crate::term::Paint::stdout();
     println!("{}: at {}", describe(&s.identity), version(&s.current));
     let width = s
         .migrations
@@ -119,9 +57,14 @@ pub fn status(s: &Status) {
             format!("  [{}]", flags.join(", "))
         };
         let label = format!("{}_{}", m.version, m.name);
+        let state = format!("{:<12}", m.state);
+        let state = match m.state {
+            "applied" => paint.green(&state),
+            "pending" | "out-of-order" => paint.yellow(&state),
+            _ => paint.red(&state),
+        };
         println!(
-            "  {:<12} {label:<width$}  {}{flags}",
-            m.state,
+            "  {state} {label:<width$}  {}{flags}",
             m.applied_at.as_deref().unwrap_or("")
         );
         if let Some(note) = &m.note {

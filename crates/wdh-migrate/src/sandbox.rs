@@ -36,3 +36,58 @@ impl Sandbox {
         )
     }
 }
+
+/// `wdh-migrate sandbox`: starts a sandbox, optionally applies the
+/// migrations, prints how to connect, and keeps it until SIGINT or SIGTERM;
+/// then removes everything.
+pub fn serve(upgrade: Option<&std::path::Path>, quiet: bool) -> Result<()> {
+    // Block the stop signals before any thread starts, so every thread
+    // inherits the mask and only the wait below receives them.
+    let signals = stop_signals();
+    // SAFETY: `signals` is an initialised signal set.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &signals, std::ptr::null_mut()) };
+    let sandbox = Sandbox::start()?;
+    let target = sandbox.target()?;
+    println!(
+        "sandbox: cluster in {} ({})",
+        sandbox.cluster.root().display(),
+        sandbox.cluster.storage()
+    );
+    println!("sandbox: database {}", sandbox.database.name());
+    println!("url: {}", sandbox.database.url());
+    println!(
+        "psql: {} '{}'",
+        sandbox.cluster.binaries().bin("psql").display(),
+        sandbox.database.url()
+    );
+    if let Some(dir) = upgrade {
+        let set = wdh_migrate_core::MigrationSet::load(dir)?;
+        let mut progress = crate::term::Progress::new(quiet);
+        let report = wdh_migrate_core::Runner::new(&target, Default::default()).upgrade(
+            &set,
+            &wdh_migrate_core::UpgradeTo::Head,
+            &mut |e| progress.event(e),
+        )?;
+        drop(progress);
+        crate::output::report(&report, "upgrade");
+    }
+    println!("sandbox: ready; Ctrl-C or SIGTERM stops it and removes everything");
+    let mut received = 0;
+    // SAFETY: both pointers are valid for the call.
+    unsafe { libc::sigwait(&signals, &mut received) };
+    let root = sandbox.cluster.root().to_path_buf();
+    drop(sandbox);
+    println!("sandbox: stopped; removed {}", root.display());
+    Ok(())
+}
+
+fn stop_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before sigaddset uses it.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        set
+    }
+}

@@ -16,7 +16,7 @@ use wdh_migrate_core::target::{Source, Target};
 use crate::args::{GlobalArgs, RunArgs};
 
 /// `wdh.toml`. Unknown keys are errors.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// The database URL (lowest precedence).
@@ -201,6 +201,8 @@ mod tests {
             json: false,
             print_target: false,
             sandbox: false,
+            quiet: false,
+            verbose: 0,
         }
     }
 

@@ -16,13 +16,21 @@ use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
 fn runs() -> usize {
-    if std::env::args().any(|a| a == "--bench") { 100 } else { 3 }
+    if std::env::args().any(|a| a == "--bench") {
+        100
+    } else {
+        3
+    }
 }
 
 fn stats(mut v: Vec<Duration>) -> String {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!("p50 {:>7.2} ms   p95 {:>7.2} ms", ms(v[v.len() / 2]), ms(v[(v.len() * 95 / 100).min(v.len() - 1)]))
+    format!(
+        "p50 {:>7.2} ms   p95 {:>7.2} ms",
+        ms(v[v.len() / 2]),
+        ms(v[(v.len() * 95 / 100).min(v.len() - 1)])
+    )
 }
 
 fn generated(dir: &Path) -> MigrationSet {
@@ -45,11 +53,17 @@ fn time(n: usize, mut f: impl FnMut() -> Duration) -> Vec<Duration> {
 
 fn bench_set(label: &str, server: &TestServer, set: &MigrationSet) {
     let n = runs();
-    println!("{label} ({} migrations), {n} runs each:", set.migrations.len());
+    println!(
+        "{label} ({} migrations), {n} runs each:",
+        set.migrations.len()
+    );
     server.set_pool_size(0);
     let t = Instant::now();
     server.template(set).unwrap();
-    println!("  template build (once)                    {:>7.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "  template build (once)                    {:>7.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let clone = time(n, || {
         let t = Instant::now();
         let db = server.clone_migrated(set).unwrap();
@@ -58,31 +72,48 @@ fn bench_set(label: &str, server: &TestServer, set: &MigrationSet) {
         took
     });
     server.wait_for_drops(Duration::from_secs(120));
-    println!("  template clone (FILE_COPY)               {}", stats(clone.clone()));
+    println!(
+        "  template clone (FILE_COPY)               {}",
+        stats(clone.clone())
+    );
 
     let tpl = server.template(set).unwrap();
     let mut admin = server.connect("postgres").unwrap();
     let wal_log = time(n.min(30), || {
         let name = format!("wdh_test_walbench_{}", fastrand_name());
         let t = Instant::now();
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\" STRATEGY WAL_LOG")).unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\" STRATEGY WAL_LOG"
+            ))
+            .unwrap();
         let took = t.elapsed();
-        admin.batch_execute(&format!("DROP DATABASE \"{name}\"")).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE \"{name}\""))
+            .unwrap();
         took
     });
-    println!("  template clone (WAL_LOG, for comparison) {}", stats(wal_log));
+    println!(
+        "  template clone (WAL_LOG, for comparison) {}",
+        stats(wal_log)
+    );
 
     let per_test = time(n, || {
         let t = Instant::now();
         let db = server.create_database().unwrap();
         let target = Target::parse(&db.url(), Source::Explicit).unwrap();
-        Runner::new(&target, RunOptions::default()).upgrade(set, &UpgradeTo::Head, &mut |_| {}).unwrap();
+        Runner::new(&target, RunOptions::default())
+            .upgrade(set, &UpgradeTo::Head, &mut |_| {})
+            .unwrap();
         let took = t.elapsed();
         drop(db);
         took
     });
     server.wait_for_drops(Duration::from_secs(120));
-    println!("  migrate per test database                {}", stats(per_test.clone()));
+    println!(
+        "  migrate per test database                {}",
+        stats(per_test.clone())
+    );
 
     let empty = time(n, || {
         let t = Instant::now();
@@ -92,7 +123,10 @@ fn bench_set(label: &str, server: &TestServer, set: &MigrationSet) {
         took
     });
     server.wait_for_drops(Duration::from_secs(120));
-    println!("  empty database                           {}", stats(empty));
+    println!(
+        "  empty database                           {}",
+        stats(empty)
+    );
 
     // A warm pool: tests take a clone, run a body (~20 ms), and drop it.
     server.set_pool_size(2);
@@ -107,7 +141,10 @@ fn bench_set(label: &str, server: &TestServer, set: &MigrationSet) {
         took
     });
     server.wait_for_drops(Duration::from_secs(120));
-    println!("  checkout from a warm pool (20 ms bodies) {}", stats(pooled));
+    println!(
+        "  checkout from a warm pool (20 ms bodies) {}",
+        stats(pooled)
+    );
     let (c, m) = (median(clone), median(per_test));
     println!("  clone / migrate-per-test                 {:.3}", c / m);
 }
@@ -118,11 +155,20 @@ fn median(mut v: Vec<Duration>) -> f64 {
 }
 
 fn fastrand_name() -> String {
-    format!("{:012x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() & 0xffff_ffff_ffff)
+    format!(
+        "{:012x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            & 0xffff_ffff_ffff
+    )
 }
 
 fn main() {
-    let bundled = MigrationSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations")).unwrap();
+    let bundled =
+        MigrationSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations"))
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let two_hundred = generated(dir.path());
     {

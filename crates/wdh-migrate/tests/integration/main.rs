@@ -9,3 +9,4 @@ mod layouts;
 mod runner;
 mod safety;
 mod schema;
+mod workflow;

@@ -165,6 +165,11 @@ impl Wdh {
         self
     }
 
+    pub fn stdin_null(mut self) -> Self {
+        self.cmd.stdin(std::process::Stdio::null());
+        self
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.cmd.env(k, v);
         self

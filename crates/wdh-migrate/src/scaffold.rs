@@ -1,0 +1,189 @@
+//! `init` and `new`: creating the configuration and new migrations.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use wdh_migrate_core::migrations::{Layout, MigrationSet};
+
+/// The reference configuration, written by `init`.
+pub const REFERENCE_CONFIG: &str = include_str!("../../../docs/wdh.toml");
+
+/// Creates `wdh.toml` and an empty migrations folder in `dir`. Refuses to
+/// overwrite an existing file. Returns what it created.
+pub fn init(dir: &Path, migrations: &Path) -> Result<Vec<PathBuf>> {
+    let config = dir.join("wdh.toml");
+    if config.exists() {
+        bail!(
+            "{} already exists; init does not overwrite it (see docs/wdh.toml for every key)",
+            config.display()
+        );
+    }
+    let folder = dir.join(migrations);
+    if folder.exists() && !folder.is_dir() {
+        bail!("{} exists and is not a folder", folder.display());
+    }
+    let mut created = Vec::new();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&config)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, REFERENCE_CONFIG.as_bytes()))
+        .with_context(|| format!("writing {}", config.display()))?;
+    created.push(config);
+    if !folder.exists() {
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        created.push(folder);
+    }
+    Ok(created)
+}
+
+/// How versions are written in a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `20261125072253` (UTC, sqlx and golang-migrate).
+    Timestamp,
+    /// `2026-11-25-072253` (UTC, Diesel); `tail` keeps Diesel's `-0000` suffix when the set uses it.
+    Dashed { tail: bool },
+    /// `0007`: the next number, zero-padded to `width`.
+    Sequence { width: usize },
+}
+
+/// The layout and version style a folder already uses (an empty one gets
+/// folders with UTC timestamps).
+pub fn detect(set: &MigrationSet) -> (Layout, Style) {
+    let layout = match set.layout {
+        Layout::Empty => Layout::Folders,
+        other => other,
+    };
+    let Some(last) = set.migrations.last() else {
+        return (layout, Style::Timestamp);
+    };
+    let raw = last.version.raw();
+    let style = if raw.contains('-') {
+        Style::Dashed {
+            tail: raw.split('-').count() > 4,
+        }
+    } else if raw.len() >= 14 {
+        Style::Timestamp
+    } else {
+        Style::Sequence { width: raw.len() }
+    };
+    (layout, style)
+}
+
+/// The next version in `style`, after every version of the set.
+pub fn next_version(set: &MigrationSet, style: Style, now_epoch_secs: i64) -> Result<String> {
+    let last = set
+        .migrations
+        .last()
+        .map(|m| m.version.normalized().to_string());
+    match style {
+        Style::Sequence { width } => {
+            let n: u128 = last
+                .as_deref()
+                .unwrap_or("0")
+                .parse()
+                .context("the last version is too long to count on from")?;
+            Ok(format!("{:0width$}", n + 1))
+        }
+        Style::Timestamp | Style::Dashed { .. } => {
+            // Never at or before the last version (two `new` in one second).
+            let mut secs = now_epoch_secs;
+            loop {
+                let version = timestamp(secs, style);
+                let digits: String = version.chars().filter(char::is_ascii_digit).collect();
+                if last.as_deref().is_none_or(|l| digits.as_str() > l) {
+                    return Ok(version);
+                }
+                secs += 1;
+            }
+        }
+    }
+}
+
+fn timestamp(secs: i64, style: Style) -> String {
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ`
+    let iso = wdh_migrate_core::ledger::rfc3339(secs as f64);
+    let (date, time) = (&iso[..10], iso[11..19].replace(':', ""));
+    match style {
+        Style::Dashed { tail: true } => format!("{date}-{time}-0000"),
+        Style::Dashed { tail: false } => format!("{date}-{time}"),
+        _ => format!("{}{time}", date.replace('-', "")),
+    }
+}
+
+/// `Add Users Table!` → `add_users_table`.
+pub fn slug(name: &str) -> Result<String> {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() {
+        bail!("`{name}` has no letters or digits to name a migration with");
+    }
+    Ok(out)
+}
+
+/// Creates the next migration in `dir`; returns the paths created.
+pub fn new_migration(dir: &Path, name: &str, now_epoch_secs: i64) -> Result<Vec<PathBuf>> {
+    let set = MigrationSet::load(dir)?;
+    let (layout, style) = detect(&set);
+    let version = next_version(&set, style, now_epoch_secs)?;
+    let slug = slug(name)?;
+    let up = format!("-- {name}\n-- Write the change here.\n");
+    let down = format!("-- Revert: {name}\n-- Write the exact inverse of up.sql here (an empty file is a deliberate no-op).\n");
+    let files = match layout {
+        Layout::FlatPairs => vec![
+            (dir.join(format!("{version}_{slug}.up.sql")), up),
+            (dir.join(format!("{version}_{slug}.down.sql")), down),
+        ],
+        _ => {
+            let folder = dir.join(format!("{version}_{slug}"));
+            std::fs::create_dir(&folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+            vec![(folder.join("up.sql"), up), (folder.join("down.sql"), down)]
+        }
+    };
+    for (path, text) in &files {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Add Users Table!").unwrap(), "add_users_table");
+        assert_eq!(slug("  create--index on x ").unwrap(), "create_index_on_x");
+        assert_eq!(slug("Größe").unwrap(), "größe");
+        assert!(slug("--").is_err());
+    }
+
+    #[test]
+    fn timestamps_in_each_style() {
+        let t = 1_795_590_514; // 2026-11-25T07:08:34Z
+        assert_eq!(timestamp(t, Style::Timestamp), "20261125070834");
+        assert_eq!(
+            timestamp(t, Style::Dashed { tail: false }),
+            "2026-11-25-070834"
+        );
+        assert_eq!(
+            timestamp(t, Style::Dashed { tail: true }),
+            "2026-11-25-070834-0000"
+        );
+    }
+}

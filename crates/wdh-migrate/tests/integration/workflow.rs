@@ -1,0 +1,321 @@
+//! Everyday workflow: help, init, new, sandbox, configuration, completions,
+//! terminal output.
+
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+use wdh_migrate::settings::ConfigFile;
+use wdh_migrate_core::migrations::MigrationSet;
+
+use crate::support::*;
+
+const COMMANDS: &[&str] = &[
+    "upgrade",
+    "downgrade",
+    "current",
+    "history",
+    "status",
+    "mark",
+    "init",
+    "new",
+    "sandbox",
+    "completions",
+    "man",
+];
+
+#[test]
+fn help_of_every_command_is_snapshot_tested() {
+    let top = wdh(&["--help"]).stdin_null().run();
+    assert_eq!(top.code, 0);
+    insta::assert_snapshot!("help", top.stdout);
+    for command in COMMANDS {
+        let run = wdh(&[command, "--help"]).stdin_null().run();
+        assert_eq!(run.code, 0, "{}", run.all());
+        insta::assert_snapshot!(format!("help_{command}"), run.stdout);
+    }
+}
+
+#[test]
+fn init_creates_the_config_and_the_folder_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wdh(&["init"]).cwd(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let written = std::fs::read_to_string(dir.path().join("wdh.toml")).unwrap();
+    assert_eq!(written, std::fs::read_to_string(reference_path()).unwrap());
+    assert!(dir.path().join("migrations").is_dir());
+    assert!(
+        run.stdout.contains("created wdh.toml") && run.stdout.contains("created migrations"),
+        "{}",
+        run.stdout
+    );
+    // The written file parses (every key commented) and the folder loads.
+    let _: ConfigFile = toml::from_str(&written).unwrap();
+    assert!(MigrationSet::load(&dir.path().join("migrations"))
+        .unwrap()
+        .migrations
+        .is_empty());
+
+    std::fs::write(
+        dir.path().join("wdh.toml"),
+        "database_url = \"postgresql://h/mine\"\n",
+    )
+    .unwrap();
+    let run = wdh(&["init"]).cwd(dir.path()).run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("wdh.toml")).unwrap(),
+        "database_url = \"postgresql://h/mine\"\n"
+    );
+}
+
+fn reference_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/wdh.toml")
+}
+
+#[test]
+fn the_reference_config_documents_every_key_the_code_reads() {
+    let text = std::fs::read_to_string(reference_path()).unwrap();
+    // Uncomment every `# key = value` line: the result must name every key
+    // (a key missing from the reference stays null) and no unknown one.
+    let uncommented: String = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("# ").filter(|rest| {
+                rest.split_once(" = ")
+                    .is_some_and(|(k, _)| !k.contains(' '))
+            })
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let parsed: ConfigFile =
+        toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    let json = serde_json::to_value(&parsed).unwrap();
+    let missing: Vec<&String> = json
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v.is_null())
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "keys read by the code but missing from docs/wdh.toml: {missing:?}"
+    );
+}
+
+#[test]
+fn config_paths_are_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf/db/sets")).unwrap();
+    std::fs::write(dir.path().join("conf/db/sets/README.md"), "notes").unwrap();
+    std::fs::write(dir.path().join("conf/wdh.toml"), "database_url = \"postgresql://h/wdh_test_x?host=/nonexistent\"\nmigrations = \"db/sets\"\n").unwrap();
+    let run = wdh(&["status", "--config", "conf/wdh.toml"])
+        .cwd(dir.path())
+        .run();
+    // It gets as far as connecting (which fails: nothing listens there), after loading the folder.
+    assert!(
+        run.stderr.contains("README.md"),
+        "the folder relative to the file was loaded: {}",
+        run.all()
+    );
+}
+
+fn new_in(dir: &std::path::Path, name: &str) -> Vec<String> {
+    let run = wdh(&["new", name]).migrations(dir).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.stdout.lines().map(|l| l.to_string()).collect()
+}
+
+fn last(dir: &std::path::Path) -> (String, String) {
+    let set = MigrationSet::load(dir).unwrap();
+    let m = set.migrations.last().unwrap();
+    (m.version.raw().to_string(), m.name.clone())
+}
+
+#[test]
+fn new_follows_each_layout_and_version_style() {
+    // An empty folder: folders with UTC timestamps.
+    let empty = tempfile::tempdir().unwrap();
+    let paths = new_in(empty.path(), "Create Users!");
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    let (version, name) = last(empty.path());
+    assert_eq!(name, "create_users");
+    assert_eq!(version.len(), 14, "{version}");
+    assert!(version.starts_with("20"), "{version}");
+    assert!(
+        paths[0].ends_with("up.sql") && paths[1].ends_with("down.sql"),
+        "{paths:?}"
+    );
+    // A second one in the same second still sorts after it.
+    new_in(empty.path(), "second");
+    assert_eq!(last(empty.path()).1, "second");
+
+    // Zero-padded sequence numbers, folders.
+    let seq = folder(&[("0007_a/up.sql", "SELECT 1;"), ("0007_a/down.sql", "")]);
+    new_in(seq.path(), "add index");
+    assert_eq!(
+        last(seq.path()),
+        ("0008".to_string(), "add_index".to_string())
+    );
+
+    // Diesel's dashed timestamps, with and without the -0000 tail.
+    let diesel = folder(&[
+        ("2017-01-20-174200_create_users/up.sql", "SELECT 1;"),
+        ("2017-01-20-174200_create_users/down.sql", ""),
+    ]);
+    new_in(diesel.path(), "add posts");
+    let (version, _) = last(diesel.path());
+    assert_eq!(version.len(), 17, "{version}");
+    assert_eq!(version.matches('-').count(), 3, "{version}");
+    let diesel2 = folder(&[
+        ("2025-11-19-091444-0000_x/up.sql", "SELECT 1;"),
+        ("2025-11-19-091444-0000_x/down.sql", ""),
+    ]);
+    new_in(diesel2.path(), "y");
+    assert!(
+        last(diesel2.path()).0.ends_with("-0000"),
+        "{:?}",
+        last(diesel2.path())
+    );
+
+    // Flat pairs with integers, and with timestamps.
+    let flat = folder(&[
+        ("1_a.up.sql", "SELECT 1;"),
+        ("1_a.down.sql", ""),
+        ("9_b.up.sql", "SELECT 1;"),
+        ("9_b.down.sql", ""),
+    ]);
+    let paths = new_in(flat.path(), "ten");
+    assert!(
+        paths[0].ends_with("10_ten.up.sql") && paths[1].ends_with("10_ten.down.sql"),
+        "{paths:?}"
+    );
+    let stamps = folder(&[
+        ("20200101000000_a.up.sql", "SELECT 1;"),
+        ("20200101000000_a.down.sql", ""),
+    ]);
+    let paths = new_in(stamps.path(), "later");
+    assert!(paths[0].ends_with("_later.up.sql"), "{paths:?}");
+    assert_eq!(last(stamps.path()).0.len(), 14);
+}
+
+#[test]
+fn new_refuses_a_name_without_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = wdh(&["new", "--", "---"]).migrations(dir.path()).run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn sandbox_serves_until_sigterm_and_removes_everything() {
+    let (mut child, _cwd) = wdh(&["sandbox", "--upgrade"])
+        .migrations(&bundled_dir())
+        .spawn();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let (mut url, mut root) = (String::new(), String::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("url: ") {
+            url = u.to_string();
+        }
+        if let Some(r) = line.strip_prefix("sandbox: cluster in ") {
+            root = r.split(" (").next().unwrap().to_string();
+        }
+        if line.starts_with("sandbox: ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    assert!(!url.is_empty() && !root.is_empty());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let applied: i64 = c
+        .query_one("SELECT count(*) FROM wdh_migrate.applied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, 10);
+    drop(c);
+    let pid_file = std::path::Path::new(&root).join("data/postmaster.pid");
+    let server_pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("sandbox: stopped")),
+        "{rest:?}"
+    );
+    assert!(!std::path::Path::new(&root).exists(), "{root} left behind");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{server_pid}")).exists(),
+        "server {server_pid} still running"
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = wdh(&["completions", shell]).run();
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(
+            run.stdout.contains("wdh-migrate")
+                && run.stdout.contains("downgrade")
+                && run.stdout.contains("database-url"),
+            "{shell}"
+        );
+    }
+    let man = wdh(&["man"]).run();
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.contains(".TH wdh-migrate") && man.stdout.contains("database\\-url"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+}
+
+#[test]
+fn quiet_verbose_and_rust_log() {
+    let db = db();
+    let run = wdh(&["upgrade", "-q"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .stdin_null()
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let run = wdh(&["status", "-vv"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert!(
+        run.stderr.contains("connected"),
+        "debug logs with -vv: {}",
+        run.stderr
+    );
+    let run = wdh(&["status"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .env("RUST_LOG", "debug")
+        .run();
+    assert!(
+        run.stderr.contains("connected"),
+        "RUST_LOG honoured: {}",
+        run.stderr
+    );
+    let run = wdh(&["status"]).db(&db).migrations(&bundled_dir()).run();
+    assert!(!run.stderr.contains("connected"), "{}", run.stderr);
+    assert!(
+        !run.all().contains('\x1b'),
+        "no colour when not on a terminal"
+    );
+}

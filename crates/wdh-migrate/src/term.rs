@@ -91,7 +91,8 @@ impl Progress {
     pub fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Override(warning) => {
-                self.eprintln(&format!("{} {warning}", self.err.red("WARNING:")))
+                let text = warning.strip_prefix("WARNING:").unwrap_or(warning).trim_start();
+                self.eprintln(&format!("{} {text}", self.err.red("WARNING:")));
             }
             Event::Warning(w) => self.eprintln(&format!("{} {w}", self.err.yellow("warning:"))),
             _ if self.quiet => {}

@@ -22,6 +22,8 @@ const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
     ("wal_level", "minimal"),
     ("max_wal_senders", "0"),
     ("autovacuum", "off"),
+    // Segments live in the data directory and go with it, even after a kill.
+    ("dynamic_shared_memory_type", "mmap"),
     ("checkpoint_timeout", "1h"),
     ("max_wal_size", "4GB"),
     ("log_min_messages", "warning"),

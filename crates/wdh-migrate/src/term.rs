@@ -91,7 +91,10 @@ impl Progress {
     pub fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Override(warning) => {
-                let text = warning.strip_prefix("WARNING:").unwrap_or(warning).trim_start();
+                let text = warning
+                    .strip_prefix("WARNING:")
+                    .unwrap_or(warning)
+                    .trim_start();
                 self.eprintln(&format!("{} {text}", self.err.red("WARNING:")));
             }
             Event::Warning(w) => self.eprintln(&format!("{} {w}", self.err.yellow("warning:"))),

@@ -76,6 +76,9 @@ pub enum Command {
 /// Commands that need no database.
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
+    /// Check on a throw-away database that every down.sql exactly reverses its up.sql
+    /// (never on the configured database).
+    Check(CheckArgs),
     /// Create wdh.toml (every key, commented, with its default) and an empty migrations folder.
     Init,
     /// Create the next migration, following the folder's layout and version style.
@@ -103,6 +106,14 @@ pub enum DatabaseCommand {
     Status,
     /// Store the environment on the database itself (production and staging protect it).
     Mark(MarkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// An admin URL of a server meant for tests to run on (it creates and drops a
+    /// wdh_test_ database there) [default: a private throw-away cluster].
+    #[arg(long, value_name = "URL")]
+    pub admin_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! [`run`]; settings are resolved here, once, and passed down explicitly.
 
 mod args;
+mod checking;
 mod logging;
 mod output;
 mod sandbox;
@@ -121,6 +122,16 @@ fn local_command(
         }
         LocalCommand::Sandbox(a) => {
             sandbox::serve(a.upgrade.then_some(dir.as_path()), cli.global.quiet).map_err(failed)
+        }
+        LocalCommand::Check(a) => {
+            if cli.global.database_url.is_some() || cli.global.sandbox {
+                return Err(usage(
+                    "check never runs on a configured database: it makes its own throw-away one; \
+                     use --admin-url URL for a server meant for tests",
+                ));
+            }
+            let set = load(&dir)?;
+            checking::run(a.admin_url.as_deref(), &set, cli.global.json)
         }
         LocalCommand::Completions(a) => {
             let mut command = <Cli as clap::CommandFactory>::command();

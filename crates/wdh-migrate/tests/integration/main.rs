@@ -5,6 +5,7 @@
 
 mod support;
 
+mod check;
 mod layouts;
 mod runner;
 mod safety;

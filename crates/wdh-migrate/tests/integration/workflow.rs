@@ -10,6 +10,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use crate::support::*;
 
 const COMMANDS: &[&str] = &[
+    "check",
     "upgrade",
     "downgrade",
     "current",

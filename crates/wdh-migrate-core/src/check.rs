@@ -1,0 +1,196 @@
+//! `check`: every migration's `down.sql` must be the exact inverse of its
+//! `up.sql`. On a throw-away database, for each migration in order: capture
+//! the schema, upgrade one step, capture, downgrade one step, compare with
+//! the capture before, and upgrade again. The first migration whose down
+//! does not restore the schema is reported with a readable diff.
+//!
+//! The caller supplies the throw-away database's target: this module never
+//! decides where to run, and the CLI never hands it the configured target.
+
+use postgres::{Client, NoTls};
+
+use crate::migrations::{Down, MigrationSet};
+use crate::plan::{DowngradeTo, UpgradeTo};
+use crate::runner::{RunError, RunOptions, Runner};
+use crate::schema::{self, Change};
+use crate::target::Target;
+
+/// What happened to one migration.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Up, down and up again; the down restored the schema exactly.
+    Inverse,
+    /// Applied only: the down is a deliberate no-op (empty down.sql).
+    NoOpDown,
+    /// Applied only: no down.sql, or marked `-- wdh:irreversible`.
+    Irreversible {
+        /// Why.
+        reason: String,
+    },
+    /// The down did not restore the schema.
+    NotInverse {
+        /// What differs between before the up and after the down.
+        changes: Vec<Change>,
+        /// The same, rendered for people.
+        diff: String,
+    },
+    /// A step failed to run.
+    Failed {
+        /// `up`, `down` or `up again`.
+        step: String,
+        /// The error.
+        error: String,
+    },
+}
+
+/// One migration's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationCheck {
+    /// Version.
+    pub version: String,
+    /// Name.
+    pub name: String,
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The whole check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    /// One entry per migration checked, in order; it stops at the first problem.
+    pub migrations: Vec<MigrationCheck>,
+    /// Migrations without a down.sql.
+    pub missing_down: Vec<String>,
+    /// Migrations marked irreversible.
+    pub irreversible: Vec<String>,
+    /// Files in the folder that are not migrations.
+    pub ignored: Vec<(String, String)>,
+    /// Schema objects captured at head.
+    pub objects_at_head: usize,
+}
+
+impl CheckReport {
+    /// The first migration that is not an exact inverse or failed to run.
+    pub fn first_problem(&self) -> Option<&MigrationCheck> {
+        self.migrations.iter().find(|m| {
+            matches!(
+                m.outcome,
+                Outcome::NotInverse { .. } | Outcome::Failed { .. }
+            )
+        })
+    }
+}
+
+/// Why a check could not run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The throw-away database could not be used.
+    #[error("check: the throw-away database {database} is unusable: {source}")]
+    Database {
+        /// Its name.
+        database: String,
+        /// The cause.
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+const EXCLUDE: &[&str] = &["wdh_migrate"];
+
+/// Runs the check on `target`, a fresh throw-away database.
+pub fn run(
+    target: &Target,
+    set: &MigrationSet,
+    on: &mut dyn FnMut(&MigrationCheck),
+) -> Result<CheckReport, CheckError> {
+    let database = target.database().to_string();
+    let db_err = |source| CheckError::Database {
+        database: database.clone(),
+        source,
+    };
+    let mut capture_client: Client = target.config().connect(NoTls).map_err(db_err)?;
+    // The starting point: whatever a fresh database holds (the public schema).
+    let mut before = schema::capture(&mut capture_client, EXCLUDE).map_err(db_err)?;
+    let runner = Runner::new(target, RunOptions::default());
+    let mut report = CheckReport {
+        migrations: Vec::new(),
+        missing_down: Vec::new(),
+        irreversible: Vec::new(),
+        ignored: set
+            .ignored
+            .iter()
+            .map(|i| (i.path.display().to_string(), i.reason.clone()))
+            .collect(),
+        objects_at_head: 0,
+    };
+    let step = |result: Result<_, RunError>, what: &str| {
+        result
+            .map(|_| ())
+            .map_err(|e| (what.to_string(), target.scrub(&e.to_string())))
+    };
+    for m in &set.migrations {
+        let label = format!("{}_{}", m.version, m.name);
+        match &m.down {
+            Down::Missing => report.missing_down.push(label.clone()),
+            Down::Irreversible(_) => report.irreversible.push(label.clone()),
+            Down::Script(_) => {}
+        }
+        let outcome = (|| -> Result<Outcome, (String, String)> {
+            step(runner.upgrade(set, &UpgradeTo::Steps(1), &mut |_| {}), "up")?;
+            let after_up = schema::capture(&mut capture_client, EXCLUDE)
+                .map_err(|e| ("capture".to_string(), e.to_string()))?;
+            let skip = match &m.down {
+                Down::Missing => Some(Outcome::Irreversible {
+                    reason: "no down.sql".into(),
+                }),
+                Down::Irreversible(_) => Some(Outcome::Irreversible {
+                    reason: "marked -- wdh:irreversible".into(),
+                }),
+                Down::Script(s) if s.is_empty() => Some(Outcome::NoOpDown),
+                Down::Script(_) => None,
+            };
+            if let Some(outcome) = skip {
+                before = after_up;
+                return Ok(outcome);
+            }
+            step(
+                runner.downgrade(set, &DowngradeTo::Steps(1), &mut |_| {}),
+                "down",
+            )?;
+            let after_down = schema::capture(&mut capture_client, EXCLUDE)
+                .map_err(|e| ("capture".to_string(), e.to_string()))?;
+            let changes = schema::diff(&before, &after_down);
+            if !changes.is_empty() {
+                let diff = schema::render(&changes);
+                return Ok(Outcome::NotInverse { changes, diff });
+            }
+            step(
+                runner.upgrade(set, &UpgradeTo::Steps(1), &mut |_| {}),
+                "up again",
+            )?;
+            before = after_up;
+            Ok(Outcome::Inverse)
+        })()
+        .unwrap_or_else(|(step, error)| Outcome::Failed { step, error });
+        let entry = MigrationCheck {
+            version: m.version.to_string(),
+            name: m.name.clone(),
+            outcome,
+        };
+        on(&entry);
+        let stop = matches!(
+            entry.outcome,
+            Outcome::NotInverse { .. } | Outcome::Failed { .. }
+        );
+        report.migrations.push(entry);
+        if stop {
+            break;
+        }
+    }
+    report.objects_at_head = before.len();
+    Ok(report)
+}

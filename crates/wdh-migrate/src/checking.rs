@@ -1,0 +1,110 @@
+//! `wdh-migrate check`: on a throw-away database (a private cluster, or a
+//! server meant for tests given with `--admin-url`), never on the
+//! configured target, which is not even read.
+
+use wdh_migrate_core::check::{self, CheckReport, MigrationCheck, Outcome};
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::target::{Source, Target};
+use wdh_testdb::{TestCluster, TestServer};
+
+use crate::{exit, term::Paint, Failure};
+
+pub fn run(admin_url: Option<&str>, set: &MigrationSet, json: bool) -> Result<(), Failure> {
+    let failed = |e: &dyn std::fmt::Display| Failure {
+        code: exit::FAILED,
+        message: format!("error: {e}"),
+    };
+    // The cluster (if any) must outlive the database: declared first, dropped last.
+    let cluster;
+    let server = match admin_url {
+        Some(url) => TestServer::from_admin_url(url).map_err(|e| failed(&e))?,
+        None => {
+            cluster = TestCluster::start().map_err(|e| failed(&e))?;
+            cluster.server().clone()
+        }
+    };
+    let database = server.create_database().map_err(|e| failed(&e))?;
+    let target = Target::parse(&database.url(), Source::Explicit).map_err(|e| failed(&e))?;
+    let paint = Paint::stdout();
+    if !json {
+        println!(
+            "check: {} migration(s) on the throw-away database {}",
+            set.migrations.len(),
+            database.name()
+        );
+    }
+    let report = check::run(&target, set, &mut |m| {
+        if !json {
+            line(m, paint);
+        }
+    })
+    .map_err(|e| failed(&e))?;
+    drop(database);
+    if json {
+        crate::output::json(&report);
+    } else {
+        summary(&report, paint);
+    }
+    match report.first_problem().map(|m| &m.outcome) {
+        None => Ok(()),
+        Some(Outcome::NotInverse { .. }) => Err(Failure {
+            code: exit::CHECKS,
+            message:
+                "error: check failed: a down.sql is not the exact inverse of its up.sql (see above)"
+                    .into(),
+        }),
+        Some(_) => Err(Failure {
+            code: exit::FAILED,
+            message: "error: check failed: a migration did not run (see above)".into(),
+        }),
+    }
+}
+
+fn line(m: &MigrationCheck, paint: Paint) {
+    let label = format!("{}_{}", m.version, m.name);
+    match &m.outcome {
+        Outcome::Inverse => println!("  {} {label}", paint.green("ok          ")),
+        Outcome::NoOpDown => println!(
+            "  {} {label} (the empty down.sql is a deliberate no-op)",
+            paint.yellow("no-op down  ")
+        ),
+        Outcome::Irreversible { reason } => {
+            println!("  {} {label} ({reason})", paint.yellow("irreversible"))
+        }
+        Outcome::NotInverse { diff, .. } => {
+            println!(
+                "  {} {label}: down.sql does not restore the schema that up.sql changed:",
+                paint.red("NOT INVERSE ")
+            );
+            for l in diff.lines() {
+                println!("      {l}");
+            }
+        }
+        Outcome::Failed { step, error } => {
+            println!("  {} {label} ({step}):", paint.red("FAILED      "));
+            for l in error.lines() {
+                println!("      {l}");
+            }
+        }
+        _ => println!("  {label}"),
+    }
+}
+
+fn summary(report: &CheckReport, paint: Paint) {
+    if !report.missing_down.is_empty() {
+        println!("missing down.sql: {}", report.missing_down.join(", "));
+    }
+    if !report.irreversible.is_empty() {
+        println!("irreversible: {}", report.irreversible.join(", "));
+    }
+    for (path, reason) in &report.ignored {
+        println!("ignored: {path} ({reason})");
+    }
+    if report.first_problem().is_none() {
+        println!(
+            "check: {} every down.sql that can run restores its up.sql's schema ({} schema objects at head)",
+            paint.green("ok:"),
+            report.objects_at_head
+        );
+    }
+}

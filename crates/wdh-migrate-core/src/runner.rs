@@ -552,12 +552,8 @@ impl<'t> Runner<'t> {
         let database = c.identity.database.clone();
         // Fast path: nothing pending needs neither the lock nor a write.
         let state = self.read_ledger(&mut c, false)?;
-        let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
-            RunError::Plan {
-                database: database.clone(),
-                source,
-            }
-        })?;
+        let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
+            .map_err(plan_error(&database))?;
         if plan.steps.is_empty() && state.failed.is_empty() {
             for w in &plan.allowed {
                 on(Event::Warning(w));
@@ -576,13 +572,8 @@ impl<'t> Runner<'t> {
             c.identity.ledger_exists = true;
             let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state)?;
-            let plan =
-                plan::plan_upgrade(set, &state, to, runner.options.allow).map_err(|source| {
-                    RunError::Plan {
-                        database: database.clone(),
-                        source,
-                    }
-                })?;
+            let plan = plan::plan_upgrade(set, &state, to, runner.options.allow)
+                .map_err(plan_error(&database))?;
             if plan.steps.is_empty() {
                 // Another run applied them while this one waited for the lock.
                 return Ok(RunReport {
@@ -605,11 +596,7 @@ impl<'t> Runner<'t> {
         to: &DowngradeTo,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
-        let steps = match to {
-            DowngradeTo::Steps(n) => *n,
-            _ => usize::MAX,
-        };
-        let op = Operation::Downgrade { steps };
+        let op = downgrade_operation(to);
         self.judge_claim(&op)?;
         let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
@@ -944,12 +931,8 @@ impl<'t> Runner<'t> {
     pub fn dry_run_upgrade(&self, set: &MigrationSet, to: &UpgradeTo) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
-        let plan = plan::plan_upgrade(set, &state, to, self.options.allow).map_err(|source| {
-            RunError::Plan {
-                database: c.identity.database.clone(),
-                source,
-            }
-        })?;
+        let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
+            .map_err(plan_error(&c.identity.database))?;
         Ok(dry_run(
             c.identity,
             &plan,
@@ -967,18 +950,10 @@ impl<'t> Runner<'t> {
     ) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
-        let plan = plan::plan_downgrade(set, &state, to, self.options.allow).map_err(|source| {
-            RunError::Plan {
-                database: c.identity.database.clone(),
-                source,
-            }
-        })?;
-        let steps = match to {
-            DowngradeTo::Steps(n) => *n,
-            _ => usize::MAX,
-        };
+        let plan = plan::plan_downgrade(set, &state, to, self.options.allow)
+            .map_err(plan_error(&c.identity.database))?;
         let decision = guard::decide(
-            &Operation::Downgrade { steps },
+            &downgrade_operation(to),
             &c.identity.database,
             c.identity.marker.as_ref(),
             &self.options.policy,
@@ -1030,6 +1005,22 @@ fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
         Direction::Up => Some(&m.up),
         Direction::Down => m.down.script(),
     }
+}
+
+/// The guard's view of a downgrade to `to`: `base` and a version count as
+/// reverting everything, the most destructive reading.
+pub fn downgrade_operation(to: &DowngradeTo) -> Operation {
+    Operation::Downgrade {
+        steps: match to {
+            DowngradeTo::Steps(n) => *n,
+            DowngradeTo::Base | DowngradeTo::Version(_) => usize::MAX,
+        },
+    }
+}
+
+fn plan_error(database: &str) -> impl FnOnce(PlanError) -> RunError {
+    let database = database.to_string();
+    move |source| RunError::Plan { database, source }
 }
 
 /// Whether the ledger records this migration as failed (outside a transaction).

@@ -15,10 +15,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
-use wdh_migrate_core::guard::{Marker, Operation, Override};
+use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
-use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
+use wdh_migrate_core::runner::{downgrade_operation, RunError, RunOptions, Runner};
 use wdh_migrate_core::target::Target;
 
 pub use args::Cli;
@@ -394,15 +394,6 @@ fn database_command(
         }
     }
     Ok(())
-}
-
-fn downgrade_operation(to: &DowngradeTo) -> Operation {
-    Operation::Downgrade {
-        steps: match to {
-            DowngradeTo::Steps(n) => *n,
-            _ => usize::MAX,
-        },
-    }
 }
 
 fn failure(e: RunError) -> Failure {

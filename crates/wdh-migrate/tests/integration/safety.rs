@@ -562,3 +562,103 @@ fn passwords_never_appear_in_any_output() {
         "{audit_targets:?}"
     );
 }
+
+/// A stand-in for a pooler alias: a unix-socket proxy that forwards to the
+/// real server but rewrites the database of every startup message.
+struct RedirectingProxy {
+    dir: tempfile::TempDir,
+}
+
+impl RedirectingProxy {
+    fn start(server_socket: std::path::PathBuf, to_database: &str) -> RedirectingProxy {
+        use std::io::{Read, Write};
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let dir = tempfile::tempdir().unwrap();
+        let listener = UnixListener::bind(dir.path().join(".s.PGSQL.5432")).unwrap();
+        let to_database = to_database.to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = UnixStream::connect(&server_socket) else {
+                    return;
+                };
+                // The startup message: length, protocol, then key\0value\0 pairs.
+                let mut len = [0u8; 4];
+                client.read_exact(&mut len).unwrap();
+                let mut body = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+                client.read_exact(&mut body).unwrap();
+                let (protocol, params) = body.split_at(4);
+                let mut fields: Vec<String> = params
+                    .split(|b| *b == 0)
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                for pair in fields.chunks_mut(2) {
+                    if pair.len() == 2 && pair[0] == "database" {
+                        pair[1] = to_database.clone();
+                    }
+                }
+                let mut out = protocol.to_vec();
+                for f in fields.iter().filter(|f| !f.is_empty()) {
+                    out.extend_from_slice(f.as_bytes());
+                    out.push(0);
+                }
+                out.push(0);
+                server
+                    .write_all(&((out.len() + 4) as u32).to_be_bytes())
+                    .unwrap();
+                server.write_all(&out).unwrap();
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut s2, &mut c2));
+                std::thread::spawn(move || std::io::copy(&mut client, &mut server));
+            }
+        });
+        RedirectingProxy { dir }
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgresql://postgres@/{database}?host={}",
+            self.dir.path().display()
+        )
+    }
+}
+
+#[test]
+fn a_connection_that_reaches_another_database_stops_before_any_statement() {
+    let claimed = db();
+    let reached = db();
+    let cluster = wdh_testdb::TestCluster::shared().unwrap();
+    let proxy = RedirectingProxy::start(
+        cluster
+            .socket_dir()
+            .join(format!(".s.PGSQL.{}", cluster.port())),
+        reached.name(),
+    );
+    let url = proxy.url(claimed.name());
+    let before = (snapshot(&claimed), snapshot(&reached));
+    for args in [
+        &["upgrade"][..],
+        &["downgrade", "base"][..],
+        &["mark", "test"][..],
+        &["status"][..],
+    ] {
+        let run = wdh(args).url(&url).migrations(&bundled_dir()).run();
+        assert_eq!(run.code, 3, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains(&format!(
+                "reached database `{}`, but the target names `{}`",
+                reached.name(),
+                claimed.name()
+            )),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        (snapshot(&claimed), snapshot(&reached)),
+        before,
+        "neither database was touched"
+    );
+    let no_ledger: bool = query_one(&reached, "SELECT to_regnamespace('wdh_migrate') IS NULL");
+    assert!(no_ledger);
+}

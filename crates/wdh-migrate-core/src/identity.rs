@@ -37,12 +37,19 @@ pub struct Identity {
 /// where the operation does not depend on it: on a fresh backend the first
 /// read of `pg_db_role_setting` costs about half a millisecond, a tenth of a
 /// no-op `upgrade`.
-const QUERY: &str = r#"SELECT current_database(), host(inet_server_addr()), inet_server_port(), session_user,
-       current_setting('server_version_num'), {marker},
-       to_regclass('"wdh_migrate"."format"') IS NOT NULL"#;
+///
+/// Every name is qualified with `pg_catalog` (operators too): a
+/// `search_path` set by the role or the connection string could otherwise
+/// put a look-alike `pg_db_role_setting` view or `current_database()`
+/// function in front of the real ones and fake the facts.
+const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_catalog.inet_server_addr()),
+       pg_catalog.inet_server_port(), session_user,
+       pg_catalog.current_setting('server_version_num'), {marker},
+       pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL"#;
 
-const MARKER: &str = "(SELECT setconfig FROM pg_db_role_setting \
-     WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
+     WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
+     (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()))";
 
 impl Identity {
     /// Reads the facts from the connection; the environment marker only

@@ -80,10 +80,11 @@ CREATE TRIGGER "no_truncate" BEFORE TRUNCATE ON "wdh_migrate"."audit"
 
 /// Creates the ledger in one transaction, unless it exists. Call under the run lock.
 pub fn ensure(client: &mut Client) -> Result<(), postgres::Error> {
-    let exists = single(
-        &client.simple_query(r#"SELECT to_regclass('"wdh_migrate"."format"') IS NOT NULL"#)?,
-    )
-    .is_some_and(|v| v == "t");
+    let exists =
+        single(&client.simple_query(
+            r#"SELECT pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL"#,
+        )?)
+        .is_some_and(|v| v == "t");
     if !exists {
         client.batch_execute(&format!("BEGIN;{CREATE}COMMIT;"))?;
     }
@@ -112,13 +113,13 @@ pub fn read(
         return Ok((FORMAT, LedgerState::default()));
     }
     let applied = if detail {
-        r#"SELECT "version", "name", "checksum", extract(epoch FROM "applied_at"), "execution_ms", "applied_by", host("client_addr")
+        r#"SELECT "version", "name", "checksum", extract(epoch FROM "applied_at"), "execution_ms", "applied_by", pg_catalog.host("client_addr")
   FROM "wdh_migrate"."applied" ORDER BY "applied_at", "version";"#
     } else {
         r#"SELECT "version", "name", "checksum", NULL, NULL, NULL, NULL FROM "wdh_migrate"."applied";"#
     };
     let messages = client.simple_query(&format!(
-        r#"SELECT max("format") FROM "wdh_migrate"."format";
+        r#"SELECT pg_catalog.max("format") FROM "wdh_migrate"."format";
 {applied}
 SELECT "version", "name", "statements_done", "statements_total", "state", "error", "backend_pid", extract(epoch FROM "failed_at")
   FROM "wdh_migrate"."failed" ORDER BY "version";"#
@@ -264,11 +265,18 @@ pub fn record_applied(
     )
 }
 
-/// The statement that removes a reverted migration.
+/// The statement that removes a reverted migration; it fails (rolling back
+/// the migration's transaction) when the ledger has no such row, rather
+/// than report a revert the ledger does not show.
 pub fn record_reverted(version: &str) -> String {
+    let v = quote_literal(version);
     format!(
-        r#"DELETE FROM "wdh_migrate"."applied" WHERE "version" = {};"#,
-        quote_literal(version)
+        r#"DO $wdh$ BEGIN
+    DELETE FROM "wdh_migrate"."applied" WHERE "version" = {v};
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'wdh-migrate: the ledger has no row for version %', {v};
+    END IF;
+END $wdh$;"#
     )
 }
 

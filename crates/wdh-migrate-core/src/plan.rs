@@ -52,6 +52,30 @@ pub struct LedgerState {
     pub failed: Vec<FailedRow>,
 }
 
+impl LedgerState {
+    /// The version as the ledger records `m` (the ledger may hold `1` where
+    /// the file now says `0001`: in the flat layout they are the same
+    /// version); the file's own version when the ledger has no row for it.
+    /// Every ledger statement about `m` must use this text.
+    pub fn recorded_version(&self, set: &MigrationSet, m: &Migration) -> String {
+        let same = |v: &str| Version::parse(v, set.layout).is_some_and(|v| v == m.version);
+        self.applied
+            .iter()
+            .map(|r| &r.version)
+            .chain(self.failed.iter().map(|f| &f.version))
+            .find(|v| same(v))
+            .cloned()
+            .unwrap_or_else(|| m.version.to_string())
+    }
+
+    /// Whether `m` is recorded as failed (outside a transaction).
+    pub fn is_failed(&self, set: &MigrationSet, m: &Migration) -> bool {
+        self.failed
+            .iter()
+            .any(|f| Version::parse(&f.version, set.layout).is_some_and(|v| v == m.version))
+    }
+}
+
 /// An applied migration whose up script changed since.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Drift {

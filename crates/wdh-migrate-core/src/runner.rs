@@ -584,7 +584,7 @@ impl<'t> Runner<'t> {
                     override_used: false,
                 });
             }
-            runner.execute(c, &plan, "upgrade", false, &state.failed, on)
+            runner.execute(c, set, &state, &plan, "upgrade", false, on)
         })
     }
 
@@ -631,7 +631,7 @@ impl<'t> Runner<'t> {
                 })?;
             ledger::ensure(&mut c.client)
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            runner.execute(c, &plan, "downgrade", override_used, &state.failed, on)
+            runner.execute(c, set, &state, &plan, "downgrade", override_used, on)
         })
     }
 
@@ -708,10 +708,11 @@ impl<'t> Runner<'t> {
     fn execute(
         &self,
         c: &mut Connected,
+        set: &MigrationSet,
+        state: &LedgerState,
         plan: &Plan<'_>,
         operation: &str,
         override_used: bool,
-        failed: &[FailedRow],
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
@@ -739,15 +740,20 @@ impl<'t> Runner<'t> {
             });
             let t = Instant::now();
             let outcome = match script_for(m, plan.direction) {
-                Some(script) if script.no_transaction => {
-                    self.run_no_transaction(c, m, script, plan.direction)
-                }
+                Some(script) if script.no_transaction => self.run_no_transaction(
+                    c,
+                    m,
+                    script,
+                    plan.direction,
+                    &state.recorded_version(set, m),
+                ),
                 Some(script) => run_in_transaction(
                     &mut c.client,
                     m,
                     script,
                     plan.direction,
-                    was_failed(failed, m),
+                    &state.recorded_version(set, m),
+                    state.is_failed(set, m),
                 ),
                 None => Err(StepError::Db(None)),
             };
@@ -814,8 +820,8 @@ impl<'t> Runner<'t> {
         m: &Migration,
         script: &Script,
         direction: Direction,
+        version: &str,
     ) -> Result<(), StepError> {
-        let version = m.version.to_string();
         let sql = script.executable_sql();
         let statements = crate::sql::split_statements(&sql);
         let dir = match direction {
@@ -931,13 +937,16 @@ impl<'t> Runner<'t> {
     pub fn dry_run_upgrade(&self, set: &MigrationSet, to: &UpgradeTo) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
+        // A dry run refuses what the run would refuse.
+        self.check_failed(&c.identity.database, &state)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
         Ok(dry_run(
             c.identity,
+            set,
+            &state,
             &plan,
             "allowed (an upgrade is not destructive)".into(),
-            &state.failed,
         ))
     }
 
@@ -950,6 +959,7 @@ impl<'t> Runner<'t> {
     ) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
+        self.check_failed(&c.identity.database, &state)?;
         let plan = plan::plan_downgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
         let decision = guard::decide(
@@ -967,7 +977,7 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
             Err(e) => format!("would fail: {e}"),
         };
-        Ok(dry_run(c.identity, &plan, verdict, &state.failed))
+        Ok(dry_run(c.identity, set, &state, &plan, verdict))
     }
 
     /// The state of every migration of the set on the database. Reads only.
@@ -1023,11 +1033,6 @@ fn plan_error(database: &str) -> impl FnOnce(PlanError) -> RunError {
     move |source| RunError::Plan { database, source }
 }
 
-/// Whether the ledger records this migration as failed (outside a transaction).
-fn was_failed(failed: &[FailedRow], m: &Migration) -> bool {
-    failed.iter().any(|f| f.version == m.version.normalized())
-}
-
 /// What precedes the migration's SQL in its message.
 const PREFIX: &str = "BEGIN;\n";
 
@@ -1036,9 +1041,9 @@ fn transactional_message(
     m: &Migration,
     script: &Script,
     direction: Direction,
+    version: &str,
     clear_failed: bool,
 ) -> String {
-    let version = m.version.to_string();
     let record = match direction {
         Direction::Up => {
             ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), false, None)
@@ -1062,9 +1067,10 @@ fn run_in_transaction(
     m: &Migration,
     script: &Script,
     direction: Direction,
+    version: &str,
     clear_failed: bool,
 ) -> Result<(), StepError> {
-    let message = transactional_message(m, script, direction, clear_failed);
+    let message = transactional_message(m, script, direction, version, clear_failed);
     match client.batch_execute(&message) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -1127,7 +1133,13 @@ fn failure_from(
     }
 }
 
-fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String, failed: &[FailedRow]) -> DryRun {
+fn dry_run(
+    identity: Identity,
+    set: &MigrationSet,
+    state: &LedgerState,
+    plan: &Plan<'_>,
+    guard: String,
+) -> DryRun {
     let mut steps = Vec::new();
     if !identity.ledger_exists && plan.direction == Direction::Up && !plan.steps.is_empty() {
         steps.push(DryRunStep {
@@ -1144,8 +1156,8 @@ fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String, failed: &[FailedR
             Direction::Up => "up",
             Direction::Down => "down",
         };
+        let version = state.recorded_version(set, m);
         let sql = if script.no_transaction {
-            let version = m.version.to_string();
             let record = match plan.direction {
                 Direction::Up => {
                     ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(0.0))
@@ -1162,7 +1174,7 @@ fn dry_run(identity: Identity, plan: &Plan<'_>, guard: String, failed: &[FailedR
                 ledger::clear_failed(&version)
             )
         } else {
-            transactional_message(m, script, plan.direction, was_failed(failed, m))
+            transactional_message(m, script, plan.direction, &version, state.is_failed(set, m))
         };
         steps.push(DryRunStep {
             label: format!("{}_{} {dir}", m.version, m.name),

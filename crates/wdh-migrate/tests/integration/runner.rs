@@ -656,3 +656,47 @@ fn a_syntax_error_is_reported_at_its_line_and_column() {
     let no_a: bool = query_one(&db, "SELECT to_regclass('public.a') IS NULL");
     assert!(no_a);
 }
+
+#[test]
+fn a_renamed_flat_file_is_the_same_version_in_every_ledger_statement() {
+    let dir = folder(&[
+        ("1_init.up.sql", "CREATE TABLE init (id int);"),
+        ("1_init.down.sql", "DROP TABLE init;"),
+    ]);
+    let db = db();
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    // In the flat layout `0001` and `1` are the same version (integer order).
+    for ext in ["up", "down"] {
+        std::fs::rename(
+            dir.path().join(format!("1_init.{ext}.sql")),
+            dir.path().join(format!("0001_init.{ext}.sql")),
+        )
+        .unwrap();
+    }
+    let run = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        run.stdout.contains("1 applied, 0 pending"),
+        "{}",
+        run.stdout
+    );
+    let run = wdh(&["downgrade", "base"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        applied_versions(&db).is_empty(),
+        "the ledger row is gone with the table"
+    );
+    let gone: bool = query_one(&db, "SELECT to_regclass('public.init') IS NULL");
+    assert!(gone);
+    let run = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        run.stdout.contains("0 applied, 1 pending"),
+        "{}",
+        run.stdout
+    );
+}

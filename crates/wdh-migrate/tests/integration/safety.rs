@@ -662,3 +662,37 @@ fn a_connection_that_reaches_another_database_stops_before_any_statement() {
     let no_ledger: bool = query_one(&reached, "SELECT to_regnamespace('wdh_migrate') IS NULL");
     assert!(no_ledger);
 }
+
+#[test]
+fn look_alike_catalog_objects_on_the_search_path_cannot_fake_the_facts() {
+    let db = db();
+    let t = target(&db);
+    Runner::new(&t, RunOptions::default())
+        .upgrade(&bundled(), &UpgradeTo::Steps(2), &mut |_| {})
+        .unwrap();
+    assert_eq!(wdh(&["mark", "production"]).db(&db).run().code, 0);
+    db.connect()
+        .unwrap()
+        .batch_execute(
+            "CREATE VIEW public.pg_db_role_setting AS SELECT * FROM pg_catalog.pg_db_role_setting WHERE false;
+             CREATE VIEW public.pg_database AS SELECT * FROM pg_catalog.pg_database WHERE false;
+             CREATE FUNCTION public.current_database() RETURNS name LANGUAGE sql AS $$ SELECT 'somewhere_else'::name $$;",
+        )
+        .unwrap();
+    let before = snapshot(&db);
+    let url = format!(
+        "{}&options=-c%20search_path%3Dpublic%2Cpg_catalog",
+        db.url()
+    );
+    let run = wdh(&["downgrade", "base"])
+        .url(&url)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(
+        run.stderr.contains("BLOCKED") && run.stderr.contains("production"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+}

@@ -88,6 +88,15 @@ impl CheckReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckError {
+    /// The target is not a throw-away test database.
+    #[error(
+        "check: refusing to run on {database}: it upgrades and downgrades every migration, \
+         so it only runs on a database named `wdh_test_…` made for it"
+    )]
+    NotATestDatabase {
+        /// Its name.
+        database: String,
+    },
     /// The throw-away database could not be used.
     #[error("check: the throw-away database {database} is unusable: {source}")]
     Database {
@@ -108,6 +117,9 @@ pub fn run(
     on: &mut dyn FnMut(&MigrationCheck),
 ) -> Result<CheckReport, CheckError> {
     let database = target.database().to_string();
+    if !database.starts_with("wdh_test_") {
+        return Err(CheckError::NotATestDatabase { database });
+    }
     let db_err = |source| CheckError::Database {
         database: database.clone(),
         source,

@@ -121,7 +121,7 @@ pub fn read(
     let messages = client.simple_query(&format!(
         r#"SELECT pg_catalog.max("format") FROM "wdh_migrate"."format";
 {applied}
-SELECT "version", "name", "statements_done", "statements_total", "state", "error", "backend_pid", extract(epoch FROM "failed_at")
+SELECT "version", "name", "statements_done", "statements_total", "state", "error", "backend_pid", extract(epoch FROM "failed_at"), "direction"
   FROM "wdh_migrate"."failed" ORDER BY "version";"#
     ))?;
     let results = result_sets(messages);
@@ -176,6 +176,11 @@ SELECT "version", "name", "statements_done", "statements_total", "state", "error
         failed.push(FailedRow {
             version: text(&r[0]),
             name: text(&r[1]),
+            direction: if r[8].as_deref() == Some("down") {
+                crate::plan::Direction::Down
+            } else {
+                crate::plan::Direction::Up
+            },
             statements_done: num(&r[2]) as i32,
             statements_total: num(&r[3]) as i32,
             error,

@@ -31,6 +31,8 @@ pub struct FailedRow {
     pub version: String,
     /// Name.
     pub name: String,
+    /// Whether it failed applying (`up`) or reverting (`down`).
+    pub direction: Direction,
     /// Statements that completed before the failure.
     pub statements_done: i32,
     /// Statements in the script.
@@ -344,6 +346,15 @@ pub enum Direction {
     Up,
     /// Applying down scripts.
     Down,
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        })
+    }
 }
 
 /// Migrations to run, in order.

@@ -167,8 +167,8 @@ impl std::fmt::Display for MigrationFailure {
             Some((done, total)) => write!(
                 f,
                 "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
-                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand (or complete the rest), \
-                 fix the file, then run with --retry-failed."
+                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand, fix the file if \
+                 needed, then run the same command with --retry-failed (it runs the script again from its first statement)."
             )?,
             None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
         }
@@ -238,10 +238,9 @@ pub enum RunError {
     },
     /// A no-transaction migration failed earlier and was not repaired.
     #[error(
-        "database `{database}`: {} failed earlier outside a transaction and may be partly applied ({}). \
-         Repair it by hand (see `wdh-migrate status`), then run again with --retry-failed",
-        .failed.iter().map(|f| format!("{}_{}", f.version, f.name)).collect::<Vec<_>>().join(", "),
-        .failed.iter().map(|f| format!("{} of {} statements took effect; {}", f.statements_done, f.statements_total, f.error)).collect::<Vec<_>>().join("; ")
+        "database `{database}`: {} failed earlier outside a transaction: {}",
+        .failed.iter().map(|f| format!("{}_{} ({})", f.version, f.name, f.direction)).collect::<Vec<_>>().join(", "),
+        .failed.iter().map(|f| format!("{}. {}", f.error, repair_steps(f))).collect::<Vec<_>>().join("; ")
     )]
     FailedEarlier {
         /// The database.
@@ -571,7 +570,7 @@ impl<'t> Runner<'t> {
                 .map_err(RunError::db(&database, "creating the ledger"))?;
             c.identity.ledger_exists = true;
             let state = runner.read_ledger(c, false)?;
-            runner.check_failed(&database, &state)?;
+            runner.check_failed(&database, &state, Direction::Up)?;
             let plan = plan::plan_upgrade(set, &state, to, runner.options.allow)
                 .map_err(plan_error(&database))?;
             if plan.steps.is_empty() {
@@ -609,7 +608,7 @@ impl<'t> Runner<'t> {
         let override_used = self.judge_live(&mut c, &op, &audit, on)?;
         self.locked(&mut c, |runner, c| {
             let state = runner.read_ledger(c, false)?;
-            runner.check_failed(&database, &state)?;
+            runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
                 plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|source| {
                     let e = RunError::Plan {
@@ -635,8 +634,16 @@ impl<'t> Runner<'t> {
         })
     }
 
-    fn check_failed(&self, database: &str, state: &LedgerState) -> Result<(), RunError> {
-        if state.failed.is_empty() || self.options.retry_failed {
+    /// Refuses while a no-transaction migration is recorded as failed,
+    /// unless `--retry-failed` asks to run it again in this direction.
+    fn check_failed(
+        &self,
+        database: &str,
+        state: &LedgerState,
+        direction: Direction,
+    ) -> Result<(), RunError> {
+        let retrying = |f: &FailedRow| self.options.retry_failed && f.direction == direction;
+        if state.failed.iter().all(retrying) {
             return Ok(());
         }
         Err(RunError::FailedEarlier {
@@ -849,10 +856,23 @@ impl<'t> Runner<'t> {
                     line_col,
                     Some((i, statements.len())),
                 );
-                let _ = c.client.batch_execute(&ledger::record_failed(
-                    &version,
-                    &self.target.scrub(&failure.to_string()),
-                ));
+                // The script may have opened its own transaction: end it, or the
+                // failure record, the audit row and the unlock would all fail.
+                let _ = c.client.batch_execute("ROLLBACK");
+                // Only what the server said: the repair steps are added where shown.
+                let error = match failure.line_col {
+                    Some((l, col)) => format!(
+                        "{}:{l}:{col}: {} (SQLSTATE {})",
+                        failure.file, failure.message, failure.code
+                    ),
+                    None => format!(
+                        "{}: {} (SQLSTATE {})",
+                        failure.file, failure.message, failure.code
+                    ),
+                };
+                let _ = c
+                    .client
+                    .batch_execute(&ledger::record_failed(version, &self.target.scrub(&error)));
                 return Err(StepError::Failure(Box::new(failure)));
             }
             c.client
@@ -938,7 +958,7 @@ impl<'t> Runner<'t> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
         // A dry run refuses what the run would refuse.
-        self.check_failed(&c.identity.database, &state)?;
+        self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
         Ok(dry_run(
@@ -959,7 +979,7 @@ impl<'t> Runner<'t> {
     ) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, false)?;
-        self.check_failed(&c.identity.database, &state)?;
+        self.check_failed(&c.identity.database, &state, Direction::Down)?;
         let plan = plan::plan_downgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
         let decision = guard::decide(
@@ -1015,6 +1035,19 @@ fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
         Direction::Up => Some(&m.up),
         Direction::Down => m.down.script(),
     }
+}
+
+/// What to do about a failed no-transaction migration.
+pub fn repair_steps(f: &FailedRow) -> String {
+    let command = match f.direction {
+        Direction::Up => "upgrade",
+        Direction::Down => "downgrade",
+    };
+    format!(
+        "{} of {} statement(s) took effect and stay. Repair: undo them by hand, fix the file if needed, \
+         then run `wdh-migrate {command} --retry-failed` (it runs the script again from its first statement)",
+        f.statements_done, f.statements_total
+    )
 }
 
 /// The guard's view of a downgrade to `to`: `base` and a version count as
@@ -1207,13 +1240,7 @@ fn status(identity: Identity, set: &MigrationSet, state: &LedgerState) -> Status
             .find(|f| set.find(&f.version).is_some_and(|x| x.version == m.version));
         let drift = a.drifted.iter().find(|d| d.version == version);
         let (state_name, note) = if let Some(f) = failed {
-            (
-                "failed",
-                Some(format!(
-                    "{} of {} statement(s) took effect: {}. Repair: undo them by hand (or complete the rest), fix the file, then `wdh-migrate upgrade --retry-failed`",
-                    f.statements_done, f.statements_total, f.error
-                )),
-            )
+            ("failed", Some(format!("{}: {}", f.error, repair_steps(f))))
         } else if let Some(d) = drift {
             (
                 "drifted",

@@ -17,7 +17,7 @@ use anyhow::Result;
 use clap::Parser;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::migrations::MigrationSet;
-use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
+use wdh_migrate_core::plan::{Allow, DowngradeTo, PlanError, UpgradeTo};
 use wdh_migrate_core::runner::{downgrade_operation, RunError, RunOptions, Runner};
 use wdh_migrate_core::target::Target;
 
@@ -396,11 +396,23 @@ fn database_command(
     Ok(())
 }
 
+/// A target that cannot be reached is a usage error, not a check refusal.
+fn is_bad_target(e: &PlanError) -> bool {
+    matches!(
+        e,
+        PlanError::UnknownVersion(_)
+            | PlanError::TooManySteps { .. }
+            | PlanError::UpgradeTargetApplied { .. }
+            | PlanError::DowngradeTargetNotApplied(_)
+    )
+}
+
 fn failure(e: RunError) -> Failure {
     let code = match &e {
         RunError::Blocked(_) | RunError::Guard(_) | RunError::DatabaseMismatch { .. } => {
             exit::BLOCKED
         }
+        RunError::Plan { source, .. } if is_bad_target(source) => exit::USAGE,
         RunError::Plan { .. } | RunError::FailedEarlier { .. } => exit::CHECKS,
         RunError::Locked { .. } => exit::LOCKED,
         _ => exit::FAILED,

@@ -52,7 +52,9 @@ pub struct Env {
 
 impl Env {
     pub fn read() -> Env {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        // A variable set to nothing is kept as set: resolution refuses it
+        // rather than silently falling through to the next source.
+        let var = |k: &str| std::env::var(k).ok();
         Env {
             wdh_database_url: var("WDH_DATABASE_URL"),
             database_url: var("DATABASE_URL"),
@@ -100,6 +102,12 @@ pub fn resolve_target(global: &GlobalArgs, env: &Env, config: &Config) -> Result
     ];
     for (value, source) in candidates {
         if let Some(url) = value {
+            if url.trim().is_empty() {
+                bail!(
+                    "{source} is set but empty; unset it, or give it a database URL \
+                     (an empty value does not fall through to the next source)"
+                );
+            }
             return Ok(Target::parse(url, source)?);
         }
     }
@@ -186,7 +194,12 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         "h" => n * 3600.0,
         other => bail!("`{other}` is not a duration unit in `{text}` (use ms, s, m or h)"),
     };
-    Ok(Duration::from_secs_f64(secs))
+    // PostgreSQL takes whole milliseconds up to i32::MAX, and 0 would mean "no limit".
+    let max_ms = f64::from(i32::MAX);
+    if secs * 1000.0 < 1.0 || secs * 1000.0 > max_ms {
+        bail!("`{text}` is out of range: give at least 1ms and at most 24 days");
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| anyhow!("`{text}` is not a duration"))
 }
 
 #[cfg(test)]
@@ -246,6 +259,19 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_variable_does_not_fall_through() {
+        let env = Env {
+            wdh_database_url: Some(String::new()),
+            database_url: Some("postgresql://h/prod".into()),
+            allow_production_downgrade: None,
+        };
+        let e = resolve_target(&global(None), &env, &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("WDH_DATABASE_URL is set but empty"), "{e}");
+    }
+
+    #[test]
     fn no_source_names_every_one() {
         let e = resolve_target(&global(None), &Env::default(), &Config::default())
             .unwrap_err()
@@ -287,5 +313,12 @@ mod tests {
         assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 weeks").is_err());
+        assert!(
+            parse_duration("0").is_err(),
+            "0 would mean no limit to the server"
+        );
+        assert!(parse_duration("0.1ms").is_err());
+        assert!(parse_duration("99999999999999999999999h").is_err());
+        assert!(parse_duration("25d").is_err());
     }
 }

@@ -109,6 +109,17 @@ pub enum Error {
         holders: String,
     },
 
+    /// The init cache is not this user's to trust.
+    #[error(
+        "refusing the init cache {path}: {reason}; remove it (another user may have planted it)"
+    )]
+    CacheUnsafe {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// A file-system operation failed.
     #[error("{action} {path}: {source}")]
     Io {

@@ -75,21 +75,26 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 /// The cached data directory for these binaries and account, built on first
-/// use (concurrent builders race safely: the first rename wins) and rebuilt
-/// when its stamp no longer matches the binaries.
+/// use and rebuilt when its stamp no longer matches the binaries.
+///
+/// The cache lives in a directory of this user's own (`wdh-testdb-cache-<uid>`,
+/// mode 0711, checked for owner and mode, never a symbolic link), so no
+/// other local user can plant a data directory in it. Concurrent builders
+/// race safely: a fresh entry is never replaced, only a stale one.
 pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Result<PathBuf> {
-    let base = Storage::detect().path().join("wdh-testdb-cache");
-    ensure_shared_dir(&base)?;
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    let base = Storage::detect()
+        .path()
+        .join(format!("wdh-testdb-cache-{euid}"));
+    ensure_private_dir(&base, euid)?;
     let stamp = stamp(binaries, account)?;
     let entry = base.join(format!(
         "u{}-{:016x}",
         account.uid,
         fnv1a(&binaries.bindir().display().to_string())
     ));
-    let stamp_file = entry.join("stamp");
-    if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp)
-        && entry.join("data/PG_VERSION").is_file()
-    {
+    if fresh(&entry, &stamp, account)? {
         return Ok(entry.join("data"));
     }
     let building = fsutil::fresh_dir(&base, "building", account)?;
@@ -100,6 +105,11 @@ pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Resul
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&building);
         return Err(e);
+    }
+    if fresh(&entry, &stamp, account)? {
+        // Another process installed a fresh entry meanwhile: use it.
+        let _ = std::fs::remove_dir_all(&building);
+        return Ok(entry.join("data"));
     }
     if entry.exists() {
         // Stale (or half-removed): move it aside atomically, then delete it.
@@ -113,21 +123,46 @@ pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Resul
         }
     }
     if std::fs::rename(&building, &entry).is_err() {
-        // Another process installed a fresh entry first; use theirs.
+        // Another process installed its entry first; use theirs.
         let _ = std::fs::remove_dir_all(&building);
     }
     Ok(entry.join("data"))
 }
 
-fn ensure_shared_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    match std::fs::DirBuilder::new().mode(0o1777).create(dir) {
-        Ok(()) => {
-            // The umask may have narrowed the mode; every account gets its own entry.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
-                .map_err(Error::io("setting the mode of", dir))
+/// Whether `entry` is a complete cache entry for `stamp`, owned by `account`.
+fn fresh(entry: &Path, stamp: &str, account: &Account) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(entry) else {
+        return Ok(false);
+    };
+    if !meta.is_dir() || meta.uid() != account.uid {
+        return Err(Error::CacheUnsafe {
+            path: entry.to_path_buf(),
+            reason: "not a directory owned by the server account",
+        });
+    }
+    Ok(
+        std::fs::read_to_string(entry.join("stamp")).is_ok_and(|s| s == stamp)
+            && entry.join("data/PG_VERSION").is_file(),
+    )
+}
+
+/// Creates `dir` (mode 0711, owned by this user) or checks that it is one.
+fn ensure_private_dir(dir: &Path, euid: u32) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o711).create(dir) {
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+            .map_err(Error::io("setting the mode of", dir)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(dir).map_err(Error::io("reading", dir))?;
+            if !meta.is_dir() || meta.uid() != euid || meta.mode() & 0o022 != 0 {
+                return Err(Error::CacheUnsafe {
+                    path: dir.to_path_buf(),
+                    reason: "not a directory of this user's, closed to others' writes",
+                });
+            }
+            Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::io("creating", dir)(e)),
     }
 }

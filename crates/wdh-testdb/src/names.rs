@@ -61,24 +61,36 @@ pub(crate) fn creator(name: &str) -> Option<Creator> {
     let pid = parts.next()?.parse().ok()?;
     let host = parts.next()?.to_string();
     let random = parts.next()?;
-    (host.len() == 4 && random.len() == 12 && parts.next().is_none())
+    (host.len() == 8 && random.len() == 12 && parts.next().is_none())
         .then_some(Creator { pid, host })
 }
 
-/// Four hex digits derived from the host name.
+/// Eight hex digits naming where process ids mean something: the machine,
+/// its boot, the host name and the PID namespace. Containers that share a
+/// host name but not a PID namespace get different tags, so a sweep never
+/// judges another namespace's processes.
 pub(crate) fn host_tag() -> String {
+    let mut identity = String::new();
+    for file in ["/etc/machine-id", "/proc/sys/kernel/random/boot_id"] {
+        identity.push_str(std::fs::read_to_string(file).unwrap_or_default().trim());
+        identity.push('\n');
+    }
+    identity.push_str(
+        &std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
     let mut buf = [0u8; 256];
     // SAFETY: buf is writable for its length.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let name = if ok {
-        buf.split(|b| *b == 0).next().unwrap_or(&[])
-    } else {
-        &[]
-    };
-    let hash = name.iter().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        identity.push_str(&String::from_utf8_lossy(
+            buf.split(|b| *b == 0).next().unwrap_or(&[]),
+        ));
+    }
+    let hash = identity.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    format!("{:04x}", (hash ^ (hash >> 16)) & 0xffff)
+    format!("{hash:08x}")
 }
 
 /// Whether a process with this id exists on this host.
@@ -132,6 +144,11 @@ mod tests {
     fn foreign_prefixed_names_have_no_creator() {
         assert_eq!(creator("wdh_test_tpl_abc"), None);
         assert_eq!(creator("wdh_test_123_ab_cdef"), None);
+        assert_eq!(
+            creator("wdh_test_123_abcd_0123456789ab"),
+            None,
+            "old 4-digit tags are not judged"
+        );
         assert_eq!(creator("business"), None);
     }
 

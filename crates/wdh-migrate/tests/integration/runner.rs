@@ -700,3 +700,86 @@ fn a_renamed_flat_file_is_the_same_version_in_every_ledger_statement() {
         run.stdout
     );
 }
+
+#[test]
+fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is_ended() {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        ("0002_idx/up.sql", "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
+        // Opens its own transaction, then fails inside it.
+        ("0002_idx/down.sql", "-- wdh:no-transaction\nBEGIN;\nCREATE TABLE scratch (id int);\nSELECT 1 / 0;\nCOMMIT;\n"),
+    ]);
+    let db = db();
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    let run = wdh(&["downgrade", "-1"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    // The script's transaction was ended, so the failure was recorded and the lock released.
+    let free: bool = query_one(
+        &db,
+        &format!(
+            "SELECT pg_try_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ),
+    );
+    assert!(free, "the lock was released");
+    let (state, error): (String, String) = {
+        let mut c = db.connect().unwrap();
+        let r = c
+            .query_one("SELECT state, error FROM wdh_migrate.failed", &[])
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(state, "failed");
+    assert!(
+        error.contains("division by zero") && error.contains("0002_idx/down.sql:4:"),
+        "{error}"
+    );
+    let no_scratch: bool = query_one(&db, "SELECT to_regclass('public.scratch') IS NULL");
+    assert!(no_scratch, "the script's own transaction was rolled back");
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        status.stdout.contains("downgrade --retry-failed"),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(
+        status.stdout.matches("Repair:").count(),
+        1,
+        "{}",
+        status.stdout
+    );
+    // An upgrade --retry-failed does not pretend to repair a failed down.
+    let before = snapshot(&db);
+    let run = wdh(&["upgrade", "--retry-failed"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr.contains("downgrade --retry-failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    // Repaired file, retried in its own direction.
+    write(
+        dir.path(),
+        "0002_idx/down.sql",
+        "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\n",
+    );
+    let run = wdh(&["downgrade", "-1", "--retry-failed"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001"]);
+    let cleared: i64 = query_one(&db, "SELECT count(*) FROM wdh_migrate.failed");
+    assert_eq!(cleared, 0);
+}

@@ -583,7 +583,7 @@ impl<'t> Runner<'t> {
                     override_used: false,
                 });
             }
-            runner.execute(c, set, &state, &plan, "upgrade", false, on)
+            runner.execute(c, set, &state, &plan, false, on)
         })
     }
 
@@ -630,7 +630,7 @@ impl<'t> Runner<'t> {
                 })?;
             ledger::ensure(&mut c.client)
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            runner.execute(c, set, &state, &plan, "downgrade", override_used, on)
+            runner.execute(c, set, &state, &plan, override_used, on)
         })
     }
 
@@ -718,11 +718,14 @@ impl<'t> Runner<'t> {
         set: &MigrationSet,
         state: &LedgerState,
         plan: &Plan<'_>,
-        operation: &str,
         override_used: bool,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
+        let operation = match plan.direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        };
         for w in &plan.allowed {
             on(Event::Warning(w));
         }
@@ -838,7 +841,7 @@ impl<'t> Runner<'t> {
         let t = Instant::now();
         c.client
             .batch_execute(&ledger::record_started(
-                &version,
+                version,
                 &m.name,
                 dir,
                 statements.len(),
@@ -876,20 +879,20 @@ impl<'t> Runner<'t> {
                 return Err(StepError::Failure(Box::new(failure)));
             }
             c.client
-                .batch_execute(&ledger::record_progress(&version, i + 1))
+                .batch_execute(&ledger::record_progress(version, i + 1))
                 .map_err(|e| StepError::Db(Some(e)))?;
         }
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         let record = match direction {
             Direction::Up => {
-                ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(ms))
+                ledger::record_applied(version, &m.name, &m.up.checksum_hex(), true, Some(ms))
             }
-            Direction::Down => ledger::record_reverted(&version),
+            Direction::Down => ledger::record_reverted(version),
         };
         c.client
             .batch_execute(&format!(
                 "BEGIN;{record}{}COMMIT;",
-                ledger::clear_failed(&version)
+                ledger::clear_failed(version)
             ))
             .map_err(|e| StepError::Db(Some(e)))
     }
@@ -1079,13 +1082,13 @@ fn transactional_message(
 ) -> String {
     let record = match direction {
         Direction::Up => {
-            ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), false, None)
+            ledger::record_applied(version, &m.name, &m.up.checksum_hex(), false, None)
         }
-        Direction::Down => ledger::record_reverted(&version),
+        Direction::Down => ledger::record_reverted(version),
     };
     // Only a version recorded as failed has a failure record to clear.
     let clear = if clear_failed {
-        ledger::clear_failed(&version)
+        ledger::clear_failed(version)
     } else {
         String::new()
     };

@@ -605,8 +605,11 @@ impl<'t> Runner<'t> {
             to: Some(to.to_string()),
             ..AuditEntry::default()
         };
-        let override_used = self.judge_live(&mut c, &op, &audit, on)?;
         self.locked(&mut c, |runner, c| {
+            // Judge the live facts under the lock, as they are now: a marker
+            // set while this run waited for the lock counts.
+            runner.refresh_identity(c)?;
+            let override_used = runner.judge_live(c, &op, &audit, on)?;
             let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
@@ -906,54 +909,44 @@ impl<'t> Runner<'t> {
         self.judge_claim(&Operation::Mark { from: None, to })?;
         let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
-        let from = c.identity.marker;
-        let audit = AuditEntry {
-            operation: "mark".into(),
-            from: from.map(|m| m.to_string()),
-            to: Some(to.to_string()),
-            ..AuditEntry::default()
-        };
-        let override_used = self.judge_live(&mut c, &Operation::Mark { from, to }, &audit, on)?;
-        let database = quote_ident(&c.identity.database);
-        let lock = if to.locked {
-            "SET wdh.environment_locked = 'on'"
-        } else {
-            "RESET wdh.environment_locked"
-        };
-        let sql = format!(
-            "ALTER DATABASE {database} SET wdh.environment = {}; ALTER DATABASE {database} {lock};",
-            quote_literal(to.environment.as_str())
-        );
-        if let Err(e) = c.client.batch_execute(&sql) {
-            let e = RunError::db(
+        // Under the run lock, so it cannot change while a downgrade is judged.
+        self.locked(&mut c, |runner, c| {
+            runner.refresh_identity(c)?;
+            let from = c.identity.marker;
+            let audit = AuditEntry {
+                operation: "mark".into(),
+                from: from.map(|m| m.to_string()),
+                to: Some(to.to_string()),
+                ..AuditEntry::default()
+            };
+            let override_used = runner.judge_live(c, &Operation::Mark { from, to }, &audit, on)?;
+            let database = quote_ident(&c.identity.database);
+            let lock = if to.locked { "SET wdh.environment_locked = 'on'" } else { "RESET wdh.environment_locked" };
+            let sql = format!(
+                "ALTER DATABASE {database} SET wdh.environment = {}; ALTER DATABASE {database} {lock};",
+                quote_literal(to.environment.as_str())
+            );
+            let outcome = c.client.batch_execute(&sql).map_err(RunError::db(
                 &c.identity.database,
                 "storing the environment marker (it needs the database's owner or a superuser)",
-            )(e);
-            self.audit(
-                &mut c,
-                AuditEntry {
-                    outcome: "failed".into(),
-                    error: Some(e.to_string()),
-                    override_used,
-                    ..audit
-                },
-            );
-            return Err(e);
-        }
-        self.audit(
-            &mut c,
-            AuditEntry {
-                outcome: "success".into(),
-                override_used,
-                ..audit
-            },
-        );
-        Ok(MarkReport {
-            identity: c.identity,
-            from,
-            to,
-            override_used,
+            ));
+            let (outcome_text, error) = match &outcome {
+                Ok(()) => ("success", None),
+                Err(e) => ("failed", Some(e.to_string())),
+            };
+            runner.audit(c, AuditEntry { outcome: outcome_text.into(), error, override_used, ..audit });
+            outcome?;
+            Ok(MarkReport { identity: c.identity.clone(), from, to, override_used })
         })
+    }
+
+    /// Reads the live facts again (after waiting for the lock).
+    fn refresh_identity(&self, c: &mut Connected) -> Result<(), RunError> {
+        c.identity = Identity::read(&mut c.client, true).map_err(RunError::db(
+            &c.identity.database,
+            "reading the connection's identity",
+        ))?;
+        Ok(())
     }
 
     /// The plan and the exact SQL of an upgrade, without running anything.

@@ -696,3 +696,58 @@ fn look_alike_catalog_objects_on_the_search_path_cannot_fake_the_facts() {
     );
     assert_eq!(snapshot(&db), before);
 }
+
+#[test]
+fn a_marker_set_while_a_downgrade_waits_for_the_lock_is_honoured() {
+    let db = db();
+    let t = target(&db);
+    Runner::new(&t, RunOptions::default())
+        .upgrade(&bundled(), &UpgradeTo::Head, &mut |_| {})
+        .unwrap();
+    let mut holder = db.connect().unwrap();
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ))
+        .unwrap();
+    let (child, _cwd) = wdh(&["downgrade", "base", "--lock-wait", "30s"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .spawn();
+    // Wait until the downgrade is queued on the lock, then mark the database.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: i64 = holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the downgrade never waited for the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    holder
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET wdh.environment = 'production'",
+            db.name()
+        ))
+        .unwrap();
+    let before = snapshot(&db);
+    drop(holder);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("BLOCKED") && stderr.contains("production"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&db), before);
+}

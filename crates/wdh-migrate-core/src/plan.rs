@@ -196,7 +196,8 @@ pub enum DowngradeTo {
     Base,
     /// Revert every applied migration after this version (it stays applied).
     Version(String),
-    /// Revert the last N applied migrations.
+    /// Revert the N newest applied versions (in version order, which after an
+    /// out-of-order apply is not the order they were applied in).
     Steps(usize),
 }
 

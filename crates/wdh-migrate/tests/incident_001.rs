@@ -290,9 +290,9 @@ fn incident_001_replay_through_the_cli_with_database_url_at_production() {
     assert_eq!(code, 0, "{out}");
     let (code, out) = cli(&["downgrade", "base", "--database-url", &temp.url()]);
     assert_eq!(code, 0, "{out}");
+    // The exact target line: the temp database, from the flag, not the environment's production URL.
     assert!(
-        out.contains(&format!("{} (from --database-url)", temp.name()))
-            || out.contains("(from --database-url)"),
+        out.contains(&format!("target: {} (from --database-url)", temp.url())),
         "{out}"
     );
     assert!(at_base(&temp));

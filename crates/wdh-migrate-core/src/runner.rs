@@ -1187,20 +1187,31 @@ fn dry_run(
         };
         let version = state.recorded_version(set, m);
         let sql = if script.no_transaction {
+            // The messages sent one by one, in order (execution_ms is measured at run time).
             let record = match plan.direction {
                 Direction::Up => {
                     ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(0.0))
                 }
                 Direction::Down => ledger::record_reverted(&version),
             };
-            let statements: Vec<String> = crate::sql::split_statements(&script.executable_sql())
-                .into_iter()
-                .map(|s| s.sql)
-                .collect();
-            format!(
-                "-- outside a transaction, one statement at a time:\n{}\n-- then:\nBEGIN;{record}{}COMMIT;",
-                statements.join("\n"),
+            let statements = crate::sql::split_statements(&script.executable_sql());
+            let mut messages = vec![ledger::record_started(
+                &version,
+                &m.name,
+                dir,
+                statements.len(),
+            )];
+            for (i, statement) in statements.iter().enumerate() {
+                messages.push(statement.sql.clone());
+                messages.push(ledger::record_progress(&version, i + 1));
+            }
+            messages.push(format!(
+                "BEGIN;{record}{}COMMIT;",
                 ledger::clear_failed(&version)
+            ));
+            format!(
+                "-- outside a transaction, one message at a time:\n{}",
+                messages.join("\n")
             )
         } else {
             transactional_message(m, script, plan.direction, &version, state.is_failed(set, m))

@@ -120,6 +120,11 @@ impl TestServer {
         Ok(TestDatabase::from_parts(self.clone(), name.to_string()))
     }
 
+    /// Connection settings of the admin connection (its own database).
+    pub(crate) fn admin_config(&self) -> Config {
+        self.inner.admin.clone()
+    }
+
     /// Connection settings for `database` on this server.
     pub fn config_for(&self, database: &str) -> Config {
         let mut config = self.inner.admin.clone();
@@ -202,7 +207,7 @@ impl TestServer {
             dropper
                 .get_or_insert_with(|| {
                     spawn_dropper(
-                        self.clone_config(),
+                        self.admin_config(),
                         self.inner.private,
                         Arc::clone(&self.inner.pending),
                     )
@@ -221,10 +226,6 @@ impl TestServer {
                 eprintln!("wdh-testdb: could not drop test database {name}: {e}");
             }
         }
-    }
-
-    fn clone_config(&self) -> Config {
-        self.inner.admin.clone()
     }
 
     pub(crate) fn is_private(&self) -> bool {

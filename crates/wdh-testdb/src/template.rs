@@ -90,7 +90,7 @@ impl TestServer {
             let mut holder = templates.holder.lock().unwrap_or_else(|p| p.into_inner());
             if holder.as_ref().is_none_or(Client::is_closed) {
                 *holder = Some(
-                    self.config_for("postgres")
+                    self.admin_config()
                         .connect(NoTls)
                         .map_err(Error::pg("connecting to the test server"))?,
                 );

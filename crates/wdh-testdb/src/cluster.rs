@@ -47,6 +47,9 @@ pub struct ClusterOptions {
     pub use_init_cache: bool,
     /// Extra server settings (`-c name=value`), applied after the throw-away tuning.
     pub settings: Vec<(String, String)>,
+    /// The contents of `pg_hba.conf`; `None` keeps initdb's (trust for local
+    /// connections). For testing password authentication.
+    pub hba: Option<String>,
 }
 
 impl Default for ClusterOptions {
@@ -59,6 +62,7 @@ impl Default for ClusterOptions {
             ready_timeout: Duration::from_secs(30),
             use_init_cache: true,
             settings: Vec::new(),
+            hba: None,
         }
     }
 }
@@ -256,6 +260,11 @@ fn start_in(
         fsutil::copy_tree(&cached, &data, account)?;
     } else {
         crate::initcache::initdb(binaries, account, &data)?;
+    }
+    if let Some(hba) = &options.hba {
+        let path = data.join("pg_hba.conf");
+        std::fs::write(&path, hba).map_err(Error::io("writing", &path))?;
+        account.own(&path)?;
     }
     let socket_dir = options
         .socket_dir

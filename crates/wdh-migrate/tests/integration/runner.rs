@@ -783,3 +783,49 @@ fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is
     let cleared: i64 = query_one(&db, "SELECT count(*) FROM wdh_migrate.failed");
     assert_eq!(cleared, 0);
 }
+
+#[test]
+fn the_dry_run_shows_the_sql_the_server_then_receives() {
+    let cluster = wdh_testdb::TestCluster::start_with(wdh_testdb::ClusterOptions {
+        settings: vec![("log_statement".into(), "all".into())],
+        ..Default::default()
+    })
+    .unwrap();
+    let db = cluster.server().create_database().unwrap();
+    let dry = wdh(&["upgrade", "--dry-run", "--json"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    let plan: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(&bundled_dir()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let log = std::fs::read_to_string(cluster.log_file()).unwrap();
+    let mut compared = 0;
+    for step in plan["steps"].as_array().unwrap() {
+        let sql = step["sql"].as_str().unwrap();
+        if let Some(messages) =
+            sql.strip_prefix("-- outside a transaction, one message at a time:\n")
+        {
+            // Its last message carries the measured time; the statements themselves are verbatim.
+            assert!(
+                messages.contains("CREATE INDEX CONCURRENTLY")
+                    && log.contains(
+                        "CREATE INDEX CONCURRENTLY \"annuity_performance_report_month_idx\""
+                    )
+            );
+            continue;
+        }
+        // The server log prefixes each continuation line of a statement with a tab.
+        let logged = format!("statement: {}", sql.replace('\n', "\n\t"));
+        assert!(
+            log.contains(&logged),
+            "the server never received, verbatim:\n{sql}"
+        );
+        compared += 1;
+    }
+    assert_eq!(
+        compared, 10,
+        "the ledger's creation and nine transactional migrations"
+    );
+}

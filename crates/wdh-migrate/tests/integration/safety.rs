@@ -751,3 +751,81 @@ fn a_marker_set_while_a_downgrade_waits_for_the_lock_is_honoured() {
     );
     assert_eq!(snapshot(&db), before);
 }
+
+#[test]
+fn passwords_never_appear_with_real_password_authentication() {
+    let cluster = TestCluster::start_with(wdh_testdb::ClusterOptions {
+        hba: Some("local all postgres trust\nlocal all all scram-sha-256\n".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let (secret, wrong) = ("Sc-r4m_S3cret!word", "Wr0ng_S3cret!word");
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    admin
+        .batch_execute(&format!("CREATE ROLE app LOGIN PASSWORD '{secret}'"))
+        .unwrap();
+    admin
+        .batch_execute("CREATE DATABASE wdh_test_scram OWNER app")
+        .unwrap();
+    let url = |pw: &str| {
+        format!(
+            "postgresql://app:{}@/wdh_test_scram?host={}",
+            pw.replace('!', "%21"),
+            cluster.socket_dir().display()
+        )
+    };
+    let dir = folder(&[
+        ("0001_ok/up.sql", "CREATE TABLE ok (id int);"),
+        ("0001_ok/down.sql", "DROP TABLE ok;"),
+        ("0002_bad/up.sql", "SELECT no_such_function();"),
+        ("0002_bad/down.sql", ""),
+    ]);
+    let mut outputs = Vec::new();
+    let run = wdh(&["upgrade"])
+        .url(&url(secret))
+        .migrations(dir.path())
+        .run();
+    assert_eq!(
+        run.code,
+        1,
+        "authenticated, then the migration failed: {}",
+        run.all()
+    );
+    assert!(run.stderr.contains("no_such_function"), "{}", run.stderr);
+    outputs.push(run.all());
+    for args in [
+        &["status", "--json"][..],
+        &["history", "--json"][..],
+        &["downgrade", "base", "--dry-run", "--json"][..],
+        &["-vvv", "current"][..],
+    ] {
+        outputs.push(
+            wdh(args)
+                .url(&url(secret))
+                .migrations(dir.path())
+                .run()
+                .all(),
+        );
+    }
+    let refused = wdh(&["status"])
+        .url(&url(wrong))
+        .migrations(dir.path())
+        .run();
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("password authentication failed"),
+        "{}",
+        refused.stderr
+    );
+    outputs.push(refused.all());
+    for out in &outputs {
+        for pw in [
+            secret,
+            wrong,
+            &secret.replace('!', "%21"),
+            &wrong.replace('!', "%21"),
+        ] {
+            assert!(!out.contains(pw), "a password leaked:\n{out}");
+        }
+    }
+}

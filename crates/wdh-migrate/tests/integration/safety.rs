@@ -829,3 +829,54 @@ fn passwords_never_appear_with_real_password_authentication() {
         }
     }
 }
+
+#[test]
+fn safe_words_and_prefixes_come_from_wdh_toml() {
+    // The socket does not exist: passing the claim shows as a failed connection (exit 1),
+    // a refusal on the claim as exit 3 without any connection.
+    let url = "postgresql://app@/orders_qa?host=/nonexistent/socket/dir";
+    let cwd = tempfile::tempdir().unwrap();
+    let run = wdh(&["downgrade", "base", "--database-url", url])
+        .cwd(cwd.path())
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    std::fs::write(cwd.path().join("wdh.toml"), "safe_words = [\"qa\"]\n").unwrap();
+    let run = wdh(&["downgrade", "base", "--database-url", url])
+        .cwd(cwd.path())
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(
+        run.code,
+        1,
+        "the claim passes with the configured word: {}",
+        run.all()
+    );
+    assert!(run.stderr.contains("could not connect"), "{}", run.stderr);
+    // The configured lists replace the defaults: `test` is no longer a safe word.
+    let run = wdh(&[
+        "downgrade",
+        "base",
+        "--database-url",
+        "postgresql://app@/orders_test?host=/nonexistent",
+    ])
+    .cwd(cwd.path())
+    .migrations(&bundled_dir())
+    .run();
+    assert_eq!(run.code, 3, "{}", run.all());
+    std::fs::write(
+        cwd.path().join("wdh.toml"),
+        "safe_prefixes = [\"scratch_\"]\n",
+    )
+    .unwrap();
+    let run = wdh(&[
+        "downgrade",
+        "base",
+        "--database-url",
+        "postgresql://app@/scratch_orders?host=/nonexistent",
+    ])
+    .cwd(cwd.path())
+    .migrations(&bundled_dir())
+    .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+}

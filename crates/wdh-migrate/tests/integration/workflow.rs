@@ -320,3 +320,64 @@ fn quiet_verbose_and_rust_log() {
         "no colour when not on a terminal"
     );
 }
+
+/// Runs the CLI under a pseudo-terminal (util-linux `script`); `None` where
+/// `script` is not installed.
+fn on_a_terminal(args: &str, extra_env: &[(&str, &str)]) -> Option<String> {
+    let bin = env!("CARGO_BIN_EXE_wdh-migrate");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_and_the_progress_bar_only_on_a_terminal_and_never_with_no_color() {
+    let db = db();
+    let args = format!(
+        "--database-url '{}' --migrations '{}' upgrade",
+        db.url(),
+        bundled_dir().display()
+    );
+    let Some(tty) = on_a_terminal(&args, &[]) else {
+        eprintln!("note: `script` is not installed; the terminal behaviour is not checked");
+        return;
+    };
+    assert!(tty.contains("applying 0010_company_branch"), "{tty}");
+    assert!(
+        tty.contains('\x1b'),
+        "colour and the bar on a terminal: {tty:?}"
+    );
+    let status = on_a_terminal(
+        &format!(
+            "--database-url '{}' --migrations '{}' status",
+            db.url(),
+            bundled_dir().display()
+        ),
+        &[("NO_COLOR", "1")],
+    )
+    .unwrap();
+    assert!(status.contains("10 applied"), "{status}");
+    assert!(
+        !status.contains('\x1b'),
+        "no colour with NO_COLOR: {status:?}"
+    );
+    let status = on_a_terminal(
+        &format!(
+            "--database-url '{}' --migrations '{}' status",
+            db.url(),
+            bundled_dir().display()
+        ),
+        &[],
+    )
+    .unwrap();
+    assert!(
+        status.contains("\x1b[32mapplied"),
+        "applied in green on a terminal: {status:?}"
+    );
+}

@@ -75,12 +75,7 @@ fn a_missing_folder() {
         .db(&db)
         .migrations(std::path::Path::new("/nonexistent/migrations"))
         .run();
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("/nonexistent/migrations"),
-        "{}",
-        run.stderr
-    );
+    run.expect(2, &["/nonexistent/migrations"]);
 }
 
 #[test]
@@ -100,12 +95,7 @@ fn files_that_are_not_migrations_are_listed_not_skipped_silently() {
     .unwrap();
     let db = db();
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr.contains("README.md") && run.stderr.contains("seed.sql"),
-        "{}",
-        run.stderr
-    );
+    run.expect(0, &["README.md", "seed.sql"]);
     let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
     assert!(
         status.stdout.contains("ignored") && status.stdout.contains("seed.sql"),

@@ -150,8 +150,7 @@ fn server_detail_and_hint_are_reported() {
     ]);
     let db = db();
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("SQLSTATE 23505"), "{}", run.stderr);
+    run.expect(1, &["SQLSTATE 23505"]);
     assert!(
         run.stderr.contains("DETAIL: Key (id)=(1) already exists."),
         "{}",
@@ -178,12 +177,7 @@ fn drift_missing_and_out_of_order_give_their_errors() {
     write(dir.path(), "0002_b/down.sql", "DROP TABLE b;");
     let before = snapshot(&db);
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stderr.contains("0002") && run.stderr.contains("--allow-out-of-order"),
-        "{}",
-        run.stderr
-    );
+    run.expect(4, &["0002", "--allow-out-of-order"]);
     assert_eq!(snapshot(&db), before);
     let run = wdh(&["upgrade", "--allow-out-of-order"])
         .db(&db)
@@ -198,13 +192,7 @@ fn drift_missing_and_out_of_order_give_their_errors() {
     write(dir.path(), "0004_d/down.sql", "DROP TABLE d;");
     let before = snapshot(&db);
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stderr.contains("changed since they were applied")
-            && run.stderr.contains("0001_a/up.sql"),
-        "{}",
-        run.stderr
-    );
+    run.expect(4, &["changed since they were applied", "0001_a/up.sql"]);
     assert!(run.stderr.contains("--allow-drift"), "{}", run.stderr);
     assert_eq!(snapshot(&db), before);
     let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
@@ -213,12 +201,7 @@ fn drift_missing_and_out_of_order_give_their_errors() {
         .db(&db)
         .migrations(dir.path())
         .run();
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr.contains("warning:") && run.stderr.contains("0001"),
-        "{}",
-        run.stderr
-    );
+    run.expect(0, &["warning:", "0001"]);
     assert_eq!(applied_versions(&db), ["0001", "0002", "0003", "0004"]);
 
     // Missing: an applied migration's files are gone.
@@ -227,12 +210,7 @@ fn drift_missing_and_out_of_order_give_their_errors() {
     write(dir.path(), "0005_e/up.sql", "CREATE TABLE e (id int);");
     let before = snapshot(&db);
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stderr.contains("missing from the migration set") && run.stderr.contains("0003_c"),
-        "{}",
-        run.stderr
-    );
+    run.expect(4, &["missing from the migration set", "0003_c"]);
     assert_eq!(snapshot(&db), before);
     let status = wdh(&["status", "--json"])
         .db(&db)
@@ -646,12 +624,7 @@ fn a_syntax_error_is_reported_at_its_line_and_column() {
     ]);
     let db = db();
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("0001_a/up.sql:3:8") && run.stderr.contains("SQLSTATE 42601"),
-        "{}",
-        run.stderr
-    );
+    run.expect(1, &["0001_a/up.sql:3:8", "SQLSTATE 42601"]);
     assert!(applied_versions(&db).is_empty());
     let no_a: bool = query_one(&db, "SELECT to_regclass('public.a') IS NULL");
     assert!(no_a);
@@ -761,12 +734,7 @@ fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is
         .db(&db)
         .migrations(dir.path())
         .run();
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stderr.contains("downgrade --retry-failed"),
-        "{}",
-        run.stderr
-    );
+    run.expect(4, &["downgrade --retry-failed"]);
     assert_eq!(snapshot(&db), before);
     // Repaired file, retried in its own direction.
     write(

@@ -129,12 +129,7 @@ fn wdh_toml_is_the_last_source_and_rejects_unknown_keys() {
     )
     .unwrap();
     let run = wdh(&["status"]).cwd(dir.path()).run();
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("databse_url") && run.stderr.contains("wdh.toml"),
-        "{}",
-        run.stderr
-    );
+    run.expect(2, &["databse_url", "wdh.toml"]);
 }
 
 /// A database with any name on a private cluster, at version 0002 of the
@@ -354,12 +349,7 @@ fn the_override_needs_the_exact_value_and_the_live_database_name() {
         .migrations(&bundled_dir())
         .url(&cluster.url("billing"))
         .run();
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr.contains("WARNING:") && run.stderr.contains("billing"),
-        "{}",
-        run.stderr
-    );
+    run.expect(0, &["WARNING:", "billing"]);
     assert_eq!(versions_of(&target).len(), before.len() - 1);
     let run = wdh(&["downgrade", "-1"])
         .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", "true")
@@ -384,12 +374,7 @@ fn a_safe_name_marked_production_is_refused_after_connecting_and_the_refusal_is_
         .db(&db)
         .migrations(&bundled_dir())
         .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    assert!(
-        run.stderr.contains("BLOCKED") && run.stderr.contains("production"),
-        "{}",
-        run.stderr
-    );
+    run.expect(3, &["BLOCKED", "production"]);
     assert_eq!(snapshot(&db), before);
     assert_eq!(
         audit(&db).last().map(String::as_str),
@@ -420,8 +405,7 @@ fn a_locked_marker_blocks_every_override_and_unlocking_is_guarded() {
         .db(&db)
         .migrations(&bundled_dir())
         .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    assert!(run.stderr.contains("lock"), "{}", run.stderr);
+    run.expect(3, &["lock"]);
     assert_eq!(snapshot(&db), before);
     // Weakening the marker needs the override too.
     for weaker in [&["mark", "production"][..], &["mark", "test"][..]] {
@@ -483,8 +467,7 @@ fn a_session_setting_cannot_fake_a_weaker_marker() {
     let run = wdh(&["downgrade", "base", "--database-url", &url])
         .migrations(&bundled_dir())
         .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    assert!(run.stderr.contains("production"), "{}", run.stderr);
+    run.expect(3, &["production"]);
 }
 
 #[test]
@@ -688,12 +671,7 @@ fn look_alike_catalog_objects_on_the_search_path_cannot_fake_the_facts() {
         .url(&url)
         .migrations(&bundled_dir())
         .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    assert!(
-        run.stderr.contains("BLOCKED") && run.stderr.contains("production"),
-        "{}",
-        run.stderr
-    );
+    run.expect(3, &["BLOCKED", "production"]);
     assert_eq!(snapshot(&db), before);
 }
 
@@ -811,12 +789,7 @@ fn passwords_never_appear_with_real_password_authentication() {
         .url(&url(wrong))
         .migrations(dir.path())
         .run();
-    assert_eq!(refused.code, 1, "{}", refused.all());
-    assert!(
-        refused.stderr.contains("password authentication failed"),
-        "{}",
-        refused.stderr
-    );
+    refused.expect(1, &["password authentication failed"]);
     outputs.push(refused.all());
     for out in &outputs {
         for pw in [

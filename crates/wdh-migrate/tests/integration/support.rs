@@ -135,6 +135,18 @@ impl Run {
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+
+    /// Asserts the exit code and that stderr says every one of `needles`.
+    pub fn expect(&self, code: i32, needles: &[&str]) {
+        assert_eq!(self.code, code, "{}", self.all());
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "`{needle}` missing from stderr:\n{}",
+                self.stderr
+            );
+        }
+    }
 }
 
 pub fn wdh(args: &[&str]) -> Wdh {

@@ -62,8 +62,7 @@ fn init_creates_the_config_and_the_folder_and_never_overwrites() {
     )
     .unwrap();
     let run = wdh(&["init"]).cwd(dir.path()).run();
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    run.expect(2, &["already exists"]);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("wdh.toml")).unwrap(),
         "database_url = \"postgresql://h/mine\"\n"

@@ -1245,7 +1245,10 @@ fn status(identity: Identity, set: &MigrationSet, state: &LedgerState) -> Status
             .failed
             .iter()
             .find(|f| set.find(&f.version).is_some_and(|x| x.version == m.version));
-        let drift = a.drifted.iter().find(|d| d.version == version);
+        let drift = a
+            .drifted
+            .iter()
+            .find(|d| set.find(&d.version).is_some_and(|x| x.version == m.version));
         let (state_name, note) = if let Some(f) = failed {
             ("failed", Some(format!("{}: {}", f.error, repair_steps(f))))
         } else if let Some(d) = drift {

@@ -86,14 +86,17 @@ pub fn ensure(client: &mut Client) -> Result<(), postgres::Error> {
         )?)
         .is_some_and(|v| v == "t");
     if !exists {
-        client.batch_execute(&format!("BEGIN;{CREATE}COMMIT;"))?;
+        client.batch_execute(&create_message())?;
     }
     Ok(())
 }
 
-/// The SQL that creates the ledger (shown by `--dry-run` on a fresh database).
-pub fn create_sql() -> &'static str {
-    CREATE
+/// The message that creates the ledger in one transaction (shown by
+/// `--dry-run` on a fresh database). `search_path` is pinned to `pg_catalog`
+/// for it, so the columns' defaults (`now()`, `current_database()`, …) bind
+/// to the real functions, not to look-alikes a role's `search_path` offers.
+pub fn create_message() -> String {
+    format!("BEGIN;\nSET LOCAL search_path = pg_catalog;{CREATE}COMMIT;")
 }
 
 /// Reads the ledger in one round trip (two when a no-transaction migration
@@ -161,7 +164,7 @@ SELECT "version", "name", "statements_done", "statements_total", "state", "error
             Some("running") => {
                 let pid = text(&r[6]);
                 let alive = single(&client.simple_query(&format!(
-                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = {})",
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) {})",
                     pid.parse::<i32>().unwrap_or(0)
                 ))?)
                 .is_some_and(|v| v == "t");

@@ -605,6 +605,7 @@ impl<'t> Runner<'t> {
             to: Some(to.to_string()),
             ..AuditEntry::default()
         };
+        self.refuse_early(&mut c, &op, &audit, on)?;
         self.locked(&mut c, |runner, c| {
             // Judge the live facts under the lock, as they are now: a marker
             // set while this run waited for the lock counts.
@@ -663,9 +664,9 @@ impl<'t> Runner<'t> {
     ) -> Result<T, RunError> {
         let database = c.identity.database.clone();
         let started = Instant::now();
-        let wait_ms = self.options.lock_wait.as_millis().max(1);
+        let wait_ms = server_ms(self.options.lock_wait);
         let acquired = c.client.batch_execute(&format!(
-            "SET lock_timeout = '{wait_ms}ms'; SELECT pg_advisory_lock({LOCK_KEY})"
+            "SET lock_timeout = '{wait_ms}ms'; SELECT pg_catalog.pg_advisory_lock({LOCK_KEY})"
         ));
         if let Err(e) = acquired {
             let timed_out = e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE);
@@ -675,9 +676,12 @@ impl<'t> Runner<'t> {
             let holder = c
                 .client
                 .simple_query(&format!(
-                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
-                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                     AND ((classid::bigint << 32) | objid::bigint) = {LOCK_KEY}"
+                    "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' \
+                     AND l.granted AND l.objsubid OPERATOR(pg_catalog.=) 1 \
+                     AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d \
+                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
+                     AND ((l.classid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) l.objid::pg_catalog.int8) \
+                         OPERATOR(pg_catalog.=) {LOCK_KEY}"
                 ))
                 .ok()
                 .and_then(|m| ledger::single(&m))
@@ -696,10 +700,10 @@ impl<'t> Runner<'t> {
             session.push_str("SET client_connection_check_interval = '1s';");
         }
         if let Some(t) = self.options.lock_timeout {
-            session.push_str(&format!("SET lock_timeout = '{}ms';", t.as_millis()));
+            session.push_str(&format!("SET lock_timeout = '{}ms';", server_ms(t)));
         }
         if let Some(t) = self.options.statement_timeout {
-            session.push_str(&format!("SET statement_timeout = '{}ms';", t.as_millis()));
+            session.push_str(&format!("SET statement_timeout = '{}ms';", server_ms(t)));
         }
         let result = c
             .client
@@ -709,7 +713,7 @@ impl<'t> Runner<'t> {
         if !c.client.is_closed() {
             let _ = c
                 .client
-                .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
+                .batch_execute(&format!("SELECT pg_catalog.pg_advisory_unlock({LOCK_KEY})"));
         }
         tracing::debug!(database = %database, "migration lock released");
         result
@@ -862,24 +866,7 @@ impl<'t> Runner<'t> {
                     line_col,
                     Some((i, statements.len())),
                 );
-                // The script may have opened its own transaction: end it, or the
-                // failure record, the audit row and the unlock would all fail.
-                let _ = c.client.batch_execute("ROLLBACK");
-                // Only what the server said: the repair steps are added where shown.
-                let error = match failure.line_col {
-                    Some((l, col)) => format!(
-                        "{}:{l}:{col}: {} (SQLSTATE {})",
-                        failure.file, failure.message, failure.code
-                    ),
-                    None => format!(
-                        "{}: {} (SQLSTATE {})",
-                        failure.file, failure.message, failure.code
-                    ),
-                };
-                let _ = c
-                    .client
-                    .batch_execute(&ledger::record_failed(version, &self.target.scrub(&error)));
-                return Err(StepError::Failure(Box::new(failure)));
+                return Err(self.no_transaction_failed(c, version, failure, statements.len()));
             }
             c.client
                 .batch_execute(&ledger::record_progress(version, i + 1))
@@ -892,12 +879,56 @@ impl<'t> Runner<'t> {
             }
             Direction::Down => ledger::record_reverted(version),
         };
+        let total = statements.len();
         c.client
             .batch_execute(&format!(
                 "BEGIN;{record}{}COMMIT;",
                 ledger::clear_failed(version)
             ))
-            .map_err(|e| StepError::Db(Some(e)))
+            .map_err(|e| {
+                // Every statement ran; only the ledger update failed.
+                let failure = failure_from(m, direction, Some(&e), None, Some((total, total)));
+                self.no_transaction_failed(c, version, failure, total)
+            })
+    }
+
+    /// Records a no-transaction migration's failure: ends any transaction the
+    /// script (or the final ledger message) left open, reads back how many
+    /// statements really took effect (progress written inside a transaction
+    /// the script opened was rolled back with it), and marks it failed.
+    fn no_transaction_failed(
+        &self,
+        c: &mut Connected,
+        version: &str,
+        mut failure: MigrationFailure,
+        total: usize,
+    ) -> StepError {
+        let _ = c.client.batch_execute("ROLLBACK");
+        let done = c
+            .client
+            .query_opt(
+                r#"SELECT "statements_done" FROM "wdh_migrate"."failed" WHERE "version" = $1"#,
+                &[&version],
+            )
+            .ok()
+            .flatten()
+            .and_then(|r| usize::try_from(r.get::<_, i32>(0)).ok());
+        if let (Some(done), Some((ran, _))) = (done, failure.partial) {
+            // All ran but the ledger update: keep "all"; otherwise trust the ledger.
+            if ran < total {
+                failure.partial = Some((done, total));
+            }
+        }
+        // Only what the server said: the repair steps are added where shown.
+        let place = match failure.line_col {
+            Some((l, col)) => format!("{}:{l}:{col}", failure.file),
+            None => failure.file.clone(),
+        };
+        let error = format!("{place}: {} (SQLSTATE {})", failure.message, failure.code);
+        let _ = c
+            .client
+            .batch_execute(&ledger::record_failed(version, &self.target.scrub(&error)));
+        StepError::Failure(Box::new(failure))
     }
 
     /// Stores the environment marker on the database itself
@@ -909,6 +940,14 @@ impl<'t> Runner<'t> {
         self.judge_claim(&Operation::Mark { from: None, to })?;
         let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
+        let current = c.identity.marker;
+        let early = AuditEntry {
+            operation: "mark".into(),
+            from: current.map(|m| m.to_string()),
+            to: Some(to.to_string()),
+            ..AuditEntry::default()
+        };
+        self.refuse_early(&mut c, &Operation::Mark { from: current, to }, &early, on)?;
         // Under the run lock, so it cannot change while a downgrade is judged.
         self.locked(&mut c, |runner, c| {
             runner.refresh_identity(c)?;
@@ -938,6 +977,28 @@ impl<'t> Runner<'t> {
             outcome?;
             Ok(MarkReport { identity: c.identity.clone(), from, to, override_used })
         })
+    }
+
+    /// Refuses (and audits) before waiting for the lock what the live facts
+    /// already refuse; what they allow is judged again under the lock.
+    fn refuse_early(
+        &self,
+        c: &mut Connected,
+        op: &Operation,
+        audit: &AuditEntry,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), RunError> {
+        let decision = guard::decide(
+            op,
+            &c.identity.database,
+            c.identity.marker.as_ref(),
+            &self.options.policy,
+            &self.options.override_,
+        );
+        match decision {
+            Ok(Decision::Allow | Decision::AllowWithOverride { .. }) => Ok(()),
+            Ok(Decision::Refuse(_)) | Err(_) => self.judge_live(c, op, audit, on).map(|_| ()),
+        }
     }
 
     /// Reads the live facts again (after waiting for the lock).
@@ -1033,11 +1094,18 @@ fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
     }
 }
 
+/// A timeout in whole milliseconds as PostgreSQL takes it: at least 1
+/// (0 would mean no limit) and at most `i32::MAX`.
+fn server_ms(d: Duration) -> u128 {
+    d.as_millis().clamp(1, i32::MAX as u128)
+}
+
 /// What to do about a failed no-transaction migration.
 pub fn repair_steps(f: &FailedRow) -> String {
+    // A failed down leaves the migration applied and newest: `-1` reverts exactly it.
     let command = match f.direction {
         Direction::Up => "upgrade",
-        Direction::Down => "downgrade",
+        Direction::Down => "downgrade -1",
     };
     format!(
         "{} of {} statement(s) took effect and stay. Repair: undo them by hand, fix the file if needed, \
@@ -1174,7 +1242,7 @@ fn dry_run(
         steps.push(DryRunStep {
             label: "create the ledger".into(),
             file: None,
-            sql: format!("BEGIN;{}COMMIT;", ledger::create_sql()),
+            sql: ledger::create_message(),
         });
     }
     for m in &plan.steps {

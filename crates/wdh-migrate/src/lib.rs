@@ -152,7 +152,7 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {
-    let env = settings::Env::read();
+    let env = settings::Env::read().map_err(|e| usage(format!("{e:#}")))?;
     let config = settings::load_config(&cli.global).map_err(|e| usage(format!("{e:#}")))?;
     let command = match &cli.command {
         Command::Database(command) => command,

@@ -51,15 +51,24 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn read() -> Env {
-        // A variable set to nothing is kept as set: resolution refuses it
-        // rather than silently falling through to the next source.
-        let var = |k: &str| std::env::var(k).ok();
-        Env {
-            wdh_database_url: var("WDH_DATABASE_URL"),
-            database_url: var("DATABASE_URL"),
-            allow_production_downgrade: std::env::var("WDH_ALLOW_PRODUCTION_DOWNGRADE").ok(),
-        }
+    /// Reads the variables. A variable set to nothing is kept as set (so
+    /// resolution refuses it), and one that is not valid UTF-8 is an error:
+    /// neither may silently fall through to the next source.
+    pub fn read() -> Result<Env> {
+        let var = |k: &str| -> Result<Option<String>> {
+            match std::env::var_os(k) {
+                None => Ok(None),
+                Some(v) => v
+                    .into_string()
+                    .map(Some)
+                    .map_err(|_| anyhow!("{k} is set but is not valid UTF-8; fix or unset it")),
+            }
+        };
+        Ok(Env {
+            wdh_database_url: var("WDH_DATABASE_URL")?,
+            database_url: var("DATABASE_URL")?,
+            allow_production_downgrade: var("WDH_ALLOW_PRODUCTION_DOWNGRADE")?,
+        })
     }
 }
 
@@ -197,7 +206,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     // PostgreSQL takes whole milliseconds up to i32::MAX, and 0 would mean "no limit".
     let max_ms = f64::from(i32::MAX);
     if secs * 1000.0 < 1.0 || secs * 1000.0 > max_ms {
-        bail!("`{text}` is out of range: give at least 1ms and at most 24 days");
+        bail!("`{text}` is out of range: give at least 1ms and at most 596h (2^31 - 1 ms)");
     }
     Duration::try_from_secs_f64(secs).map_err(|_| anyhow!("`{text}` is not a duration"))
 }

@@ -106,6 +106,9 @@ pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Resul
         let _ = std::fs::remove_dir_all(&building);
         return Err(e);
     }
+    // Installing is serialised by a lock file, so a fresh entry another
+    // builder installs is never moved aside by this one.
+    let _install = InstallLock::take(&base.join(".install.lock"))?;
     if fresh(&entry, &stamp, account)? {
         // Another process installed a fresh entry meanwhile: use it.
         let _ = std::fs::remove_dir_all(&building);
@@ -127,6 +130,34 @@ pub(crate) fn cached_data_dir(binaries: &PgBinaries, account: &Account) -> Resul
         let _ = std::fs::remove_dir_all(&building);
     }
     Ok(entry.join("data"))
+}
+
+/// An exclusive `flock` on a file, released when dropped (or when the process dies).
+struct InstallLock(std::fs::File);
+
+impl InstallLock {
+    fn take(path: &Path) -> Result<InstallLock> {
+        use std::os::unix::io::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(Error::io("opening", path))?;
+        // SAFETY: flock on a file descriptor this value owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::io("locking", path)(std::io::Error::last_os_error()));
+        }
+        Ok(InstallLock(file))
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: unlocking our own descriptor.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 /// Whether `entry` is a complete cache entry for `stamp`, owned by `account`.

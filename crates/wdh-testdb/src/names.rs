@@ -66,15 +66,18 @@ pub(crate) fn creator(name: &str) -> Option<Creator> {
 }
 
 /// Eight hex digits naming where process ids mean something: the machine,
-/// its boot, the host name and the PID namespace. Containers that share a
-/// host name but not a PID namespace get different tags, so a sweep never
-/// judges another namespace's processes.
+/// the host name and the PID namespace. Containers that share a host name
+/// but not a PID namespace get different tags, so a sweep never judges
+/// another namespace's processes. (Not the boot: leftovers from before a
+/// reboot must still be swept; a reused pid only makes one look alive.)
 pub(crate) fn host_tag() -> String {
     let mut identity = String::new();
-    for file in ["/etc/machine-id", "/proc/sys/kernel/random/boot_id"] {
-        identity.push_str(std::fs::read_to_string(file).unwrap_or_default().trim());
-        identity.push('\n');
-    }
+    identity.push_str(
+        std::fs::read_to_string("/etc/machine-id")
+            .unwrap_or_default()
+            .trim(),
+    );
+    identity.push('\n');
     identity.push_str(
         &std::fs::read_link("/proc/self/ns/pid")
             .map(|p| p.display().to_string())

@@ -169,6 +169,7 @@ impl TestServer {
             .collect();
         let mut dropped = Vec::new();
         for name in stale {
+            check_name(&name)?;
             // A plain DROP: a session that connected since the listing makes
             // it fail, instead of being terminated as WITH (FORCE) would.
             match self

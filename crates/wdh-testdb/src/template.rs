@@ -327,6 +327,7 @@ pub(crate) struct Pool {
     wake: Condvar,
     size: usize,
     stopped: AtomicBool,
+    refiller: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Pool {
@@ -336,14 +337,16 @@ impl Pool {
             wake: Condvar::new(),
             size,
             stopped: AtomicBool::new(false),
+            refiller: Mutex::new(None),
         });
         if size > 0 {
             let weak_server = server.downgrade();
             let pool_ref = Arc::clone(&pool);
             let template = template.to_string();
-            let _ = std::thread::Builder::new()
+            let handle = std::thread::Builder::new()
                 .name("wdh-testdb-pool".into())
                 .spawn(move || pool_ref.refill(&weak_server, &template));
+            *pool.refiller.lock().unwrap_or_else(|p| p.into_inner()) = handle.ok();
         }
         pool
     }
@@ -391,13 +394,24 @@ impl Pool {
         }
     }
 
+    /// Stops refilling and returns the unused clones. Waits for a clone in
+    /// flight, which the refill thread drops itself once it sees the stop.
     fn stop(&self) -> Vec<String> {
-        self.stopped.store(true, Ordering::Relaxed);
+        let drained = {
+            // Under the mutex the refill thread waits with, so the wake-up cannot be missed.
+            let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+            self.stopped.store(true, Ordering::Relaxed);
+            ready.drain(..).collect()
+        };
         self.wake.notify_all();
-        self.ready
+        if let Some(handle) = self
+            .refiller
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect()
+            .take()
+        {
+            let _ = handle.join();
+        }
+        drained
     }
 }

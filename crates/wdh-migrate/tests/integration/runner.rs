@@ -718,7 +718,7 @@ fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is
     assert!(no_scratch, "the script's own transaction was rolled back");
     let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
     assert!(
-        status.stdout.contains("downgrade --retry-failed"),
+        status.stdout.contains("downgrade -1 --retry-failed"),
         "{}",
         status.stdout
     );
@@ -734,7 +734,7 @@ fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is
         .db(&db)
         .migrations(dir.path())
         .run();
-    run.expect(4, &["downgrade --retry-failed"]);
+    run.expect(4, &["downgrade -1 --retry-failed"]);
     assert_eq!(snapshot(&db), before);
     // Repaired file, retried in its own direction.
     write(
@@ -796,4 +796,59 @@ fn the_dry_run_shows_the_sql_the_server_then_receives() {
         compared, 10,
         "the ledger's creation and nine transactional migrations"
     );
+}
+
+#[test]
+fn a_failed_ledger_update_after_a_no_transaction_script_is_recorded_as_such() {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        ("0002_idx/up.sql", "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
+        // Every statement succeeds, but the last one removes the ledger row
+        // that the final ledger update then fails to find.
+        ("0002_idx/down.sql", "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\nDELETE FROM wdh_migrate.applied WHERE version = '0002';\n"),
+    ]);
+    let db = db();
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    let run = wdh(&["downgrade", "-1"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    run.expect(
+        1,
+        &[
+            "2 of 2 statement(s) took effect",
+            "the ledger has no row for version",
+        ],
+    );
+    assert!(
+        !run.stderr
+            .contains("rolled back; the database is as it was"),
+        "{}",
+        run.stderr
+    );
+    let (state, error): (String, String) = {
+        let mut c = db.connect().unwrap();
+        let r = c
+            .query_one("SELECT state, error FROM wdh_migrate.failed", &[])
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(state, "failed");
+    assert!(error.contains("the ledger has no row"), "{error}");
+    assert_eq!(
+        audit(&db).last().map(String::as_str),
+        Some("downgrade failed false")
+    );
+    let free: bool = query_one(
+        &db,
+        &format!(
+            "SELECT pg_try_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ),
+    );
+    assert!(free, "the lock was released");
 }

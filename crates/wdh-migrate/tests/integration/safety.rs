@@ -853,3 +853,50 @@ fn safe_words_and_prefixes_come_from_wdh_toml() {
     .run();
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn a_variable_that_is_not_utf8_is_an_error_not_a_fall_through() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"postgresql://h/wdh_test_\xff");
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = wdh(&["status", "--print-target"])
+        .env("DATABASE_URL", "postgresql://h/production")
+        .cwd(cwd.path())
+        .command();
+    cmd.env("WDH_DATABASE_URL", bad);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("WDH_DATABASE_URL is set but is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("production"), "{stderr}");
+}
+
+#[test]
+fn a_refusal_on_the_live_facts_does_not_wait_for_the_lock() {
+    let db = db();
+    assert_eq!(wdh(&["mark", "production"]).db(&db).run().code, 0);
+    let mut holder = db.connect().unwrap();
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            wdh_migrate_core::runner::LOCK_KEY
+        ))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let run = wdh(&["downgrade", "base", "--lock-wait", "20s"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    run.expect(3, &["BLOCKED", "production"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "refused without waiting for the lock"
+    );
+    assert_eq!(
+        audit(&db).last().map(String::as_str),
+        Some("downgrade refused false")
+    );
+}

@@ -197,6 +197,11 @@ impl Wdh {
         self
     }
 
+    /// The command itself, for what the builder does not cover.
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
     /// Starts it with piped output; keep the returned folder alive while it runs.
     pub fn spawn(mut self) -> (std::process::Child, tempfile::TempDir) {
         use std::process::Stdio;

@@ -18,16 +18,24 @@ use std::time::{Duration, Instant};
 use postgres::error::{DbError, ErrorPosition};
 use postgres::{Client, NoTls};
 
-use crate::guard::{self, Decision, Marker, Operation, Override, Refusal, SafetyPolicy};
+use crate::guard::{self, Decision, Marker, Operation, Override, SafetyPolicy};
 use crate::identity::Identity;
 use crate::ledger::{self, AuditEntry};
-use crate::migrations::{IgnoredFile, Migration, MigrationSet, Script};
+use crate::migrations::{Migration, MigrationSet, Script};
 use crate::plan::{
     self, Allow, AppliedRow, Direction, DowngradeTo, FailedRow, LedgerState, Plan, PlanError,
     UpgradeTo,
 };
 use crate::sql::{quote_ident, quote_literal};
 use crate::target::Target;
+
+mod dry_run;
+mod error;
+mod status;
+
+pub use dry_run::{DryRun, DryRunStep};
+pub use error::{MigrationFailure, RunError};
+pub use status::{Status, StatusEntry};
 
 /// The advisory lock key of a run (`wdh_migr` in ASCII), per database.
 pub const LOCK_KEY: i64 = 0x7764_685f_6d69_6772;
@@ -118,176 +126,6 @@ pub struct RunReport {
     pub override_used: bool,
 }
 
-/// A failed migration, with everything the server said.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MigrationFailure {
-    /// The version.
-    pub version: String,
-    /// The name.
-    pub name: String,
-    /// The file that failed.
-    pub file: String,
-    /// Up or down.
-    pub direction: Direction,
-    /// Line and column in the file, when the server gave a position.
-    pub line_col: Option<(usize, usize)>,
-    /// SQLSTATE.
-    pub code: String,
-    /// The server's message.
-    pub message: String,
-    /// DETAIL.
-    pub detail: Option<String>,
-    /// HINT.
-    pub hint: Option<String>,
-    /// For a no-transaction migration: statements that took effect, of the total.
-    pub partial: Option<(usize, usize)>,
-    /// Migrations of this run that completed before the failure.
-    pub completed_before: Vec<String>,
-}
-
-impl std::fmt::Display for MigrationFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let verb = match self.direction {
-            Direction::Up => "applying",
-            Direction::Down => "reverting",
-        };
-        write!(f, "{verb} migration {}_{} failed", self.version, self.name)?;
-        match self.line_col {
-            Some((l, c)) => write!(f, " at {}:{l}:{c}", self.file)?,
-            None => write!(f, " in {}", self.file)?,
-        }
-        write!(f, ": {} (SQLSTATE {})", self.message, self.code)?;
-        if let Some(d) = &self.detail {
-            write!(f, "\nDETAIL: {d}")?;
-        }
-        if let Some(h) = &self.hint {
-            write!(f, "\nHINT: {h}")?;
-        }
-        match self.partial {
-            Some((done, total)) => write!(
-                f,
-                "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
-                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand, fix the file if \
-                 needed, then run the same command with --retry-failed (it runs the script again from its first statement)."
-            )?,
-            None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
-        }
-        if !self.completed_before.is_empty() {
-            write!(
-                f,
-                "\nCompleted before the failure: {}.",
-                self.completed_before.join(", ")
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a run failed. Messages name the database and say what to do next.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The connection could not be made.
-    #[error("could not connect to {target}: {source}")]
-    Connect {
-        /// The target, password redacted.
-        target: String,
-        /// The cause.
-        #[source]
-        source: postgres::Error,
-    },
-    /// The connected database is not the one the target names.
-    #[error(
-        "the connection reached database `{connected}`, but the target names `{claimed}`; stopping before any statement. \
-         Check the connection string (a dbname parameter, a service file or a pooler alias can redirect it)"
-    )]
-    DatabaseMismatch {
-        /// What the target names.
-        claimed: String,
-        /// What `current_database()` says.
-        connected: String,
-    },
-    /// The guard refused.
-    #[error("{0}")]
-    Blocked(Box<Refusal>),
-    /// The override was given wrongly.
-    #[error(transparent)]
-    Guard(#[from] guard::GuardError),
-    /// The plan could not be made (drift, missing, out of order, irreversible, bad target).
-    #[error("database `{database}`: {source}")]
-    Plan {
-        /// The database.
-        database: String,
-        /// The cause.
-        #[source]
-        source: PlanError,
-    },
-    /// Another run holds the lock.
-    #[error(
-        "another wdh-migrate run holds the migration lock on database `{database}`{}; waited {waited_ms} ms. \
-         Wait for it to finish, or stop it (SELECT pg_terminate_backend(pid))",
-        .holder_pid.map(|p| format!(" (server process {p})")).unwrap_or_default()
-    )]
-    Locked {
-        /// The database.
-        database: String,
-        /// The backend pid holding the lock.
-        holder_pid: Option<i32>,
-        /// How long this run waited.
-        waited_ms: u128,
-    },
-    /// A no-transaction migration failed earlier and was not repaired.
-    #[error(
-        "database `{database}`: {} failed earlier outside a transaction: {}",
-        .failed.iter().map(|f| format!("{}_{} ({})", f.version, f.name, f.direction)).collect::<Vec<_>>().join(", "),
-        .failed.iter().map(|f| format!("{}. {}", f.error, repair_steps(f))).collect::<Vec<_>>().join("; ")
-    )]
-    FailedEarlier {
-        /// The database.
-        database: String,
-        /// The failed migrations.
-        failed: Vec<FailedRow>,
-    },
-    /// A migration failed.
-    #[error("database `{database}`: {failure}")]
-    Migration {
-        /// The database.
-        database: String,
-        /// What failed.
-        failure: Box<MigrationFailure>,
-    },
-    /// The ledger was written by a newer release.
-    #[error("database `{database}`: its ledger has format {format}, newer than this release understands ({}); upgrade wdh-migrate", ledger::FORMAT)]
-    LedgerTooNew {
-        /// The database.
-        database: String,
-        /// The format found.
-        format: i32,
-    },
-    /// Any other database error.
-    #[error("database `{database}`: {action} failed: {source}")]
-    Database {
-        /// The database.
-        database: String,
-        /// What was being done.
-        action: &'static str,
-        /// The cause.
-        #[source]
-        source: postgres::Error,
-    },
-}
-
-impl RunError {
-    fn db(database: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> RunError {
-        let database = database.to_string();
-        move |source| RunError::Database {
-            database,
-            action,
-            source,
-        }
-    }
-}
-
 /// What `mark` did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MarkReport {
@@ -299,66 +137,6 @@ pub struct MarkReport {
     pub to: Marker,
     /// Whether the guard was overridden.
     pub override_used: bool,
-}
-
-/// The migration state of a database, for `status`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Status {
-    /// The live facts.
-    pub identity: Identity,
-    /// The newest applied version.
-    pub current: Option<String>,
-    /// One entry per migration of the set, then applied ones missing from it.
-    pub migrations: Vec<StatusEntry>,
-    /// Files that are not migrations.
-    pub ignored: Vec<(String, String)>,
-}
-
-/// One line of `status`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StatusEntry {
-    /// Version.
-    pub version: String,
-    /// Name.
-    pub name: String,
-    /// `applied`, `pending`, `drifted`, `failed`, `missing` (applied, no file) or `out-of-order` (pending, older than current).
-    pub state: &'static str,
-    /// `reversible`, `no-op down`, `irreversible` or `no down.sql`.
-    pub down: &'static str,
-    /// Whether it runs outside a transaction.
-    pub no_transaction: bool,
-    /// When it was applied.
-    pub applied_at: Option<String>,
-    /// Details for failed or drifted entries, with the repair steps.
-    pub note: Option<String>,
-}
-
-/// A dry run: the plan and the exact SQL, in order; nothing was run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DryRun {
-    /// The live facts.
-    pub identity: Identity,
-    /// Up or down.
-    pub direction: Direction,
-    /// Version before.
-    pub from: Option<String>,
-    /// Version after.
-    pub to: Option<String>,
-    /// What the guard would decide for this run.
-    pub guard: String,
-    /// Each message that would be sent, in order, labelled.
-    pub steps: Vec<DryRunStep>,
-}
-
-/// One message of a dry run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DryRunStep {
-    /// What it is (`ledger`, or `<version>_<name> up`).
-    pub label: String,
-    /// The file it comes from.
-    pub file: Option<String>,
-    /// The SQL, exactly as it would be sent.
-    pub sql: String,
 }
 
 /// Runs operations against one explicit target.
@@ -1018,7 +796,7 @@ impl<'t> Runner<'t> {
         self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
-        Ok(dry_run(
+        Ok(dry_run::dry_run(
             c.identity,
             set,
             &state,
@@ -1054,14 +832,14 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
             Err(e) => format!("would fail: {e}"),
         };
-        Ok(dry_run(c.identity, set, &state, &plan, verdict))
+        Ok(dry_run::dry_run(c.identity, set, &state, &plan, verdict))
     }
 
     /// The state of every migration of the set on the database. Reads only.
     pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, true)?;
-        Ok(status(c.identity, set, &state))
+        Ok(status::status(c.identity, set, &state))
     }
 
     /// Applied migrations in the order they were applied. Reads only.
@@ -1227,151 +1005,5 @@ fn failure_from(
         hint: db.and_then(|d| d.hint().map(str::to_string)),
         partial,
         completed_before: Vec::new(),
-    }
-}
-
-fn dry_run(
-    identity: Identity,
-    set: &MigrationSet,
-    state: &LedgerState,
-    plan: &Plan<'_>,
-    guard: String,
-) -> DryRun {
-    let mut steps = Vec::new();
-    if !identity.ledger_exists && plan.direction == Direction::Up && !plan.steps.is_empty() {
-        steps.push(DryRunStep {
-            label: "create the ledger".into(),
-            file: None,
-            sql: ledger::create_message(),
-        });
-    }
-    for m in &plan.steps {
-        let Some(script) = script_for(m, plan.direction) else {
-            continue;
-        };
-        let dir = match plan.direction {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        };
-        let version = state.recorded_version(set, m);
-        let sql = if script.no_transaction {
-            // The messages sent one by one, in order (execution_ms is measured at run time).
-            let record = match plan.direction {
-                Direction::Up => {
-                    ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(0.0))
-                }
-                Direction::Down => ledger::record_reverted(&version),
-            };
-            let statements = crate::sql::split_statements(&script.executable_sql());
-            let mut messages = vec![ledger::record_started(
-                &version,
-                &m.name,
-                dir,
-                statements.len(),
-            )];
-            for (i, statement) in statements.iter().enumerate() {
-                messages.push(statement.sql.clone());
-                messages.push(ledger::record_progress(&version, i + 1));
-            }
-            messages.push(format!(
-                "BEGIN;{record}{}COMMIT;",
-                ledger::clear_failed(&version)
-            ));
-            format!(
-                "-- outside a transaction, one message at a time:\n{}",
-                messages.join("\n")
-            )
-        } else {
-            transactional_message(m, script, plan.direction, &version, state.is_failed(set, m))
-        };
-        steps.push(DryRunStep {
-            label: format!("{}_{} {dir}", m.version, m.name),
-            file: Some(script.path.display().to_string()),
-            sql,
-        });
-    }
-    DryRun {
-        identity,
-        direction: plan.direction,
-        from: plan.from.clone(),
-        to: plan.to.clone(),
-        guard,
-        steps,
-    }
-}
-
-fn status(identity: Identity, set: &MigrationSet, state: &LedgerState) -> Status {
-    let a = plan::analyze(set, state);
-    let mut entries = Vec::new();
-    for m in &set.migrations {
-        let version = m.version.to_string();
-        let row = state
-            .applied
-            .iter()
-            .find(|r| set.find(&r.version).is_some_and(|x| x.version == m.version));
-        let failed = state
-            .failed
-            .iter()
-            .find(|f| set.find(&f.version).is_some_and(|x| x.version == m.version));
-        let drift = a
-            .drifted
-            .iter()
-            .find(|d| set.find(&d.version).is_some_and(|x| x.version == m.version));
-        let (state_name, note) = if let Some(f) = failed {
-            ("failed", Some(format!("{}: {}", f.error, repair_steps(f))))
-        } else if let Some(d) = drift {
-            (
-                "drifted",
-                Some(format!(
-                    "{} changed since it was applied (recorded {}, now {})",
-                    d.path,
-                    &d.recorded[..12.min(d.recorded.len())],
-                    &d.current[..12]
-                )),
-            )
-        } else if row.is_some() {
-            ("applied", None)
-        } else if a.out_of_order.iter().any(|x| x.version == m.version) {
-            ("out-of-order", Some("pending, but older than the current version; upgrade needs --allow-out-of-order".into()))
-        } else {
-            ("pending", None)
-        };
-        let down = match &m.down {
-            crate::migrations::Down::Script(s) if s.is_empty() => "no-op down",
-            crate::migrations::Down::Script(_) => "reversible",
-            crate::migrations::Down::Missing => "no down.sql",
-            crate::migrations::Down::Irreversible(_) => "irreversible",
-        };
-        entries.push(StatusEntry {
-            version,
-            name: m.name.clone(),
-            state: state_name,
-            down,
-            no_transaction: m.up.no_transaction,
-            applied_at: row.map(|r| r.applied_at.clone()),
-            note,
-        });
-    }
-    for r in &a.missing {
-        entries.push(StatusEntry {
-            version: r.version.clone(),
-            name: r.name.clone(),
-            state: "missing",
-            down: "no down.sql",
-            no_transaction: false,
-            applied_at: Some(r.applied_at.clone()),
-            note: Some("applied, but its files are not in the migration set".into()),
-        });
-    }
-    let ignored = set
-        .ignored
-        .iter()
-        .map(|i: &IgnoredFile| (i.path.display().to_string(), i.reason.clone()))
-        .collect();
-    Status {
-        identity,
-        current: a.current.map(|m| m.version.to_string()),
-        migrations: entries,
-        ignored,
     }
 }

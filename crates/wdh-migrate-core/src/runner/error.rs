@@ -1,0 +1,180 @@
+//! Why a run failed, with everything the server said.
+
+use crate::guard::{self, Refusal};
+use crate::ledger;
+use crate::plan::{Direction, FailedRow, PlanError};
+
+use super::repair_steps;
+
+/// A failed migration, with everything the server said.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationFailure {
+    /// The version.
+    pub version: String,
+    /// The name.
+    pub name: String,
+    /// The file that failed.
+    pub file: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// Line and column in the file, when the server gave a position.
+    pub line_col: Option<(usize, usize)>,
+    /// SQLSTATE.
+    pub code: String,
+    /// The server's message.
+    pub message: String,
+    /// DETAIL.
+    pub detail: Option<String>,
+    /// HINT.
+    pub hint: Option<String>,
+    /// For a no-transaction migration: statements that took effect, of the total.
+    pub partial: Option<(usize, usize)>,
+    /// Migrations of this run that completed before the failure.
+    pub completed_before: Vec<String>,
+}
+
+impl std::fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.direction {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+        };
+        write!(f, "{verb} migration {}_{} failed", self.version, self.name)?;
+        match self.line_col {
+            Some((l, c)) => write!(f, " at {}:{l}:{c}", self.file)?,
+            None => write!(f, " in {}", self.file)?,
+        }
+        write!(f, ": {} (SQLSTATE {})", self.message, self.code)?;
+        if let Some(d) = &self.detail {
+            write!(f, "\nDETAIL: {d}")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\nHINT: {h}")?;
+        }
+        match self.partial {
+            Some((done, total)) => write!(
+                f,
+                "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
+                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand, fix the file if \
+                 needed, then run the same command with --retry-failed (it runs the script again from its first statement)."
+            )?,
+            None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
+        }
+        if !self.completed_before.is_empty() {
+            write!(
+                f,
+                "\nCompleted before the failure: {}.",
+                self.completed_before.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a run failed. Messages name the database and say what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The connection could not be made.
+    #[error("could not connect to {target}: {source}")]
+    Connect {
+        /// The target, password redacted.
+        target: String,
+        /// The cause.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The connected database is not the one the target names.
+    #[error(
+        "the connection reached database `{connected}`, but the target names `{claimed}`; stopping before any statement. \
+         Check the connection string (a dbname parameter, a service file or a pooler alias can redirect it)"
+    )]
+    DatabaseMismatch {
+        /// What the target names.
+        claimed: String,
+        /// What `current_database()` says.
+        connected: String,
+    },
+    /// The guard refused.
+    #[error("{0}")]
+    Blocked(Box<Refusal>),
+    /// The override was given wrongly.
+    #[error(transparent)]
+    Guard(#[from] guard::GuardError),
+    /// The plan could not be made (drift, missing, out of order, irreversible, bad target).
+    #[error("database `{database}`: {source}")]
+    Plan {
+        /// The database.
+        database: String,
+        /// The cause.
+        #[source]
+        source: PlanError,
+    },
+    /// Another run holds the lock.
+    #[error(
+        "another wdh-migrate run holds the migration lock on database `{database}`{}; waited {waited_ms} ms. \
+         Wait for it to finish, or stop it (SELECT pg_terminate_backend(pid))",
+        .holder_pid.map(|p| format!(" (server process {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The database.
+        database: String,
+        /// The backend pid holding the lock.
+        holder_pid: Option<i32>,
+        /// How long this run waited.
+        waited_ms: u128,
+    },
+    /// A no-transaction migration failed earlier and was not repaired.
+    #[error(
+        "database `{database}`: {} failed earlier outside a transaction: {}",
+        .failed.iter().map(|f| format!("{}_{} ({})", f.version, f.name, f.direction)).collect::<Vec<_>>().join(", "),
+        .failed.iter().map(|f| format!("{}. {}", f.error, repair_steps(f))).collect::<Vec<_>>().join("; ")
+    )]
+    FailedEarlier {
+        /// The database.
+        database: String,
+        /// The failed migrations.
+        failed: Vec<FailedRow>,
+    },
+    /// A migration failed.
+    #[error("database `{database}`: {failure}")]
+    Migration {
+        /// The database.
+        database: String,
+        /// What failed.
+        failure: Box<MigrationFailure>,
+    },
+    /// The ledger was written by a newer release.
+    #[error("database `{database}`: its ledger has format {format}, newer than this release understands ({}); upgrade wdh-migrate", ledger::FORMAT)]
+    LedgerTooNew {
+        /// The database.
+        database: String,
+        /// The format found.
+        format: i32,
+    },
+    /// Any other database error.
+    #[error("database `{database}`: {action} failed: {source}")]
+    Database {
+        /// The database.
+        database: String,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+impl RunError {
+    pub(super) fn db(
+        database: &str,
+        action: &'static str,
+    ) -> impl FnOnce(postgres::Error) -> RunError {
+        let database = database.to_string();
+        move |source| RunError::Database {
+            database,
+            action,
+            source,
+        }
+    }
+}

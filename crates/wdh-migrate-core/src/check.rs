@@ -97,6 +97,15 @@ pub enum CheckError {
         /// Its name.
         database: String,
     },
+    /// The runner could not connect to the throw-away database.
+    #[error("check: could not use the throw-away database {database}: {source}")]
+    Connect {
+        /// Its name.
+        database: String,
+        /// The cause.
+        #[source]
+        source: Box<RunError>,
+    },
     /// The throw-away database could not be used.
     #[error("check: the throw-away database {database} is unusable: {source}")]
     Database {
@@ -128,6 +137,11 @@ pub fn run(
     // The starting point: whatever a fresh database holds (the public schema).
     let mut before = schema::capture(&mut capture_client, EXCLUDE).map_err(db_err)?;
     let runner = Runner::new(target, RunOptions::default());
+    // One session for every step: a connection per step would cost more than the steps.
+    let mut session = runner.connect().map_err(|source| CheckError::Connect {
+        database: database.clone(),
+        source: Box::new(source),
+    })?;
     let mut report = CheckReport {
         migrations: Vec::new(),
         missing_down: Vec::new(),
@@ -152,7 +166,10 @@ pub fn run(
             Down::Script(_) => {}
         }
         let outcome = (|| -> Result<Outcome, (String, String)> {
-            step(runner.upgrade(set, &UpgradeTo::Steps(1), &mut |_| {}), "up")?;
+            step(
+                runner.upgrade_on(&mut session, set, &UpgradeTo::Steps(1), &mut |_| {}),
+                "up",
+            )?;
             let after_up = schema::capture(&mut capture_client, EXCLUDE)
                 .map_err(|e| ("capture".to_string(), e.to_string()))?;
             let skip = match &m.down {
@@ -170,7 +187,7 @@ pub fn run(
                 return Ok(outcome);
             }
             step(
-                runner.downgrade(set, &DowngradeTo::Steps(1), &mut |_| {}),
+                runner.downgrade_on(&mut session, set, &DowngradeTo::Steps(1), &mut |_| {}),
                 "down",
             )?;
             let after_down = schema::capture(&mut capture_client, EXCLUDE)
@@ -181,7 +198,7 @@ pub fn run(
                 return Ok(Outcome::NotInverse { changes, diff });
             }
             step(
-                runner.upgrade(set, &UpgradeTo::Steps(1), &mut |_| {}),
+                runner.upgrade_on(&mut session, set, &UpgradeTo::Steps(1), &mut |_| {}),
                 "up again",
             )?;
             before = after_up;

@@ -283,7 +283,7 @@ fn database_command(
             let set = set.unwrap_or_else(|_| Err(usage("reading the migrations failed")))?;
             let mut progress = term::Progress::new(json || cli.global.quiet);
             let r = runner
-                .upgrade_on(connected.map_err(failure)?, &set, &to, &mut |e| {
+                .upgrade_on(&mut connected.map_err(failure)?, &set, &to, &mut |e| {
                     progress.event(e)
                 })
                 .map_err(failure)?;

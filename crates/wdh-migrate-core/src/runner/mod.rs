@@ -313,14 +313,15 @@ impl<'t> Runner<'t> {
         to: &UpgradeTo,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
-        self.upgrade_on(self.connect()?, set, to, on)
+        self.upgrade_on(&mut self.connect()?, set, to, on)
     }
 
     /// [`Runner::upgrade`] on a connection made with [`Runner::connect`]
-    /// (so a caller can load the migration set while it connects).
+    /// (so a caller can load the migration set while it connects, or run
+    /// several steps on one session).
     pub fn upgrade_on(
         &self,
-        mut c: Connected,
+        c: &mut Connected,
         set: &MigrationSet,
         to: &UpgradeTo,
         on: &mut dyn FnMut(Event<'_>),
@@ -328,7 +329,7 @@ impl<'t> Runner<'t> {
         on(Event::Connected(&c.identity));
         let database = c.identity.database.clone();
         // Fast path: nothing pending needs neither the lock nor a write.
-        let state = self.read_ledger(&mut c, false)?;
+        let state = self.read_ledger(c, false)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&database))?;
         if plan.steps.is_empty() && state.failed.is_empty() {
@@ -336,14 +337,14 @@ impl<'t> Runner<'t> {
                 on(Event::Warning(w));
             }
             return Ok(RunReport {
-                identity: c.identity,
+                identity: c.identity.clone(),
                 from: plan.from.clone(),
                 to: plan.from,
                 ran: vec![],
                 override_used: false,
             });
         }
-        self.locked(&mut c, |runner, c| {
+        self.locked(c, |runner, c| {
             ledger::ensure(&mut c.client)
                 .map_err(RunError::db(&database, "creating the ledger"))?;
             c.identity.ledger_exists = true;
@@ -373,9 +374,22 @@ impl<'t> Runner<'t> {
         to: &DowngradeTo,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
+        self.judge_claim(&downgrade_operation(to))?;
+        self.downgrade_on(&mut self.connect_with(true)?, set, to, on)
+    }
+
+    /// [`Runner::downgrade`] on a connection made with [`Runner::connect`];
+    /// the claim is judged again, and the live facts are read again and
+    /// judged under the lock.
+    pub fn downgrade_on(
+        &self,
+        c: &mut Connected,
+        set: &MigrationSet,
+        to: &DowngradeTo,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
         let op = downgrade_operation(to);
         self.judge_claim(&op)?;
-        let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
         let database = c.identity.database.clone();
         let audit = AuditEntry {
@@ -383,8 +397,8 @@ impl<'t> Runner<'t> {
             to: Some(to.to_string()),
             ..AuditEntry::default()
         };
-        self.refuse_early(&mut c, &op, &audit, on)?;
-        self.locked(&mut c, |runner, c| {
+        self.refuse_early(c, &op, &audit, on)?;
+        self.locked(c, |runner, c| {
             // Judge the live facts under the lock, as they are now: a marker
             // set while this run waited for the lock counts.
             runner.refresh_identity(c)?;

@@ -223,3 +223,23 @@ pub fn run(
     report.objects_at_head = before.len();
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Source;
+
+    #[test]
+    fn refuses_a_database_not_made_for_it_before_connecting() {
+        // Nothing listens on that socket: reaching it would be a connection error.
+        let target = Target::parse(
+            "postgresql://app@/orders?host=/nonexistent/socket",
+            Source::Explicit,
+        )
+        .unwrap();
+        let set = MigrationSet::from_files(std::path::Path::new("m"), vec![]).unwrap();
+        let err = run(&target, &set, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, CheckError::NotATestDatabase { .. }), "{err}");
+        assert!(err.to_string().contains("orders"), "{err}");
+    }
+}

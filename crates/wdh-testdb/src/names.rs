@@ -71,6 +71,11 @@ pub(crate) fn creator(name: &str) -> Option<Creator> {
 /// another namespace's processes. (Not the boot: leftovers from before a
 /// reboot must still be swept; a reused pid only makes one look alive.)
 pub(crate) fn host_tag() -> String {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(compute_host_tag).clone()
+}
+
+fn compute_host_tag() -> String {
     let mut identity = String::new();
     identity.push_str(
         std::fs::read_to_string("/etc/machine-id")

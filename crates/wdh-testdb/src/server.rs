@@ -186,7 +186,7 @@ impl TestServer {
     /// names without the prefix before any statement.
     pub fn drop_database(&self, name: &str) -> Result<()> {
         check_name(name)?;
-        self.with_admin(|c, version| c.batch_execute(&drop_sql(name, version)))
+        self.with_admin(|c, version| drop_test_database(c, name, version))
             .map_err(Error::pg(format!("dropping database {name}")))
     }
 
@@ -307,15 +307,22 @@ pub(crate) fn flush_external() {
     }
 }
 
-fn drop_sql(name: &str, version: u32) -> String {
+/// Drops a test database, terminating its sessions first. Before
+/// PostgreSQL 13 (no `WITH (FORCE)`) that takes two messages: `DROP
+/// DATABASE` cannot share a message with another statement.
+fn drop_test_database(
+    client: &mut Client,
+    name: &str,
+    version: u32,
+) -> std::result::Result<(), postgres::Error> {
     if version >= 130_000 {
-        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
-    } else {
-        format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid(); \
-             DROP DATABASE IF EXISTS \"{name}\""
-        )
+        return client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     }
+    client.execute(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+        &[&name],
+    )?;
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
 }
 
 fn finish_one(pending: &(Mutex<usize>, Condvar)) {
@@ -351,7 +358,7 @@ fn spawn_dropper(
                             client = Some(c);
                         }
                         match client.as_mut() {
-                            Some(c) => c.batch_execute(&drop_sql(&name, version)),
+                            Some(c) => drop_test_database(c, &name, version),
                             None => Ok(()),
                         }
                     })();

@@ -126,6 +126,19 @@ pub struct RunReport {
     pub override_used: bool,
 }
 
+impl RunReport {
+    /// A run that found nothing to do: it stays at `at`.
+    fn unchanged(identity: &Identity, at: Option<String>) -> RunReport {
+        RunReport {
+            identity: identity.clone(),
+            from: at.clone(),
+            to: at,
+            ran: vec![],
+            override_used: false,
+        }
+    }
+}
+
 /// What `mark` did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MarkReport {
@@ -157,6 +170,15 @@ impl Connected {
     /// The live facts of the connection.
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// Creates the ledger unless this session already knows it exists.
+    fn ensure_ledger(&mut self) -> Result<(), postgres::Error> {
+        if !self.identity.ledger_exists {
+            ledger::ensure(&mut self.client)?;
+            self.identity.ledger_exists = true;
+        }
+        Ok(())
     }
 }
 
@@ -287,7 +309,8 @@ impl<'t> Runner<'t> {
             error: entry.error.map(|e| self.target.scrub(&e)),
             ..entry
         };
-        let _ = ledger::ensure(&mut c.client)
+        let _ = c
+            .ensure_ledger()
             .and_then(|()| c.client.batch_execute(&ledger::audit_sql(&entry)));
     }
 
@@ -336,31 +359,18 @@ impl<'t> Runner<'t> {
             for w in &plan.allowed {
                 on(Event::Warning(w));
             }
-            return Ok(RunReport {
-                identity: c.identity.clone(),
-                from: plan.from.clone(),
-                to: plan.from,
-                ran: vec![],
-                override_used: false,
-            });
+            return Ok(RunReport::unchanged(&c.identity, plan.from));
         }
         self.locked(c, |runner, c| {
-            ledger::ensure(&mut c.client)
+            c.ensure_ledger()
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            c.identity.ledger_exists = true;
             let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state, Direction::Up)?;
             let plan = plan::plan_upgrade(set, &state, to, runner.options.allow)
                 .map_err(plan_error(&database))?;
             if plan.steps.is_empty() {
                 // Another run applied them while this one waited for the lock.
-                return Ok(RunReport {
-                    identity: c.identity.clone(),
-                    from: plan.from.clone(),
-                    to: plan.from,
-                    ran: vec![],
-                    override_used: false,
-                });
+                return Ok(RunReport::unchanged(&c.identity, plan.from));
             }
             runner.execute(c, set, &state, &plan, false, on)
         })
@@ -424,7 +434,7 @@ impl<'t> Runner<'t> {
                     }
                     e
                 })?;
-            ledger::ensure(&mut c.client)
+            c.ensure_ledger()
                 .map_err(RunError::db(&database, "creating the ledger"))?;
             runner.execute(c, set, &state, &plan, override_used, on)
         })

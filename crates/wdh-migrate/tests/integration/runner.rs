@@ -676,23 +676,16 @@ fn a_renamed_flat_file_is_the_same_version_in_every_ledger_statement() {
 
 #[test]
 fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is_ended() {
-    let dir = folder(&[
-        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
-        ("0001_t/down.sql", "DROP TABLE t;"),
-        ("0002_idx/up.sql", "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
-        // Opens its own transaction, then fails inside it.
-        ("0002_idx/down.sql", "-- wdh:no-transaction\nBEGIN;\nCREATE TABLE scratch (id int);\nSELECT 1 / 0;\nCOMMIT;\n"),
-    ]);
-    let db = db();
-    assert_eq!(
-        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
-        0
+    // Opens its own transaction, then fails inside it.
+    let (dir, db) = indexed_then_downgraded(
+        "-- wdh:no-transaction\nBEGIN;\nCREATE TABLE scratch (id int);\nSELECT 1 / 0;\nCOMMIT;\n",
     );
     let run = wdh(&["downgrade", "-1"])
         .db(&db)
         .migrations(dir.path())
         .run();
-    assert_eq!(run.code, 1, "{}", run.all());
+    // BEGIN and CREATE ran inside the script's own transaction, which the failure rolled back.
+    run.expect(1, &["0 of 4 statement(s) took effect"]);
     // The script's transaction was ended, so the failure was recorded and the lock released.
     let free: bool = query_one(
         &db,
@@ -702,13 +695,7 @@ fn a_failed_no_transaction_down_names_its_own_repair_and_a_script_transaction_is
         ),
     );
     assert!(free, "the lock was released");
-    let (state, error): (String, String) = {
-        let mut c = db.connect().unwrap();
-        let r = c
-            .query_one("SELECT state, error FROM wdh_migrate.failed", &[])
-            .unwrap();
-        (r.get(0), r.get(1))
-    };
+    let (state, error) = failed_row(&db);
     assert_eq!(state, "failed");
     assert!(
         error.contains("division by zero") && error.contains("0002_idx/down.sql:4:"),
@@ -800,18 +787,10 @@ fn the_dry_run_shows_the_sql_the_server_then_receives() {
 
 #[test]
 fn a_failed_ledger_update_after_a_no_transaction_script_is_recorded_as_such() {
-    let dir = folder(&[
-        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
-        ("0001_t/down.sql", "DROP TABLE t;"),
-        ("0002_idx/up.sql", "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
-        // Every statement succeeds, but the last one removes the ledger row
-        // that the final ledger update then fails to find.
-        ("0002_idx/down.sql", "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\nDELETE FROM wdh_migrate.applied WHERE version = '0002';\n"),
-    ]);
-    let db = db();
-    assert_eq!(
-        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
-        0
+    // Every statement succeeds, but the last one removes the ledger row
+    // that the final ledger update then fails to find.
+    let (dir, db) = indexed_then_downgraded(
+        "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\nDELETE FROM wdh_migrate.applied WHERE version = '0002';\n",
     );
     let run = wdh(&["downgrade", "-1"])
         .db(&db)
@@ -830,13 +809,7 @@ fn a_failed_ledger_update_after_a_no_transaction_script_is_recorded_as_such() {
         "{}",
         run.stderr
     );
-    let (state, error): (String, String) = {
-        let mut c = db.connect().unwrap();
-        let r = c
-            .query_one("SELECT state, error FROM wdh_migrate.failed", &[])
-            .unwrap();
-        (r.get(0), r.get(1))
-    };
+    let (state, error) = failed_row(&db);
     assert_eq!(state, "failed");
     assert!(error.contains("the ledger has no row"), "{error}");
     assert_eq!(
@@ -851,4 +824,34 @@ fn a_failed_ledger_update_after_a_no_transaction_script_is_recorded_as_such() {
         ),
     );
     assert!(free, "the lock was released");
+}
+
+/// A table and a no-transaction index migration with `down_sql`, upgraded to head.
+fn indexed_then_downgraded(down_sql: &str) -> (tempfile::TempDir, wdh_testdb::TestDatabase) {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        (
+            "0002_idx/up.sql",
+            "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        ),
+        ("0002_idx/down.sql", down_sql),
+    ]);
+    let db = db();
+    wdh(&["upgrade"])
+        .db(&db)
+        .migrations(dir.path())
+        .run()
+        .expect(0, &[]);
+    (dir, db)
+}
+
+/// The state and error of the one failed migration recorded.
+fn failed_row(db: &wdh_testdb::TestDatabase) -> (String, String) {
+    let row = db
+        .connect()
+        .unwrap()
+        .query_one("SELECT state, error FROM wdh_migrate.failed", &[])
+        .unwrap();
+    (row.get(0), row.get(1))
 }

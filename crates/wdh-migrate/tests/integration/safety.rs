@@ -885,6 +885,7 @@ fn a_refusal_on_the_live_facts_does_not_wait_for_the_lock() {
             wdh_migrate_core::runner::LOCK_KEY
         ))
         .unwrap();
+    let before = snapshot(&db);
     let started = std::time::Instant::now();
     let run = wdh(&["downgrade", "base", "--lock-wait", "20s"])
         .db(&db)
@@ -895,6 +896,7 @@ fn a_refusal_on_the_live_facts_does_not_wait_for_the_lock() {
         started.elapsed() < std::time::Duration::from_secs(10),
         "refused without waiting for the lock"
     );
+    assert_eq!(snapshot(&db), before);
     assert_eq!(
         audit(&db).last().map(String::as_str),
         Some("downgrade refused false")

@@ -4,6 +4,8 @@ use wdh_migrate_core::identity::Identity;
 use wdh_migrate_core::plan::{AppliedRow, Direction};
 use wdh_migrate_core::runner::{DryRun, RunReport, Status};
 
+use crate::settings::Output;
+
 pub fn json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
@@ -13,6 +15,24 @@ pub fn json<T: serde::Serialize>(value: &T) {
 
 fn version(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("base")
+}
+
+/// A dry run, as SQL or as JSON.
+pub fn dry_run_or_json(d: &DryRun, output: Output) {
+    if output.json {
+        json(d)
+    } else {
+        dry_run(d)
+    }
+}
+
+/// A run's report, as a line (unless `--quiet`) or as JSON.
+pub fn report_or_json(r: &RunReport, operation: &str, output: Output) {
+    if output.json {
+        json(r)
+    } else if !output.quiet {
+        report(r, operation)
+    }
 }
 
 pub fn report(r: &RunReport, operation: &str) {

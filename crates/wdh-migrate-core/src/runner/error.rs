@@ -76,7 +76,7 @@ impl std::fmt::Display for MigrationFailure {
 #[non_exhaustive]
 pub enum RunError {
     /// The connection could not be made.
-    #[error("could not connect to {target}: {source}")]
+    #[error("could not connect to {target}")]
     Connect {
         /// The target, password redacted.
         target: String,
@@ -102,13 +102,12 @@ pub enum RunError {
     #[error(transparent)]
     Guard(#[from] guard::GuardError),
     /// The plan could not be made (drift, missing, out of order, irreversible, bad target).
-    #[error("database `{database}`: {source}")]
+    #[error("database `{database}`: {error}")]
     Plan {
         /// The database.
         database: String,
-        /// The cause.
-        #[source]
-        source: PlanError,
+        /// Why (its text is this error's message, so it is not also a `source`).
+        error: PlanError,
     },
     /// Another run holds the lock.
     #[error(
@@ -153,7 +152,7 @@ pub enum RunError {
         format: i32,
     },
     /// Any other database error.
-    #[error("database `{database}`: {action} failed: {source}")]
+    #[error("database `{database}`: {action} failed")]
     Database {
         /// The database.
         database: String,

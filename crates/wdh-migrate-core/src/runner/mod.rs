@@ -416,10 +416,10 @@ impl<'t> Runner<'t> {
             let state = runner.read_ledger(c, false)?;
             runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
-                plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|source| {
+                plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|error| {
                     let e = RunError::Plan {
                         database: database.clone(),
-                        source,
+                        error,
                     };
                     if c.identity.ledger_exists {
                         runner.audit(
@@ -929,7 +929,7 @@ pub fn downgrade_operation(to: &DowngradeTo) -> Operation {
 
 fn plan_error(database: &str) -> impl FnOnce(PlanError) -> RunError {
     let database = database.to_string();
-    move |source| RunError::Plan { database, source }
+    move |error| RunError::Plan { database, error }
 }
 
 /// What precedes the migration's SQL in its message.

@@ -2,18 +2,22 @@
 //! server meant for tests given with `--admin-url`), never on the
 //! configured target, which is not even read.
 
+use std::path::Path;
+
 use wdh_migrate_core::check::{self, CheckReport, MigrationCheck, Outcome};
-use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
-use crate::{exit, term::Paint, Failure};
+use super::load;
+use crate::error::CliError;
+use crate::settings::Output;
+use crate::term::Paint;
 
-pub fn run(admin_url: Option<&str>, set: &MigrationSet, json: bool) -> Result<(), Failure> {
-    let failed = |e: &dyn std::fmt::Display| Failure {
-        code: exit::FAILED,
-        message: format!("error: {e}"),
-    };
+pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), CliError> {
+    let set = &load(migrations)?;
+    let json = output.json;
+    // These errors say their cause in their own message.
+    let failed = |e: &dyn std::fmt::Display| CliError::failed(anyhow::anyhow!("{e}"));
     // The cluster (if any) must outlive the database: declared first, dropped last.
     let cluster;
     let server = match admin_url {
@@ -47,16 +51,8 @@ pub fn run(admin_url: Option<&str>, set: &MigrationSet, json: bool) -> Result<()
     }
     match report.first_problem().map(|m| &m.outcome) {
         None => Ok(()),
-        Some(Outcome::NotInverse { .. }) => Err(Failure {
-            code: exit::CHECKS,
-            message:
-                "error: check failed: a down.sql is not the exact inverse of its up.sql (see above)"
-                    .into(),
-        }),
-        Some(_) => Err(Failure {
-            code: exit::FAILED,
-            message: "error: check failed: a migration did not run (see above)".into(),
-        }),
+        Some(Outcome::NotInverse { .. }) => Err(CliError::CheckNotInverse),
+        Some(_) => Err(CliError::CheckFailed),
     }
 }
 

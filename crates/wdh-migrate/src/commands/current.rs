@@ -1,0 +1,18 @@
+//! `current`: the newest applied version (`base` when none).
+
+use wdh_migrate_core::runner::{RunOptions, Runner};
+
+use super::{load, Context};
+use crate::error::CliError;
+use crate::output;
+
+pub fn run(cx: &Context<'_>) -> Result<(), CliError> {
+    let (identity, current) =
+        Runner::new(cx.target, RunOptions::default()).current(&load(cx.migrations)?)?;
+    if cx.output.json {
+        output::json(&serde_json::json!({ "database": identity.database, "current": current }));
+    } else {
+        println!("{}", current.as_deref().unwrap_or("base"));
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! One module per command, and the dispatcher that runs the one the
+//! settings name. Database commands get their target here: the configured
+//! one, or a throw-away cluster for `--sandbox`, started only now that every
+//! argument has been validated.
+
+mod check;
+mod completions;
+mod current;
+mod downgrade;
+mod history;
+mod init;
+mod man;
+mod mark;
+mod new;
+mod sandbox;
+mod status;
+mod upgrade;
+
+use std::path::Path;
+
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::runner::{RunOptions, Runner};
+use wdh_migrate_core::target::Target;
+
+use crate::error::{CliError, Failure};
+use crate::settings::{Action, DatabaseJob, LocalJob, Output, Place, Settings};
+use crate::{output, sandbox::Sandbox};
+
+/// What a database command works with.
+pub struct Context<'a> {
+    /// The target, resolved and printed.
+    pub target: &'a Target,
+    /// The migrations folder.
+    pub migrations: &'a Path,
+    /// How results are printed.
+    pub output: Output,
+}
+
+/// Runs what the settings say.
+pub fn run(settings: Settings) -> Result<(), Failure> {
+    let Settings {
+        output,
+        migrations,
+        action,
+    } = settings;
+    match action {
+        Action::Local(job) => local(job, &migrations, output).map_err(Failure::from),
+        Action::PrintTarget(place) => {
+            match place {
+                Place::Target(target) => eprintln!("target: {target}"),
+                Place::Sandbox => eprintln!("target: throw-away cluster (from --sandbox)"),
+            }
+            Ok(())
+        }
+        Action::Database(Place::Target(target), job) => {
+            eprintln!("target: {target}");
+            let cx = Context {
+                target: &target,
+                migrations: &migrations,
+                output,
+            };
+            database(&job, &cx).map_err(|e| Failure::on(e, &target))
+        }
+        Action::Database(Place::Sandbox, job) => {
+            let sandbox = Sandbox::start().map_err(CliError::Failed)?;
+            let target = sandbox.target().map_err(CliError::Failed)?;
+            eprintln!("target: {target}");
+            eprintln!("{}", sandbox.describe());
+            let cx = Context {
+                target: &target,
+                migrations: &migrations,
+                output,
+            };
+            database(&job, &cx).map_err(|e| Failure::on(e, &target))?;
+            if matches!(
+                job,
+                DatabaseJob::Upgrade { .. } | DatabaseJob::Downgrade { .. }
+            ) && !output.json
+            {
+                // The sandbox is gone when this command ends: show where it got to.
+                let runner = Runner::new(&target, RunOptions::default());
+                if let Some(status) = MigrationSet::load(&migrations)
+                    .ok()
+                    .and_then(|set| runner.status(&set).ok())
+                {
+                    println!();
+                    output::status(&status);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
+    match job {
+        DatabaseJob::Upgrade {
+            to,
+            dry_run,
+            options,
+        } => upgrade::run(cx, to, *dry_run, options),
+        DatabaseJob::Downgrade {
+            to,
+            dry_run,
+            options,
+        } => downgrade::run(cx, to, *dry_run, options),
+        DatabaseJob::Current => current::run(cx),
+        DatabaseJob::History => history::run(cx),
+        DatabaseJob::Status => status::run(cx),
+        DatabaseJob::Mark { to, options } => mark::run(cx, *to, options),
+    }
+}
+
+fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), CliError> {
+    match job {
+        LocalJob::Check { admin_url } => check::run(admin_url.as_deref(), migrations, output),
+        LocalJob::Init { folder } => init::run(&folder),
+        LocalJob::New { name } => new::run(migrations, &name),
+        LocalJob::Sandbox { upgrade } => sandbox::run(upgrade.then_some(migrations), output),
+        LocalJob::Completions(shell) => completions::run(shell),
+        LocalJob::Man => man::run(),
+    }
+}
+
+/// Loads the migration set, noting files that are not migrations.
+pub fn load(dir: &Path) -> Result<MigrationSet, CliError> {
+    let set = MigrationSet::load(dir).map_err(CliError::usage)?;
+    for ignored in &set.ignored {
+        eprintln!(
+            "note: ignoring {} ({})",
+            dir.join(&ignored.path).display(),
+            ignored.reason
+        );
+    }
+    Ok(set)
+}

@@ -1,0 +1,10 @@
+//! `sandbox [--upgrade]`: a throw-away cluster and database until Ctrl-C.
+
+use std::path::Path;
+
+use crate::error::CliError;
+use crate::settings::Output;
+
+pub fn run(upgrade: Option<&Path>, output: Output) -> Result<(), CliError> {
+    crate::sandbox::serve(upgrade, output.quiet).map_err(CliError::Failed)
+}

@@ -1,0 +1,34 @@
+//! `upgrade [head|<version>|+N]`: apply pending migrations.
+
+use wdh_migrate_core::plan::UpgradeTo;
+use wdh_migrate_core::runner::{RunOptions, Runner};
+
+use super::{load, Context};
+use crate::error::CliError;
+use crate::{output, term};
+
+pub fn run(
+    cx: &Context<'_>,
+    to: &UpgradeTo,
+    dry_run: bool,
+    options: &RunOptions,
+) -> Result<(), CliError> {
+    let runner = Runner::new(cx.target, options.clone());
+    if dry_run {
+        let d = runner.dry_run_upgrade(&load(cx.migrations)?, to)?;
+        output::dry_run_or_json(&d, cx.output);
+        return Ok(());
+    }
+    // Read the files while connecting: a no-op upgrade at every service
+    // start pays for the slower of the two, not both.
+    let (set, connected) = std::thread::scope(|s| {
+        let loading = s.spawn(|| load(cx.migrations));
+        let connected = runner.connect();
+        (loading.join(), connected)
+    });
+    let set = set.unwrap_or_else(|_| Err(CliError::usage("reading the migrations failed")))?;
+    let mut progress = term::Progress::new(cx.output.json || cx.output.quiet);
+    let report = runner.upgrade_on(&mut connected?, &set, to, &mut |e| progress.event(e))?;
+    output::report_or_json(&report, "upgrade", cx.output);
+    Ok(())
+}

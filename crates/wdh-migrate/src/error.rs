@@ -1,0 +1,179 @@
+//! The CLI's errors and exit codes, in one place.
+//!
+//! Every command returns [`CliError`]; [`CliError::code`] is its exit code
+//! and [`CliError::render`] the text printed on stderr: the error's own
+//! message, each cause once, and the hint that names the command-line
+//! flag to use (library errors name no flag: the CLI adds it here).
+
+use std::fmt::Write as _;
+
+use wdh_migrate_core::runner::RunError;
+use wdh_migrate_core::target::Target;
+
+/// Exit codes (documented in `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// A migration or the database failed.
+    Failed = 1,
+    /// Bad usage, configuration or migration files.
+    Usage = 2,
+    /// Refused by the production guard, or the connection reached another database.
+    Blocked = 3,
+    /// Refused by the checks (drift, missing, out of order, irreversible, failed earlier).
+    Checks = 4,
+    /// Another run holds the lock.
+    Locked = 5,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments, configuration or migration files (exit 2).
+    Usage(anyhow::Error),
+    /// A run of the library failed; its exit code follows from the error.
+    Run(RunError),
+    /// `check` found a down that is not the inverse of its up (exit 4).
+    CheckNotInverse,
+    /// `check` could not run a migration (exit 1).
+    CheckFailed,
+    /// Anything else that failed while working (exit 1).
+    Failed(anyhow::Error),
+}
+
+impl CliError {
+    /// A usage error from a message.
+    pub fn usage(message: impl std::fmt::Display) -> CliError {
+        CliError::Usage(anyhow::anyhow!("{message}"))
+    }
+
+    /// A failure from any error, its causes kept.
+    pub fn failed(e: impl Into<anyhow::Error>) -> CliError {
+        CliError::Failed(e.into())
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> Exit {
+        match self {
+            CliError::Usage(_) => Exit::Usage,
+            CliError::Run(e) => run_code(e),
+            CliError::CheckNotInverse => Exit::Checks,
+            CliError::CheckFailed | CliError::Failed(_) => Exit::Failed,
+        }
+    }
+
+    /// The text for stderr, each cause once, secrets of `target` scrubbed.
+    pub fn render(&self, target: Option<&Target>) -> String {
+        let text = match self {
+            // anyhow's alternate form writes each cause once, after a colon.
+            CliError::Usage(e) | CliError::Failed(e) => format!("error: {e:#}"),
+            CliError::Run(RunError::Blocked(refusal)) => refusal.to_string(),
+            CliError::Run(e) => {
+                let mut text = format!("error: {e}");
+                chain(&mut text, std::error::Error::source(e));
+                text
+            }
+            CliError::CheckNotInverse => {
+                "error: check failed: a down.sql is not the exact inverse of its up.sql (see above)"
+                    .to_string()
+            }
+            CliError::CheckFailed => {
+                "error: check failed: a migration did not run (see above)".to_string()
+            }
+        };
+        match target {
+            Some(t) => t.scrub(&text),
+            None => text,
+        }
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        CliError::Run(e)
+    }
+}
+
+/// Appends each cause of a chain on its own line, once.
+///
+/// A `postgres::Error` that carries the server's error says only `db
+/// error`; the server's error that follows it in the chain (severity,
+/// message, DETAIL, HINT) is the one shown.
+fn chain(text: &mut String, mut source: Option<&(dyn std::error::Error + 'static)>) {
+    while let Some(s) = source {
+        let says_nothing = s
+            .downcast_ref::<postgres::Error>()
+            .is_some_and(|e| e.as_db_error().is_some());
+        if !says_nothing {
+            let _ = write!(text, "\n  caused by: {s}");
+        }
+        source = s.source();
+    }
+}
+
+fn run_code(e: &RunError) -> Exit {
+    use wdh_migrate_core::plan::PlanError;
+    match e {
+        RunError::Blocked(_) | RunError::Guard(_) | RunError::DatabaseMismatch { .. } => {
+            Exit::Blocked
+        }
+        // A target that cannot be reached is a usage error, not a check refusal.
+        RunError::Plan {
+            error:
+                PlanError::UnknownVersion(_)
+                | PlanError::TooManySteps { .. }
+                | PlanError::UpgradeTargetApplied { .. }
+                | PlanError::DowngradeTargetNotApplied(_),
+            ..
+        } => Exit::Usage,
+        RunError::Plan { .. } | RunError::FailedEarlier { .. } => Exit::Checks,
+        RunError::Locked { .. } => Exit::Locked,
+        _ => Exit::Failed,
+    }
+}
+
+/// A failed command, with the target whose secrets its text must not show.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed.
+    pub error: CliError,
+    /// The target the command worked on, if any.
+    pub target: Option<Box<Target>>,
+}
+
+impl Failure {
+    /// A failure on `target`.
+    pub fn on(error: CliError, target: &Target) -> Failure {
+        Failure {
+            error,
+            target: Some(Box::new(target.clone())),
+        }
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> Exit {
+        self.error.code()
+    }
+
+    /// The text for stderr.
+    pub fn render(&self) -> String {
+        self.error.render(self.target.as_deref())
+    }
+}
+
+impl From<CliError> for Failure {
+    fn from(error: CliError) -> Self {
+        Failure {
+            error,
+            target: None,
+        }
+    }
+}

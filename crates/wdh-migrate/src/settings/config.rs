@@ -1,0 +1,84 @@
+//! `wdh.toml`: the configuration file, its keys and how it is found.
+//! Unknown keys are errors; paths in it are relative to the file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+use wdh_migrate_core::guard::SafetyPolicy;
+
+/// `wdh.toml`. Unknown keys are errors.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The database URL (lowest precedence).
+    pub database_url: Option<String>,
+    /// The migrations folder, relative to the file.
+    pub migrations: Option<PathBuf>,
+    /// Whole words of a database name that make it safe.
+    pub safe_words: Option<Vec<String>>,
+    /// Name prefixes that make a database safe.
+    pub safe_prefixes: Option<Vec<String>>,
+    /// How long to wait for another run's lock.
+    pub lock_wait: Option<String>,
+    /// lock_timeout for migration statements.
+    pub lock_timeout: Option<String>,
+    /// statement_timeout for migration statements.
+    pub statement_timeout: Option<String>,
+}
+
+/// A loaded configuration file and where it is.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub file: Option<PathBuf>,
+    pub values: ConfigFile,
+}
+
+/// Loads `path` (given with `--config`, so it must exist) or, with none,
+/// `./wdh.toml` when it exists.
+pub fn load(path: Option<&Path>) -> Result<Config> {
+    let (path, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("wdh.toml"), false),
+    };
+    if !path.exists() {
+        if explicit {
+            bail!("the configuration file {} does not exist", path.display());
+        }
+        return Ok(Config::default());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let values: ConfigFile =
+        toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))?;
+    Ok(Config {
+        file: Some(path),
+        values,
+    })
+}
+
+impl Config {
+    /// A path from the file, relative to the file's folder.
+    pub fn relative(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            return path.to_path_buf();
+        }
+        match &self.file {
+            Some(file) => file.parent().unwrap_or(Path::new(".")).join(path),
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// The safety policy: the library's default lists, replaced by the
+    /// file's `safe_words` and `safe_prefixes` where given.
+    pub fn policy(&self) -> SafetyPolicy {
+        let mut policy = SafetyPolicy::default();
+        if let Some(words) = &self.values.safe_words {
+            policy.safe_words = words.clone();
+        }
+        if let Some(prefixes) = &self.values.safe_prefixes {
+            policy.safe_prefixes = prefixes.clone();
+        }
+        policy
+    }
+}

@@ -1,0 +1,360 @@
+//! Settings, resolved once at the edge, before any work: the command line
+//! (clap's [`Cli`]), the environment ([`Env`]) and `wdh.toml` ([`Config`])
+//! become one validated [`Settings`]. Destinations, durations, markers,
+//! paths, the safety policy and the target are parsed here, so a bad
+//! argument fails with exit 2 before a cluster starts or a connection opens.
+//!
+//! Order of the target: `--database-url` > `WDH_DATABASE_URL` >
+//! `DATABASE_URL` > `database_url` in `./wdh.toml` (or `--config FILE`).
+//! Nothing later replaces the target chosen here.
+
+mod config;
+mod duration;
+mod env;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use wdh_migrate_core::guard::{Marker, Override};
+use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
+use wdh_migrate_core::runner::RunOptions;
+use wdh_migrate_core::target::Target;
+
+use crate::args::{self, Cli, RunArgs};
+use crate::error::CliError;
+
+pub use config::{Config, ConfigFile};
+pub use duration::parse_duration;
+pub use env::Env;
+
+/// Everything a command needs, validated.
+#[derive(Debug)]
+pub struct Settings {
+    /// How results are printed.
+    pub output: Output,
+    /// The migrations folder: `--migrations`, else `migrations` in the
+    /// config file (relative to the file), else `./migrations`.
+    pub migrations: PathBuf,
+    /// What to do.
+    pub action: Action,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// `--json`.
+    pub json: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// Where a database command runs.
+#[derive(Debug)]
+pub enum Place {
+    /// The configured database.
+    Target(Box<Target>),
+    /// A throw-away cluster started for this command (`--sandbox`).
+    Sandbox,
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum Action {
+    /// `--print-target`: say where a database command would run, and stop.
+    PrintTarget(Place),
+    /// A command that runs on a database.
+    Database(Place, DatabaseJob),
+    /// A command that needs no database.
+    Local(LocalJob),
+}
+
+/// A database command with its validated arguments.
+#[derive(Debug)]
+pub enum DatabaseJob {
+    /// `upgrade`.
+    Upgrade {
+        /// Where to.
+        to: UpgradeTo,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options.
+        options: RunOptions,
+    },
+    /// `downgrade`.
+    Downgrade {
+        /// Where to.
+        to: DowngradeTo,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options, with the override.
+        options: RunOptions,
+    },
+    /// `current`.
+    Current,
+    /// `history`.
+    History,
+    /// `status`.
+    Status,
+    /// `mark`.
+    Mark {
+        /// The new marker.
+        to: Marker,
+        /// The policy and the override.
+        options: RunOptions,
+    },
+}
+
+/// A local command with its validated arguments.
+#[derive(Debug)]
+pub enum LocalJob {
+    /// `check`.
+    Check {
+        /// `--admin-url`.
+        admin_url: Option<String>,
+    },
+    /// `init`: the folder to create.
+    Init {
+        /// The migrations folder as given (not relative to a config file).
+        folder: PathBuf,
+    },
+    /// `new`: the migration's name.
+    New {
+        /// The words, joined with spaces.
+        name: String,
+    },
+    /// `sandbox`.
+    Sandbox {
+        /// `--upgrade`.
+        upgrade: bool,
+    },
+    /// `completions`.
+    Completions(clap_complete::Shell),
+    /// `man`.
+    Man,
+}
+
+impl Settings {
+    /// Builds the settings from the command line, the environment and the
+    /// configuration file; fails (exit 2) on anything invalid.
+    pub fn resolve(cli: &Cli, env: &Env) -> Result<Settings, CliError> {
+        let global = &cli.global;
+        let config = config::load(global.config.as_deref()).map_err(CliError::Usage)?;
+        let migrations = match (&global.migrations, &config.values.migrations) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) if config.file.is_some() => config.relative(dir),
+            _ => PathBuf::from("migrations"),
+        };
+        let output = Output {
+            json: global.json,
+            quiet: global.quiet,
+        };
+        let action = match &cli.command {
+            args::Command::Local(local) => Action::Local(local_job(local, cli)?),
+            args::Command::Database(command) => {
+                let job = database_job(command, env, &config)?;
+                let place = if global.sandbox {
+                    Place::Sandbox
+                } else {
+                    Place::Target(Box::new(
+                        target::resolve(global.database_url.as_ref(), env, &config)
+                            .map_err(CliError::Usage)?,
+                    ))
+                };
+                if global.print_target {
+                    Action::PrintTarget(place)
+                } else {
+                    Action::Database(place, job)
+                }
+            }
+        };
+        Ok(Settings {
+            output,
+            migrations,
+            action,
+        })
+    }
+}
+
+fn local_job(command: &args::LocalCommand, cli: &Cli) -> Result<LocalJob, CliError> {
+    Ok(match command {
+        args::LocalCommand::Check(a) => {
+            if cli.global.database_url.is_some() || cli.global.sandbox {
+                return Err(CliError::usage(
+                    "check never runs on a configured database: it makes its own throw-away one; \
+                     use --admin-url URL for a server meant for tests",
+                ));
+            }
+            LocalJob::Check {
+                admin_url: a.admin_url.clone(),
+            }
+        }
+        args::LocalCommand::Init => LocalJob::Init {
+            folder: cli
+                .global
+                .migrations
+                .clone()
+                .unwrap_or_else(|| "migrations".into()),
+        },
+        args::LocalCommand::New(a) => LocalJob::New {
+            name: a.name.join(" "),
+        },
+        args::LocalCommand::Sandbox(a) => LocalJob::Sandbox { upgrade: a.upgrade },
+        args::LocalCommand::Completions(a) => LocalJob::Completions(a.shell),
+        args::LocalCommand::Man => LocalJob::Man,
+    })
+}
+
+fn database_job(
+    command: &args::DatabaseCommand,
+    env: &Env,
+    config: &Config,
+) -> Result<DatabaseJob, CliError> {
+    Ok(match command {
+        args::DatabaseCommand::Upgrade(a) => {
+            let to = a.target.parse().map_err(CliError::usage)?;
+            let mut options = run_options(&a.run, config, env, None)?;
+            options.allow.out_of_order = a.allow_out_of_order;
+            DatabaseJob::Upgrade {
+                to,
+                dry_run: a.run.dry_run,
+                options,
+            }
+        }
+        args::DatabaseCommand::Downgrade(a) => DatabaseJob::Downgrade {
+            to: a.target.parse().map_err(CliError::usage)?,
+            dry_run: a.run.dry_run,
+            options: run_options(&a.run, config, env, a.confirm_database.as_ref())?,
+        },
+        args::DatabaseCommand::Current => DatabaseJob::Current,
+        args::DatabaseCommand::History => DatabaseJob::History,
+        args::DatabaseCommand::Status => DatabaseJob::Status,
+        args::DatabaseCommand::Mark(a) => DatabaseJob::Mark {
+            to: Marker {
+                environment: a.environment.parse().map_err(CliError::usage)?,
+                locked: a.locked,
+            },
+            options: RunOptions {
+                policy: config.policy(),
+                override_: Override {
+                    allow_variable: env.allow_production_downgrade.clone(),
+                    confirm_database: a.confirm_database.clone(),
+                },
+                ..RunOptions::default()
+            },
+        },
+    })
+}
+
+fn run_options(
+    run: &RunArgs,
+    config: &Config,
+    env: &Env,
+    confirm: Option<&String>,
+) -> Result<RunOptions, CliError> {
+    let values = &config.values;
+    let duration = |flag: &Option<String>, file: &Option<String>, name: &str| {
+        flag.as_ref()
+            .or(file.as_ref())
+            .map(|v| parse_duration(v).with_context(|| format!("--{name}")))
+            .transpose()
+            .map_err(CliError::Usage)
+    };
+    let lock_wait: Option<Duration> = duration(&run.lock_wait, &values.lock_wait, "lock-wait")?;
+    let defaults = RunOptions::default();
+    Ok(RunOptions {
+        lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
+        lock_timeout: duration(&run.lock_timeout, &values.lock_timeout, "lock-timeout")?,
+        statement_timeout: duration(
+            &run.statement_timeout,
+            &values.statement_timeout,
+            "statement-timeout",
+        )?,
+        allow: Allow {
+            drift: run.allow_drift,
+            out_of_order: false,
+        },
+        retry_failed: run.retry_failed,
+        policy: config.policy(),
+        override_: Override {
+            allow_variable: env.allow_production_downgrade.clone(),
+            confirm_database: confirm.cloned(),
+        },
+        ..defaults
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn settings(args: &[&str], env: &Env) -> Result<Settings, CliError> {
+        let cli = Cli::try_parse_from(std::iter::once("wdh-migrate").chain(args.iter().copied()))
+            .unwrap();
+        Settings::resolve(&cli, env)
+    }
+
+    #[test]
+    fn a_bad_destination_or_duration_is_a_usage_error() {
+        for args in [
+            &["--sandbox", "downgrade", "garbage"][..],
+            &[
+                "--database-url",
+                "postgresql://h/wdh_test_x",
+                "upgrade",
+                "sideways",
+            ],
+            &["--sandbox", "upgrade", "+0"],
+            &["--sandbox", "upgrade", "--lock-wait", "soon"],
+            &["--sandbox", "downgrade", "-1", "--statement-timeout", "0"],
+        ] {
+            let e = settings(args, &Env::default()).unwrap_err();
+            assert_eq!(e.code(), crate::error::Exit::Usage, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_sandbox_never_reads_the_configured_target() {
+        let env = Env {
+            database_url: Some("postgresql://h/prod".into()),
+            ..Env::default()
+        };
+        let s = settings(&["--sandbox", "--print-target", "status"], &env).unwrap();
+        assert!(matches!(s.action, Action::PrintTarget(Place::Sandbox)));
+    }
+
+    #[test]
+    fn durations_come_from_the_flag_else_the_file() {
+        let s = settings(
+            &[
+                "--database-url",
+                "postgresql://h/wdh_test_x",
+                "upgrade",
+                "--lock-timeout",
+                "2s",
+            ],
+            &Env::default(),
+        )
+        .unwrap();
+        let Action::Database(_, DatabaseJob::Upgrade { options, .. }) = s.action else {
+            panic!("an upgrade");
+        };
+        assert_eq!(options.lock_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(options.lock_wait, RunOptions::default().lock_wait);
+    }
+
+    #[test]
+    fn migrations_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wdh.toml");
+        std::fs::write(&file, "migrations = \"db/migrations\"\n").unwrap();
+        let file = file.to_str().unwrap();
+        let s = settings(&["--config", file, "--sandbox", "status"], &Env::default()).unwrap();
+        assert_eq!(s.migrations, dir.path().join("db/migrations"));
+        let s = settings(&["--sandbox", "status"], &Env::default()).unwrap();
+        assert_eq!(s.migrations, PathBuf::from("migrations"));
+    }
+}

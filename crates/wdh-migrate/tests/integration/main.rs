@@ -9,5 +9,4 @@ mod check;
 mod layouts;
 mod runner;
 mod safety;
-mod schema;
 mod workflow;

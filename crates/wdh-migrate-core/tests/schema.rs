@@ -1,5 +1,9 @@
-//! Schema capture and diff against real databases.
+//! Schema capture and diff against real databases, on the process's
+//! private cluster.
 
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
@@ -7,9 +11,41 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::schema::{capture, diff, render, Change, Snapshot};
+use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::TestDatabase;
 
-use crate::support::*;
+/// The bundled example set.
+fn bundled() -> MigrationSet {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    MigrationSet::load(&dir).expect("the bundled set loads")
+}
+
+fn db() -> TestDatabase {
+    TestDatabase::new().expect("a test database")
+}
+
+fn target(db: &TestDatabase) -> Target {
+    Target::parse(&db.url(), Source::Explicit).expect("the test URL parses")
+}
+
+/// A migrations folder made of `(relative path, contents)` pairs.
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+fn query_one<T: for<'a> postgres::types::FromSql<'a>>(db: &TestDatabase, sql: &str) -> T {
+    db.connect()
+        .expect("connect")
+        .query_one(sql, &[])
+        .expect("query")
+        .get(0)
+}
 
 /// What the `check` command passes: the ledger's schema is not the
 /// migrations' business.

@@ -1,0 +1,314 @@
+//! Classification: which databases are safe to damage, judged by the name
+//! (safe words and prefixes) and the environment marker on the server.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::message::shorten;
+use super::GuardError;
+
+/// Which database names mark a database as safe to damage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetyPolicy {
+    /// Words that make a name safe when one of its `_`/`-`/`.`-separated
+    /// words equals them (ignoring ASCII case).
+    pub safe_words: Vec<String>,
+    /// Prefixes that make a name safe when it starts with one of them
+    /// (ignoring ASCII case).
+    pub safe_prefixes: Vec<String>,
+}
+
+impl Default for SafetyPolicy {
+    /// Safe words `test`, `tmp`, `dev`, `local`, `sandbox`; safe prefix
+    /// `wdh_test_`.
+    fn default() -> Self {
+        SafetyPolicy {
+            safe_words: ["test", "tmp", "dev", "local", "sandbox"]
+                .map(String::from)
+                .to_vec(),
+            safe_prefixes: vec!["wdh_test_".to_owned()],
+        }
+    }
+}
+
+/// The environment recorded in a database's marker on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// A production database.
+    Production,
+    /// A staging database.
+    Staging,
+    /// A test database.
+    Test,
+    /// A development database.
+    Dev,
+}
+
+impl Environment {
+    /// All environments, most protected first.
+    pub const ALL: [Environment; 4] = [
+        Environment::Production,
+        Environment::Staging,
+        Environment::Test,
+        Environment::Dev,
+    ];
+
+    /// The lower-case name, as stored and displayed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+            Environment::Test => "test",
+            Environment::Dev => "dev",
+        }
+    }
+
+    /// How strongly the environment protects a database; `test` and `dev`
+    /// are equal.
+    pub(super) fn rank(self) -> u8 {
+        match self {
+            Environment::Production => 2,
+            Environment::Staging => 1,
+            Environment::Test | Environment::Dev => 0,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = GuardError;
+
+    /// Parses `production`, `staging`, `test` or `dev`, ignoring ASCII case
+    /// and surrounding whitespace.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Environment::ALL
+            .into_iter()
+            .find(|env| env.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| GuardError::UnknownEnvironment { value: shorten(s) })
+    }
+}
+
+/// The environment marker stored on a database server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Marker {
+    /// The environment the database belongs to.
+    pub environment: Environment,
+    /// Whether the marker is locked; a locked `production` marker refuses
+    /// every downgrade, override or not.
+    pub locked: bool,
+}
+
+impl Marker {
+    /// Whether changing from `self` to `to` lowers the protection: a lower
+    /// environment or a removed lock.
+    pub fn is_weakened_by(&self, to: &Marker) -> bool {
+        to.environment.rank() < self.environment.rank() || (self.locked && !to.locked)
+    }
+
+    pub(super) fn is_locked_production(&self) -> bool {
+        self.locked && self.environment == Environment::Production
+    }
+}
+
+impl serde::Serialize for Marker {
+    /// As its display form, e.g. `"production (locked)"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl fmt::Display for Marker {
+    /// `production` or `production (locked)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.locked {
+            write!(f, "{} (locked)", self.environment)
+        } else {
+            write!(f, "{}", self.environment)
+        }
+    }
+}
+
+/// Why a database counts as safe to damage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SafeReason {
+    /// One word of the name is a safe word.
+    Word {
+        /// The safe word, as written in the policy.
+        word: String,
+    },
+    /// The name starts with a safe prefix.
+    Prefix {
+        /// The safe prefix, as written in the policy.
+        prefix: String,
+    },
+}
+
+impl fmt::Display for SafeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SafeReason::Word { word } => write!(f, "its name contains the word `{word}`"),
+            SafeReason::Prefix { prefix } => write!(f, "its name has the prefix `{prefix}`"),
+        }
+    }
+}
+
+/// Why a database counts as potential production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtectedReason {
+    /// The name matches no safe word or prefix (and there is no marker).
+    NameNotSafe {
+        /// The policy's safe words.
+        safe_words: Vec<String>,
+        /// The policy's safe prefixes.
+        safe_prefixes: Vec<String>,
+    },
+    /// The name matches no safe word or prefix; the server's `test`/`dev`
+    /// marker does not change that.
+    NameNotSafeDespiteMarker {
+        /// The environment of the server's marker.
+        environment: Environment,
+        /// The policy's safe words.
+        safe_words: Vec<String>,
+        /// The policy's safe prefixes.
+        safe_prefixes: Vec<String>,
+    },
+    /// The server marks the database `production` or `staging`.
+    Marked {
+        /// The server's marker.
+        marker: Marker,
+    },
+}
+
+impl fmt::Display for ProtectedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtectedReason::NameNotSafe {
+                safe_words,
+                safe_prefixes,
+            } => write_no_match(f, safe_words, safe_prefixes),
+            ProtectedReason::NameNotSafeDespiteMarker {
+                environment,
+                safe_words,
+                safe_prefixes,
+            } => {
+                write_no_match(f, safe_words, safe_prefixes)?;
+                write!(
+                    f,
+                    "; the server marks it `{environment}`, but a marker alone never makes \
+                     a database safe"
+                )
+            }
+            ProtectedReason::Marked { marker } => {
+                write!(f, "it is marked `{}` on the server", marker.environment)?;
+                if marker.locked {
+                    f.write_str(" and the marker is locked")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn write_no_match(
+    f: &mut fmt::Formatter<'_>,
+    words: &[String],
+    prefixes: &[String],
+) -> fmt::Result {
+    write!(
+        f,
+        "its name matches no safe word or prefix (safe words: {}; prefixes: {})",
+        list_or_none(words),
+        list_or_none(prefixes)
+    )
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Whether a database may be damaged without an override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classification {
+    /// Safe: destructive operations are allowed.
+    Safe(SafeReason),
+    /// Potential production: destructive operations need the override.
+    Protected(ProtectedReason),
+}
+
+impl Classification {
+    /// Whether the classification is [`Classification::Safe`].
+    pub fn is_safe(&self) -> bool {
+        matches!(self, Classification::Safe(_))
+    }
+}
+
+impl fmt::Display for Classification {
+    /// `safe: <reason>` or `protected: <reason>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Classification::Safe(reason) => write!(f, "safe: {reason}"),
+            Classification::Protected(reason) => write!(f, "protected: {reason}"),
+        }
+    }
+}
+
+/// Classifies a database by its name alone.
+pub fn classify_name(database: &str, policy: &SafetyPolicy) -> Classification {
+    for word in database.split(['_', '-', '.']) {
+        if let Some(safe) = policy
+            .safe_words
+            .iter()
+            .find(|safe| !safe.is_empty() && safe.eq_ignore_ascii_case(word))
+        {
+            return Classification::Safe(SafeReason::Word { word: safe.clone() });
+        }
+    }
+    if let Some(prefix) = policy.safe_prefixes.iter().find(|prefix| {
+        !prefix.is_empty()
+            && database
+                .get(..prefix.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    }) {
+        return Classification::Safe(SafeReason::Prefix {
+            prefix: prefix.clone(),
+        });
+    }
+    Classification::Protected(ProtectedReason::NameNotSafe {
+        safe_words: policy.safe_words.clone(),
+        safe_prefixes: policy.safe_prefixes.clone(),
+    })
+}
+
+/// Classifies a database by its name and, if known, the marker on the
+/// server. See the table in the [module documentation](crate::guard).
+pub fn classify(database: &str, marker: Option<&Marker>, policy: &SafetyPolicy) -> Classification {
+    match marker {
+        Some(marker) if marker.environment.rank() > Environment::Test.rank() => {
+            Classification::Protected(ProtectedReason::Marked { marker: *marker })
+        }
+        Some(marker) => match classify_name(database, policy) {
+            Classification::Protected(ProtectedReason::NameNotSafe {
+                safe_words,
+                safe_prefixes,
+            }) => Classification::Protected(ProtectedReason::NameNotSafeDespiteMarker {
+                environment: marker.environment,
+                safe_words,
+                safe_prefixes,
+            }),
+            other => other,
+        },
+        None => classify_name(database, policy),
+    }
+}

@@ -1,0 +1,210 @@
+//! Decisions: whether an operation may run, given the classification of
+//! the database and the override, and the refusal when it may not.
+
+use super::message::{shell_word, shorten, shown};
+use super::{
+    classify, Classification, GuardError, Marker, ProtectedReason, SafetyPolicy, OVERRIDE_VALUE,
+    OVERRIDE_VARIABLE,
+};
+
+/// An operation the guard decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Apply migrations forward.
+    Upgrade,
+    /// Revert migrations; destructive whatever the number of steps.
+    Downgrade {
+        /// How many migrations to revert.
+        steps: usize,
+    },
+    /// Change the environment marker on the server.
+    Mark {
+        /// The marker before the change, if known (`None` if there is none
+        /// or it has not been read yet).
+        from: Option<Marker>,
+        /// The marker after the change.
+        to: Marker,
+    },
+}
+
+impl Operation {
+    /// Whether the operation can lose data or weaken protection: every
+    /// downgrade (even by zero steps) and every marker change to a lower
+    /// environment or from locked to unlocked. Upgrades and strengthening a
+    /// marker are not destructive.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Operation::Upgrade => false,
+            Operation::Downgrade { .. } => true,
+            Operation::Mark { from, to } => from.is_some_and(|from| from.is_weakened_by(to)),
+        }
+    }
+
+    /// Like [`Operation::is_destructive`], but a marker change is also
+    /// compared with the marker actually found on the server.
+    fn is_destructive_given(&self, current: Option<&Marker>) -> bool {
+        match self {
+            Operation::Mark { to, .. } => {
+                self.is_destructive() || current.is_some_and(|current| current.is_weakened_by(to))
+            }
+            _ => self.is_destructive(),
+        }
+    }
+}
+
+/// The explicit permission to run a destructive operation on a protected
+/// database, as read by the command-line front end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Override {
+    /// The value of `WDH_ALLOW_PRODUCTION_DOWNGRADE`, or `None` if unset.
+    pub allow_variable: Option<String>,
+    /// The value of `--confirm-database`, or `None` if not given.
+    pub confirm_database: Option<String>,
+}
+
+/// What the guard decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Go ahead because of an explicit override; show the warning first.
+    AllowWithOverride {
+        /// A warning naming the database and the override used.
+        warning: String,
+    },
+    /// Do not run the operation; show the refusal.
+    Refuse(Refusal),
+}
+
+/// Why a refused operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusalKind {
+    /// The database is protected and no override was given.
+    Protected,
+    /// A downgrade of a database whose `production` marker is locked; no
+    /// override is accepted.
+    Locked,
+    /// The override variable is set correctly but `--confirm-database` was
+    /// not given.
+    ConfirmationMissing,
+    /// The override variable is set correctly but `--confirm-database` names
+    /// another database.
+    ConfirmationMismatch {
+        /// The database `--confirm-database` named.
+        confirmed: String,
+    },
+}
+
+/// A refused operation. Its `Display` is the full message for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The database the operation was refused on.
+    pub database: String,
+    /// Why it was refused.
+    pub kind: RefusalKind,
+    pub(super) reason: ProtectedReason,
+    pub(super) action: Action,
+    pub(super) safe_example: String,
+}
+
+impl Refusal {
+    /// Why the database is protected.
+    pub fn reason(&self) -> &ProtectedReason {
+        &self.reason
+    }
+}
+
+/// What was refused, for the first line of the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Action {
+    Downgrade,
+    WeakenMarker,
+}
+
+/// Decides whether `op` may run on `database`, given the server marker (if
+/// known), the policy and the override. Pure: call it on the claim before
+/// connecting (with `marker` `None`) and again on the live facts.
+///
+/// For [`Operation::Mark`], the change counts as weakening if `to` is weaker
+/// than its `from` or than `marker`.
+///
+/// # Errors
+///
+/// [`GuardError::BadOverrideValue`] if a destructive operation on a
+/// protected database meets an override variable set to anything other than
+/// [`OVERRIDE_VALUE`] (a locked `production` marker refuses a downgrade
+/// before that).
+pub fn decide(
+    op: &Operation,
+    database: &str,
+    marker: Option<&Marker>,
+    policy: &SafetyPolicy,
+    ov: &Override,
+) -> Result<Decision, GuardError> {
+    if !op.is_destructive_given(marker) {
+        return Ok(Decision::Allow);
+    }
+    let reason = match classify(database, marker, policy) {
+        Classification::Safe(_) => return Ok(Decision::Allow),
+        Classification::Protected(reason) => reason,
+    };
+    let action = match op {
+        Operation::Mark { .. } => Action::WeakenMarker,
+        _ => Action::Downgrade,
+    };
+    let refuse = |kind| {
+        Ok(Decision::Refuse(Refusal {
+            database: database.to_owned(),
+            kind,
+            reason: reason.clone(),
+            action,
+            safe_example: safe_example(policy),
+        }))
+    };
+
+    let locked = marker.is_some_and(Marker::is_locked_production);
+    if locked && matches!(op, Operation::Downgrade { .. }) {
+        return refuse(RefusalKind::Locked);
+    }
+    match (ov.allow_variable.as_deref(), ov.confirm_database.as_deref()) {
+        (None, _) => refuse(RefusalKind::Protected),
+        (Some(value), _) if value != OVERRIDE_VALUE => Err(GuardError::BadOverrideValue {
+            database: database.to_owned(),
+            value: shorten(value),
+        }),
+        (Some(_), None) => refuse(RefusalKind::ConfirmationMissing),
+        (Some(_), Some(confirmed)) if confirmed != database => {
+            refuse(RefusalKind::ConfirmationMismatch {
+                confirmed: confirmed.to_owned(),
+            })
+        }
+        (Some(_), Some(_)) => {
+            let what = match op {
+                Operation::Mark { .. } => "weakening the environment marker of",
+                _ => "downgrading",
+            };
+            Ok(Decision::AllowWithOverride {
+                warning: format!(
+                    "WARNING: {what} protected database {} because \
+                     {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} and --confirm-database {} were \
+                     given. It is protected because {reason}.",
+                    shown(database),
+                    shell_word(database)
+                ),
+            })
+        }
+    }
+}
+
+/// An example of a safe name under `policy`.
+fn safe_example(policy: &SafetyPolicy) -> String {
+    if let Some(prefix) = policy.safe_prefixes.iter().find(|p| !p.is_empty()) {
+        format!("`{prefix}...`")
+    } else if let Some(word) = policy.safe_words.iter().find(|w| !w.is_empty()) {
+        format!("`..._{word}`")
+    } else {
+        "one allowed by the safety policy".to_owned()
+    }
+}

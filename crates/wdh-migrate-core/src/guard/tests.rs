@@ -1,0 +1,621 @@
+//! Tests of classification, decisions and refusal messages.
+
+use super::message::shell_word;
+use super::*;
+
+fn policy() -> SafetyPolicy {
+    SafetyPolicy::default()
+}
+
+fn marker(environment: Environment, locked: bool) -> Marker {
+    Marker {
+        environment,
+        locked,
+    }
+}
+
+/// Every marker the server can carry, plus none.
+fn all_markers() -> Vec<Option<Marker>> {
+    let mut markers = vec![None];
+    for env in Environment::ALL {
+        for locked in [false, true] {
+            markers.push(Some(marker(env, locked)));
+        }
+    }
+    markers
+}
+
+#[test]
+fn default_policy() {
+    let p = policy();
+    assert_eq!(p.safe_words, ["test", "tmp", "dev", "local", "sandbox"]);
+    assert_eq!(p.safe_prefixes, ["wdh_test_"]);
+}
+
+#[test]
+fn names() {
+    let p = policy();
+    for (name, safe) in [
+        ("test", true),
+        ("TEST", true),
+        ("app_test", true),
+        ("app-Test", true),
+        ("my-dev.db", true),
+        ("wdh_test_abc", true),
+        ("orders.tmp", true),
+        ("local", true),
+        ("sandbox_1", true),
+        ("attestation", false),
+        ("testing", false),
+        ("prod_db", false),
+        ("postgres", false),
+        ("localhost", false),
+        ("app_devops", false),
+        ("app test", false),
+        ("", false),
+        ("app__db", false),
+    ] {
+        assert_eq!(classify_name(name, &p).is_safe(), safe, "{name:?}");
+    }
+}
+
+#[test]
+fn reasons() {
+    let p = policy();
+    assert_eq!(
+        classify_name("app_TEST", &p),
+        Classification::Safe(SafeReason::Word {
+            word: "test".to_owned()
+        })
+    );
+    assert_eq!(
+        classify_name("app_test", &p).to_string(),
+        "safe: its name contains the word `test`"
+    );
+    let prefixed = SafetyPolicy {
+        safe_words: vec![],
+        safe_prefixes: vec!["scratch".to_owned()],
+    };
+    assert_eq!(
+        classify_name("ScratchPad", &prefixed),
+        Classification::Safe(SafeReason::Prefix {
+            prefix: "scratch".to_owned()
+        })
+    );
+    assert_eq!(
+        SafeReason::Prefix {
+            prefix: "wdh_test_".to_owned()
+        }
+        .to_string(),
+        "its name has the prefix `wdh_test_`"
+    );
+    assert_eq!(
+        classify_name("prod_db", &p).to_string(),
+        "protected: its name matches no safe word or prefix (safe words: test, tmp, dev, \
+         local, sandbox; prefixes: wdh_test_)"
+    );
+    assert_eq!(
+        classify(
+            "app_test",
+            Some(&marker(Environment::Production, false)),
+            &p
+        )
+        .to_string(),
+        "protected: it is marked `production` on the server"
+    );
+    assert!(
+        classify("prod", Some(&marker(Environment::Test, false)), &p)
+            .to_string()
+            .ends_with("a marker alone never makes a database safe")
+    );
+}
+
+#[test]
+fn empty_policy_entries_are_ignored() {
+    let p = SafetyPolicy {
+        safe_words: vec![String::new()],
+        safe_prefixes: vec![String::new()],
+    };
+    for name in ["prod", "prod__db", "", "prod_"] {
+        assert!(!classify_name(name, &p).is_safe(), "{name:?}");
+    }
+}
+
+#[test]
+fn prefix_on_non_ascii_boundary() {
+    let p = SafetyPolicy {
+        safe_words: vec![],
+        safe_prefixes: vec!["ab".to_owned()],
+    };
+    assert!(!classify_name("é", &p).is_safe());
+    assert!(!classify_name("aé", &p).is_safe());
+    assert!(classify_name("AB_x", &p).is_safe());
+}
+
+/// Name classes used by the truth tables, with the policy they are
+/// classified under.
+fn name_classes() -> Vec<(&'static str, SafetyPolicy, bool)> {
+    let prefixed = SafetyPolicy {
+        safe_words: vec!["test".to_owned()],
+        safe_prefixes: vec!["scratch".to_owned()],
+    };
+    vec![
+        ("app_test", policy(), true),
+        ("wdh_test_abc", policy(), true),
+        ("scratchpad", prefixed.clone(), true),
+        ("orders", policy(), false),
+        ("attestation", policy(), false),
+        ("localhost", policy(), false),
+        ("orders", prefixed, false),
+    ]
+}
+
+#[test]
+fn classification_truth_table() {
+    use Environment::*;
+    // (marker, safe name is safe?, unsafe name is safe?)
+    let table: Vec<(Option<Marker>, bool, bool)> = vec![
+        (None, true, false),
+        (Some(marker(Test, false)), true, false),
+        (Some(marker(Test, true)), true, false),
+        (Some(marker(Dev, false)), true, false),
+        (Some(marker(Dev, true)), true, false),
+        (Some(marker(Staging, false)), false, false),
+        (Some(marker(Staging, true)), false, false),
+        (Some(marker(Production, false)), false, false),
+        (Some(marker(Production, true)), false, false),
+    ];
+    assert_eq!(table.len(), all_markers().len());
+    for (name, p, name_safe) in name_classes() {
+        for (m, if_safe_name, if_unsafe_name) in &table {
+            let want = if name_safe {
+                *if_safe_name
+            } else {
+                *if_unsafe_name
+            };
+            let got = classify(name, m.as_ref(), &p);
+            assert_eq!(got.is_safe(), want, "{name} with {m:?}: {got}");
+            if let (Some(m), Classification::Protected(reason)) = (m, &got) {
+                if m.environment.rank() > 0 {
+                    assert_eq!(reason, &ProtectedReason::Marked { marker: *m });
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn environment_strings() {
+    for env in Environment::ALL {
+        assert_eq!(env.to_string().parse::<Environment>(), Ok(env));
+        assert_eq!(env.to_string(), env.to_string().to_lowercase());
+    }
+    assert_eq!(
+        " Production ".parse::<Environment>(),
+        Ok(Environment::Production)
+    );
+    let err = "prod".parse::<Environment>().expect_err("unknown");
+    assert_eq!(
+        err.to_string(),
+        "`prod` is not an environment; use one of production, staging, test or dev"
+    );
+    let long = "x".repeat(500);
+    assert!(
+        long.parse::<Environment>()
+            .expect_err("unknown")
+            .to_string()
+            .len()
+            < 120
+    );
+    assert_eq!(
+        marker(Environment::Staging, true).to_string(),
+        "staging (locked)"
+    );
+    assert_eq!(marker(Environment::Dev, false).to_string(), "dev");
+}
+
+#[test]
+fn destructive_operations() {
+    use Environment::*;
+    assert!(!Operation::Upgrade.is_destructive());
+    assert!(Operation::Downgrade { steps: 0 }.is_destructive());
+    assert!(Operation::Downgrade { steps: 5 }.is_destructive());
+    let mark = |from: Option<Marker>, to: Marker| Operation::Mark { from, to };
+    for (from, to, destructive) in [
+        (None, marker(Production, true), false),
+        (None, marker(Test, false), false),
+        (
+            Some(marker(Production, true)),
+            marker(Production, false),
+            true,
+        ),
+        (
+            Some(marker(Production, true)),
+            marker(Production, true),
+            false,
+        ),
+        (
+            Some(marker(Production, false)),
+            marker(Production, true),
+            false,
+        ),
+        (Some(marker(Production, false)), marker(Staging, true), true),
+        (Some(marker(Production, false)), marker(Test, false), true),
+        (
+            Some(marker(Staging, false)),
+            marker(Production, false),
+            false,
+        ),
+        (Some(marker(Staging, false)), marker(Dev, false), true),
+        (Some(marker(Test, false)), marker(Dev, false), false),
+        (Some(marker(Dev, false)), marker(Test, false), false),
+        (Some(marker(Test, true)), marker(Dev, false), true),
+        (Some(marker(Test, false)), marker(Staging, false), false),
+    ] {
+        assert_eq!(
+            mark(from, to).is_destructive(),
+            destructive,
+            "{from:?} -> {to:?}"
+        );
+    }
+}
+
+/// The outcome class of a decision, for table comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Allow,
+    Override,
+    Refuse(RefusalKind),
+    BadValue,
+}
+
+fn outcome(result: Result<Decision, GuardError>) -> Outcome {
+    match result {
+        Ok(Decision::Allow) => Outcome::Allow,
+        Ok(Decision::AllowWithOverride { .. }) => Outcome::Override,
+        Ok(Decision::Refuse(refusal)) => Outcome::Refuse(refusal.kind),
+        Err(GuardError::BadOverrideValue { .. }) => Outcome::BadValue,
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+/// Override combinations and the outcome each gives for a destructive,
+/// non-locked operation on a protected database.
+fn overrides(database: &str) -> Vec<(Override, Outcome)> {
+    let set = |value: Option<&str>, confirm: Option<&str>| Override {
+        allow_variable: value.map(str::to_owned),
+        confirm_database: confirm.map(str::to_owned),
+    };
+    vec![
+        (set(None, None), Outcome::Refuse(RefusalKind::Protected)),
+        (
+            set(None, Some(database)),
+            Outcome::Refuse(RefusalKind::Protected),
+        ),
+        (set(Some("yes"), None), Outcome::BadValue),
+        (set(Some(""), Some(database)), Outcome::BadValue),
+        (
+            set(Some("i_know_what_i_am_doing"), Some(database)),
+            Outcome::BadValue,
+        ),
+        (
+            set(Some("I_KNOW_WHAT_I_AM_DOING "), Some(database)),
+            Outcome::BadValue,
+        ),
+        (
+            set(Some(OVERRIDE_VALUE), None),
+            Outcome::Refuse(RefusalKind::ConfirmationMissing),
+        ),
+        (
+            set(Some(OVERRIDE_VALUE), Some("other_db")),
+            Outcome::Refuse(RefusalKind::ConfirmationMismatch {
+                confirmed: "other_db".to_owned(),
+            }),
+        ),
+        (
+            set(Some(OVERRIDE_VALUE), Some(&database.to_uppercase())),
+            Outcome::Refuse(RefusalKind::ConfirmationMismatch {
+                confirmed: database.to_uppercase(),
+            }),
+        ),
+        (set(Some(OVERRIDE_VALUE), Some(database)), Outcome::Override),
+    ]
+}
+
+fn operations() -> Vec<Operation> {
+    let mut ops = vec![
+        Operation::Upgrade,
+        Operation::Downgrade { steps: 0 },
+        Operation::Downgrade { steps: 1 },
+        Operation::Downgrade { steps: usize::MAX },
+    ];
+    for from in all_markers() {
+        for to in all_markers().into_iter().flatten() {
+            ops.push(Operation::Mark { from, to });
+        }
+    }
+    ops
+}
+
+/// The whole truth table: every name class x every marker x every
+/// operation x every override combination.
+#[test]
+fn decision_truth_table() {
+    let mut rows = 0;
+    for (name, p, name_safe) in name_classes() {
+        for m in all_markers() {
+            let marked_protected = m.is_some_and(|m| m.environment.rank() > 0);
+            let protected = marked_protected || !name_safe;
+            let locked_production = m.is_some_and(|m| m.is_locked_production());
+            for op in operations() {
+                let destructive = match &op {
+                    Operation::Upgrade => false,
+                    Operation::Downgrade { .. } => true,
+                    Operation::Mark { from, to } => [from.as_ref(), m.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|current| current.is_weakened_by(to)),
+                };
+                let is_downgrade = matches!(op, Operation::Downgrade { .. });
+                for (ov, when_protected) in overrides(name) {
+                    let want = if !destructive || !protected {
+                        Outcome::Allow
+                    } else if locked_production && is_downgrade {
+                        Outcome::Refuse(RefusalKind::Locked)
+                    } else {
+                        when_protected
+                    };
+                    let got = outcome(decide(&op, name, m.as_ref(), &p, &ov));
+                    assert_eq!(got, want, "{op:?} on {name} marked {m:?} with {ov:?}");
+                    rows += 1;
+                }
+            }
+        }
+    }
+    assert!(rows > 5000, "{rows}");
+}
+
+#[test]
+fn key_rows() {
+    use Environment::*;
+    let p = policy();
+    let none = Override::default();
+    let full = |db: &str| Override {
+        allow_variable: Some(OVERRIDE_VALUE.to_owned()),
+        confirm_database: Some(db.to_owned()),
+    };
+    let down = Operation::Downgrade { steps: 1 };
+    let prod_locked = marker(Production, true);
+    let prod = marker(Production, false);
+
+    // The claim phase: the name alone decides.
+    assert_eq!(
+        outcome(decide(&down, "wdh_test_x", None, &p, &none)),
+        Outcome::Allow
+    );
+    assert_eq!(
+        outcome(decide(&down, "prod_db", None, &p, &none)),
+        Outcome::Refuse(RefusalKind::Protected)
+    );
+    // A safe name marked production is protected.
+    assert_eq!(
+        outcome(decide(&down, "app_test", Some(&prod), &p, &none)),
+        Outcome::Refuse(RefusalKind::Protected)
+    );
+    assert_eq!(
+        outcome(decide(
+            &down,
+            "app_test",
+            Some(&prod),
+            &p,
+            &full("app_test")
+        )),
+        Outcome::Override
+    );
+    // A locked production marker refuses a downgrade whatever the override.
+    assert_eq!(
+        outcome(decide(&down, "app", Some(&prod_locked), &p, &full("app"))),
+        Outcome::Refuse(RefusalKind::Locked)
+    );
+    // Unlocking needs the override; with it, it is allowed.
+    let unlock = Operation::Mark {
+        from: Some(prod_locked),
+        to: prod,
+    };
+    assert_eq!(
+        outcome(decide(&unlock, "app", Some(&prod_locked), &p, &none)),
+        Outcome::Refuse(RefusalKind::Protected)
+    );
+    assert_eq!(
+        outcome(decide(&unlock, "app", Some(&prod_locked), &p, &full("app"))),
+        Outcome::Override
+    );
+    // A `from` that disagrees with the server cannot hide a weakening.
+    let sneaky = Operation::Mark {
+        from: Some(marker(Test, false)),
+        to: marker(Test, false),
+    };
+    assert_eq!(
+        outcome(decide(&sneaky, "app", Some(&prod), &p, &none)),
+        Outcome::Refuse(RefusalKind::Protected)
+    );
+    // Strengthening is always allowed.
+    let lock = Operation::Mark {
+        from: Some(prod),
+        to: prod_locked,
+    };
+    assert_eq!(
+        outcome(decide(&lock, "app", Some(&prod), &p, &none)),
+        Outcome::Allow
+    );
+    // A bad override value on a safe database is irrelevant.
+    let bad = Override {
+        allow_variable: Some("yes".to_owned()),
+        confirm_database: None,
+    };
+    assert_eq!(
+        outcome(decide(&down, "app_test", None, &p, &bad)),
+        Outcome::Allow
+    );
+}
+
+fn refusal(op: &Operation, db: &str, m: Option<&Marker>, ov: &Override) -> Refusal {
+    match decide(op, db, m, &policy(), ov) {
+        Ok(Decision::Refuse(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn refusal_messages() {
+    use Environment::*;
+    let down = Operation::Downgrade { steps: 2 };
+    let text = refusal(&down, "prod_db", None, &Override::default()).to_string();
+    assert!(text.starts_with("BLOCKED: Refusing to downgrade potential production database.\n"));
+    assert!(text.contains("Database: `prod_db`"), "{text}");
+    assert!(
+        text.contains("its name matches no safe word or prefix"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass \
+         --confirm-database prod_db;"
+    ));
+    assert!(text.contains("e.g. `wdh_test_...`"), "{text}");
+
+    let r = refusal(
+        &down,
+        "app",
+        Some(&marker(Production, true)),
+        &Override::default(),
+    );
+    assert_eq!(r.kind, RefusalKind::Locked);
+    assert_eq!(r.database, "app");
+    let text = r.to_string();
+    assert!(text.contains("it is marked `production` on the server and the marker is locked"));
+    assert!(
+        text.contains("`wdh-migrate mark production` (without --locked)"),
+        "{text}"
+    );
+    assert!(text.contains("itself guarded"), "{text}");
+
+    let text = refusal(
+        &down,
+        "app",
+        Some(&marker(Staging, false)),
+        &Override {
+            allow_variable: Some(OVERRIDE_VALUE.to_owned()),
+            confirm_database: Some("other".to_owned()),
+        },
+    )
+    .to_string();
+    assert!(
+        text.contains("--confirm-database names `other`, not `app`"),
+        "{text}"
+    );
+    assert!(!text.contains("marks it safe"), "{text}");
+
+    let text = refusal(
+        &down,
+        "app",
+        None,
+        &Override {
+            allow_variable: Some(OVERRIDE_VALUE.to_owned()),
+            confirm_database: None,
+        },
+    )
+    .to_string();
+    assert!(text.contains("--confirm-database was not given"), "{text}");
+
+    let weaken = Operation::Mark {
+        from: Some(marker(Production, false)),
+        to: marker(Dev, false),
+    };
+    let text = refusal(
+        &weaken,
+        "app",
+        Some(&marker(Production, false)),
+        &Override::default(),
+    )
+    .to_string();
+    assert!(text.starts_with(
+        "BLOCKED: Refusing to weaken the environment marker of potential production database.\n"
+    ));
+}
+
+#[test]
+fn override_warning_names_database() {
+    let ov = Override {
+        allow_variable: Some(OVERRIDE_VALUE.to_owned()),
+        confirm_database: Some("prod_db".to_owned()),
+    };
+    match decide(
+        &Operation::Downgrade { steps: 1 },
+        "prod_db",
+        None,
+        &policy(),
+        &ov,
+    ) {
+        Ok(Decision::AllowWithOverride { warning }) => {
+            assert!(warning.contains("`prod_db`"), "{warning}");
+            assert!(warning.starts_with("WARNING: downgrading"), "{warning}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_override_value_is_shortened_and_escaped() {
+    let ov = Override {
+        allow_variable: Some(format!("line1\nline2{}", "y".repeat(1000))),
+        confirm_database: Some("prod_db".to_owned()),
+    };
+    let err = decide(
+        &Operation::Downgrade { steps: 1 },
+        "prod_db",
+        None,
+        &policy(),
+        &ov,
+    )
+    .expect_err("bad value");
+    let text = err.to_string();
+    assert!(text.starts_with("WDH_ALLOW_PRODUCTION_DOWNGRADE is set to `line1\\nline2"));
+    assert!(!text.contains('\n'), "{text}");
+    assert!(text.contains("...`"), "{text}");
+    assert!(!text.contains(&"y".repeat(41)), "{text}");
+    assert!(text.contains("protected database `prod_db`"), "{text}");
+}
+
+#[test]
+fn confirm_hint_is_one_shell_word() {
+    assert_eq!(shell_word("prod_db"), "prod_db");
+    assert_eq!(shell_word("my db"), "'my db'");
+    assert_eq!(shell_word("it's"), "'it'\\''s'");
+    assert_eq!(shell_word("a`b`$(x)"), "'a`b`$(x)'");
+    assert_eq!(shell_word(""), "''");
+    let text = refusal(
+        &Operation::Downgrade { steps: 1 },
+        "my db",
+        None,
+        &Override::default(),
+    )
+    .to_string();
+    assert!(text.contains("--confirm-database 'my db'"), "{text}");
+}
+
+#[test]
+fn strange_names_cannot_forge_lines() {
+    let r = refusal(
+        &Operation::Downgrade { steps: 1 },
+        "prod\nBLOCKED: nothing",
+        None,
+        &Override::default(),
+    );
+    assert_eq!(
+        r.to_string()
+            .lines()
+            .filter(|l| l.starts_with("BLOCKED"))
+            .count(),
+        1
+    );
+}

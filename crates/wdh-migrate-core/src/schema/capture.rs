@@ -1,0 +1,95 @@
+//! Reading a schema from the system catalogs: the fixed session settings,
+//! then one catalog query (kept in `capture.sql`) whose rows become the
+//! entries of a [`Snapshot`].
+
+use std::collections::BTreeMap;
+
+use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
+
+use super::Snapshot;
+use crate::sql::quote_literal;
+
+/// Captures every object outside `pg_catalog`, `information_schema`,
+/// `pg_toast*`, `pg_temp*` and the schemas named in `exclude` (the ledger's
+/// `wdh_migrate`, typically).
+///
+/// Runs in its own read-only transaction, so the client must not be inside
+/// one; the session's settings are untouched afterwards. See the module
+/// documentation for what is captured and how it is normalized.
+pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgres::Error> {
+    // Four round trips: BEGIN, the settings with the server version, the
+    // capture, ROLLBACK. Dropping `tx` on an error rolls back.
+    let mut tx = client.build_transaction().read_only(true).start()?;
+    let version = rows(tx.simple_query(SETTINGS)?)
+        .next()
+        .and_then(|row| row.get(0).and_then(|v| v.parse::<i32>().ok()))
+        .unwrap_or(0);
+    let compression = if version >= 140_000 {
+        COMPRESSION
+    } else {
+        "NULL"
+    };
+    let exclude = exclude
+        .iter()
+        .map(|s| quote_literal(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = CAPTURE
+        .replace("{compression}", compression)
+        .replace("{exclude}", &format!("ARRAY[{exclude}]::text[]"));
+    let messages = tx.simple_query(&sql)?;
+    tx.rollback()?;
+
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    for row in rows(messages) {
+        let (Some(key), def) = (row.get(0), row.get(1)) else {
+            continue;
+        };
+        let def = def.unwrap_or_default().trim_end().to_string();
+        match entries.get_mut(key) {
+            // Keys are unique by construction; should two objects ever share
+            // one, keep both definitions in a stable order.
+            Some(existing) => {
+                let mut both = [existing.clone(), def];
+                both.sort();
+                *existing = both.join("\n");
+            }
+            None => {
+                entries.insert(key.to_string(), def);
+            }
+        }
+    }
+    Ok(Snapshot { entries })
+}
+
+fn rows(messages: Vec<SimpleQueryMessage>) -> impl Iterator<Item = SimpleQueryRow> {
+    messages.into_iter().filter_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(row),
+        _ => None,
+    })
+}
+
+/// Output settings that `pg_get_*` functions and constant deparsing depend
+/// on, fixed for the capture's transaction (and JIT off: compiling would
+/// cost more than the query), then the server version.
+const SETTINGS: &str = include_str!("settings.sql");
+
+/// A column's compression method (PostgreSQL 14 and later).
+const COMPRESSION: &str = "CASE WHEN a.attcompression <> '' THEN ' COMPRESSION ' || \
+     CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' \
+     ELSE a.attcompression::text END END";
+
+/// The capture: `(key, definition)` rows; `{exclude}` is the excluded
+/// schemas as a `text[]`, `{compression}` the [`COMPRESSION`] expression or
+/// `NULL` before PostgreSQL 14.
+///
+/// `obj` holds every keyed object with the catalog and OID it comes from
+/// (so comments can find their key) and its privileges; rows with a NULL
+/// definition are there for comments only.
+///
+/// `oid >= 16384` (`FirstNormalObjectId`) holds for every object created
+/// after `initdb`, which includes everything in a user schema: it only lets
+/// the catalogs' OID indexes skip the built-in objects. The one built-in
+/// object captured is the `public` schema itself, whose comment is read
+/// separately.
+const CAPTURE: &str = include_str!("capture.sql");

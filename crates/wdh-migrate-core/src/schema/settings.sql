@@ -1,0 +1,11 @@
+SET LOCAL search_path = pg_catalog;
+SET LOCAL DateStyle = 'ISO, MDY';
+SET LOCAL IntervalStyle = 'postgres';
+SET LOCAL TimeZone = 'UTC';
+SET LOCAL extra_float_digits = 1;
+SET LOCAL bytea_output = 'hex';
+SET LOCAL standard_conforming_strings = on;
+SET LOCAL quote_all_identifiers = off;
+SET LOCAL lc_monetary = 'C';
+SET LOCAL jit = off;
+SELECT current_setting('server_version_num');

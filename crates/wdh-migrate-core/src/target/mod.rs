@@ -1,0 +1,272 @@
+//! Connection targets: which database a command will touch, and where that
+//! choice came from.
+//!
+//! A [`Target`] is built once from a connection string with [`Target::parse`]
+//! and never changes afterwards. Parsing enforces the rules that keep a
+//! command from reaching a database nobody meant:
+//!
+//! * The string must name a database explicitly: a URL path
+//!   (`postgres://host/dbname`), a `dbname` query parameter, or a `dbname=`
+//!   setting in the key=value form. Without one, PostgreSQL connects to the
+//!   database named after the user, which on many servers is `postgres`.
+//! * Every place that names a database must name the same one: a URL whose
+//!   path says `app_test` and whose `dbname` parameter says `app` is refused.
+//! * The key=value form must be parsed completely; trailing text that the
+//!   driver would silently ignore is refused.
+//!
+//! The password never appears in anything this module prints: [`Target`]'s
+//! `Display` and `Debug`, [`Target::redacted`] and every [`TargetError`]
+//! replace it with `***`, also when the string could not be parsed at all.
+//! Use [`Target::scrub`] or [`redact`] to remove it from other text, such as
+//! error messages from the server or the driver.
+//!
+//! Surrounding whitespace of the connection string is ignored. Nothing else
+//! is rewritten: the connection settings are exactly what
+//! `postgres::Config::from_str` makes of the string.
+
+mod display;
+mod parse;
+mod redact;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+pub use redact::redact;
+
+use parse::structure;
+use redact::{error_chain, scrub_all, unparseable};
+
+/// Where a target came from.
+///
+/// The command-line front end decides this; the library only shows it, so
+/// that every message says which setting chose the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The `--database-url` command-line flag.
+    Flag,
+    /// The `WDH_DATABASE_URL` environment variable.
+    WdhDatabaseUrl,
+    /// The `DATABASE_URL` environment variable.
+    DatabaseUrl,
+    /// The `database_url` setting in the given configuration file.
+    ConfigFile(PathBuf),
+    /// A throw-away database created for `--sandbox`.
+    Sandbox,
+    /// A target passed directly by a program using the library.
+    Explicit,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag => f.write_str("--database-url"),
+            Source::WdhDatabaseUrl => f.write_str("WDH_DATABASE_URL"),
+            Source::DatabaseUrl => f.write_str("DATABASE_URL"),
+            Source::ConfigFile(path) => write!(f, "database_url in {}", path.display()),
+            Source::Sandbox => f.write_str("--sandbox"),
+            Source::Explicit => f.write_str("the caller"),
+        }
+    }
+}
+
+/// Why a connection string was not accepted as a target.
+///
+/// No message contains the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// The string is neither a valid `postgres://` URL nor valid key=value
+    /// settings.
+    #[error(
+        "cannot parse the connection string {redacted} (from {origin}): {reason}. \
+         No database was contacted. Fix the string: use a URL such as \
+         postgres://user@host:5432/dbname or key=value settings such as \
+         `host=db1 user=app dbname=app_test`."
+    )]
+    Unparseable {
+        /// The input with anything that looks like a password replaced by `***`.
+        redacted: String,
+        /// Where the string came from.
+        origin: Source,
+        /// What is wrong with it, also scrubbed of the password.
+        reason: String,
+    },
+    /// The string does not name a database (or names an empty one).
+    #[error(
+        "the connection string {redacted} (from {origin}) names no database, so \
+         PostgreSQL would connect to the database named after the user (on many \
+         servers `postgres`, often the production database). No database was \
+         contacted. Name the database explicitly: in the URL path \
+         (postgres://host/dbname) or as dbname=<name>."
+    )]
+    NoDatabase {
+        /// The input with the password replaced by `***`.
+        redacted: String,
+        /// Where the string came from.
+        origin: Source,
+    },
+    /// Two places in the string name different databases.
+    #[error(
+        "the connection string {redacted} (from {origin}) names two different \
+         databases: `{first}` in {first_in} and `{second}` in {second_in}. No \
+         database was contacted. Remove one of them so the string names exactly \
+         one database."
+    )]
+    ConflictingDatabases {
+        /// The input with the password replaced by `***`.
+        redacted: String,
+        /// Where the string came from.
+        origin: Source,
+        /// The database named first.
+        first: String,
+        /// Where the first name is written.
+        first_in: DatabasePlace,
+        /// A different database named later.
+        second: String,
+        /// Where the second name is written.
+        second_in: DatabasePlace,
+    },
+}
+
+/// A place in a connection string that names a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabasePlace {
+    /// The path of a URL: `postgres://host/dbname`.
+    UrlPath,
+    /// A query parameter of a URL: `postgres://host?dbname=dbname`.
+    UrlParameter,
+    /// A `dbname=` setting of the key=value form.
+    KeyValue,
+}
+
+impl fmt::Display for DatabasePlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatabasePlace::UrlPath => "the URL path",
+            DatabasePlace::UrlParameter => "a `dbname` query parameter",
+            DatabasePlace::KeyValue => "a `dbname=` setting",
+        })
+    }
+}
+
+/// A database to work on: validated connection settings plus the name of the
+/// database they claim, and where they came from.
+///
+/// Immutable once built. `Display` and `Debug` never show the password.
+#[derive(Clone)]
+pub struct Target {
+    database: String,
+    source: Source,
+    config: postgres::Config,
+    redacted: String,
+    /// The password as written in the input and as decoded; used by
+    /// [`Target::scrub`]. Never printed.
+    secrets: Vec<String>,
+}
+
+impl Target {
+    /// Parses a connection string in URL form (`postgres://` or
+    /// `postgresql://`) or libpq key=value form.
+    ///
+    /// # Errors
+    ///
+    /// * [`TargetError::Unparseable`] if the string is not a valid connection
+    ///   string;
+    /// * [`TargetError::NoDatabase`] if it names no database or an empty one;
+    /// * [`TargetError::ConflictingDatabases`] if it names two different
+    ///   databases.
+    pub fn parse(conn: &str, source: Source) -> Result<Target, TargetError> {
+        let conn = conn.trim();
+
+        let config = match postgres::Config::from_str(conn) {
+            Ok(config) => config,
+            Err(err) => return Err(unparseable(conn, source, &error_chain(&err))),
+        };
+        let parsed = match structure(conn) {
+            Ok(parsed) => parsed,
+            Err(reason) => return Err(unparseable(conn, source, &reason)),
+        };
+
+        let mut secrets = parsed.secrets;
+        if let Some(password) = config.get_password() {
+            secrets.push(String::from_utf8_lossy(password).into_owned());
+        }
+        secrets.retain(|s| !s.is_empty());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        let redacted = parsed.redacted;
+
+        let mut named = parsed.mentions.iter().filter(|m| !m.name.is_empty());
+        if let Some(first) = named.next() {
+            if let Some(second) = named.find(|m| m.name != first.name) {
+                return Err(TargetError::ConflictingDatabases {
+                    redacted,
+                    origin: source,
+                    first: first.name.clone(),
+                    first_in: first.place,
+                    second: second.name.clone(),
+                    second_in: second.place,
+                });
+            }
+        }
+
+        // The driver keeps the last setting; so does our reading of the string.
+        let ours = parsed.mentions.last().map(|m| m.name.as_str());
+        if ours != config.get_dbname() {
+            return Err(TargetError::Unparseable {
+                redacted,
+                origin: source,
+                reason: "the database name could not be read unambiguously".to_owned(),
+            });
+        }
+        let database = match config.get_dbname() {
+            Some(name) if !name.trim().is_empty() => name.to_owned(),
+            _ => {
+                return Err(TargetError::NoDatabase {
+                    redacted,
+                    origin: source,
+                })
+            }
+        };
+
+        Ok(Target {
+            database,
+            source,
+            config,
+            redacted,
+            secrets,
+        })
+    }
+
+    /// The database this target names: the claim that the guard checks
+    /// before connecting and that the server must confirm afterwards.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Where the target came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The settings to connect with, exactly as `postgres::Config::from_str`
+    /// parsed the connection string.
+    pub fn config(&self) -> &postgres::Config {
+        &self.config
+    }
+
+    /// The connection string with every password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        self.redacted.clone()
+    }
+
+    /// Removes this target's password from `text`, e.g. from an error
+    /// message of the driver or the server, replacing it with `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub_all(text, &self.secrets)
+    }
+}

@@ -85,6 +85,110 @@ fn the_target_and_its_source_are_printed_before_anything_and_print_target_does_n
     );
 }
 
+/// A folder of stand-ins for the server binaries that only record that
+/// they were run; `PG_BINDIR` makes the harness use them and nothing else.
+fn recording_bindir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for bin in ["initdb", "postgres", "pg_ctl", "psql", "pg_dump"] {
+        let path = dir.path().join(bin);
+        let script = format!(
+            "#!/bin/sh\ntouch '{}/ran-{bin}'\nexit 1\n",
+            dir.path().display()
+        );
+        std::fs::write(&path, script).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    dir
+}
+
+fn ran(bindir: &tempfile::TempDir) -> Vec<String> {
+    std::fs::read_dir(bindir.path())
+        .expect("read")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("ran-"))
+        .collect()
+}
+
+#[test]
+fn a_bad_argument_fails_before_a_sandbox_starts_or_a_connection_opens() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--sandbox", "downgrade", "garbage"],
+            "error: `garbage` is not a downgrade target: use base, a version, or -N",
+        ),
+        (
+            &["--sandbox", "upgrade", "sideways"],
+            "error: `sideways` is not an upgrade target: use head, a version, or +N",
+        ),
+        (
+            &["--sandbox", "upgrade", "+0"],
+            "error: `0` is not a positive number of steps",
+        ),
+        (
+            &["--sandbox", "downgrade", "-1", "--lock-wait", "soon"],
+            "error: --lock-wait: `soon` is not a duration (e.g. 500ms, 30s, 2m)",
+        ),
+        (
+            &["--sandbox", "upgrade", "--statement-timeout", "0"],
+            "error: --statement-timeout: `0` is out of range: give at least 1ms and at most 596h (2^31 - 1 ms)",
+        ),
+        (
+            &["--sandbox", "--print-target", "downgrade", "nowhere"],
+            "error: `nowhere` is not a downgrade target: use base, a version, or -N",
+        ),
+    ];
+    for (args, stderr) in cases {
+        let bindir = recording_bindir();
+        let run = wdh(args)
+            .env("PG_BINDIR", bindir.path().to_str().expect("utf-8"))
+            .run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.trim_end(), stderr, "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert_eq!(ran(&bindir), Vec::<String>::new(), "{args:?} started a server binary");
+    }
+    // The same for a configured target: no connection is attempted.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!(
+        "postgresql://app@127.0.0.1:{}/wdh_test_x",
+        listener.local_addr().expect("addr").port()
+    );
+    for args in [
+        &["downgrade", "garbage"][..],
+        &["upgrade", "--lock-timeout", "3 weeks"],
+        &["mark", "production", "--lock-wait", "1s"],
+    ] {
+        let run = wdh(args).url(&url).run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.lines().any(|l| l.starts_with("target:")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        listener.accept().is_err(),
+        "a command with a bad argument opened a connection"
+    );
+}
+
+#[test]
+fn print_target_under_sandbox_names_the_throw_away_cluster() {
+    let bindir = recording_bindir();
+    let run = wdh(&["--sandbox", "--print-target", "status"])
+        .env("DATABASE_URL", "postgresql://app@db1/orders")
+        .env("WDH_DATABASE_URL", "postgresql://app@db1/orders")
+        .env("PG_BINDIR", bindir.path().to_str().expect("utf-8"))
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.stderr, "target: throw-away cluster (from --sandbox)\n");
+    assert_eq!(run.stdout, "");
+    assert_eq!(ran(&bindir), Vec::<String>::new());
+}
+
 #[test]
 fn no_source_at_all_is_an_error_naming_every_source() {
     let run = wdh(&["status"]).run();

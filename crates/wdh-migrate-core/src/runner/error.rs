@@ -29,7 +29,8 @@ pub struct MigrationFailure {
     pub hint: Option<String>,
     /// For a no-transaction migration: statements that took effect, of the total.
     pub partial: Option<(usize, usize)>,
-    /// Migrations of this run that completed before the failure.
+    /// Migrations of this run that completed before the failure, in the
+    /// order they ran (`version_name`); they stay applied.
     pub completed_before: Vec<String>,
 }
 
@@ -60,12 +61,16 @@ impl std::fmt::Display for MigrationFailure {
             )?,
             None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
         }
-        if !self.completed_before.is_empty() {
-            write!(
+        // A count and a range, not every name: the message stays short
+        // whatever the set's size (the field keeps the whole list).
+        match self.completed_before.as_slice() {
+            [] => {}
+            [one] => write!(f, "\n1 migration of this run completed before it: {one}.")?,
+            [first, .., last] => write!(
                 f,
-                "\nCompleted before the failure: {}.",
-                self.completed_before.join(", ")
-            )?;
+                "\n{} migrations of this run completed before it: {first} … {last}.",
+                self.completed_before.len()
+            )?,
         }
         Ok(())
     }

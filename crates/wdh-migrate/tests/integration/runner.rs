@@ -855,3 +855,65 @@ fn failed_row(db: &wdh_testdb::TestDatabase) -> (String, String) {
         .unwrap();
     (row.get(0), row.get(1))
 }
+
+#[test]
+fn a_failure_deep_into_a_long_run_reports_a_count_and_a_range_and_json_keeps_every_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = |i: usize| format!("2025080100{i:04}_create_table_number_{i}_for_the_long_run");
+    for i in 1..=300 {
+        let up = if i == 300 {
+            "CREATE TABLE broken (id int);\nSELECT 1 / 0;\n".to_string()
+        } else {
+            format!("CREATE TABLE t_{i} (id int);\n")
+        };
+        write(dir.path(), &format!("{}/up.sql", name(i)), &up);
+        write(dir.path(), &format!("{}/down.sql", name(i)), "SELECT 1;\n");
+    }
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("error:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(report.len() < 2048, "{} bytes:\n{report}", report.len());
+    assert!(
+        report.contains(&format!(
+            "299 migrations of this run completed before it: {} … {}.",
+            name(1),
+            name(299)
+        )),
+        "{report}"
+    );
+    assert!(report.contains("division by zero"), "{report}");
+    assert!(
+        report.contains(&format!("{}/up.sql", name(300))),
+        "{report}"
+    );
+    // Exactly what the report says stays: 299 applied, the failed one rolled back.
+    assert_eq!(applied_versions(&db).len(), 299);
+    assert!(!query_one::<bool>(
+        &db,
+        "SELECT to_regclass('broken') IS NOT NULL"
+    ));
+
+    // With --json, the document on stdout keeps every name.
+    let db = super::support::db();
+    let run = wdh(&["upgrade", "--json"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc["error"]["exit_code"], 1);
+    let completed = doc["error"]["migration"]["completed_before"]
+        .as_array()
+        .expect("the full list");
+    assert_eq!(completed.len(), 299);
+    assert_eq!(completed[0], name(1).as_str());
+    assert_eq!(completed[298], name(299).as_str());
+    assert_eq!(doc["error"]["migration"]["code"], "22012");
+    assert_eq!(applied_versions(&db).len(), 299);
+}

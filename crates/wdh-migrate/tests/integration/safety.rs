@@ -146,7 +146,11 @@ fn a_bad_argument_fails_before_a_sandbox_starts_or_a_connection_opens() {
         assert_eq!(run.code, 2, "{args:?}: {}", run.all());
         assert_eq!(run.stderr.trim_end(), stderr, "{args:?}");
         assert_eq!(run.stdout, "", "{args:?}");
-        assert_eq!(ran(&bindir), Vec::<String>::new(), "{args:?} started a server binary");
+        assert_eq!(
+            ran(&bindir),
+            Vec::<String>::new(),
+            "{args:?} started a server binary"
+        );
     }
     // The same for a configured target: no connection is attempted.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -162,7 +166,11 @@ fn a_bad_argument_fails_before_a_sandbox_starts_or_a_connection_opens() {
     ] {
         let run = wdh(args).url(&url).run();
         assert_eq!(run.code, 2, "{args:?}: {}", run.all());
-        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
         assert!(
             !run.stderr.lines().any(|l| l.starts_with("target:")),
             "{args:?}: {}",

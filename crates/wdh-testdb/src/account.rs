@@ -1,5 +1,8 @@
 //! The account the server runs as: the current user, or an unprivileged
-//! system account when the process is root (initdb and postgres refuse root).
+//! system account when the process is root (initdb and postgres refuse root),
+//! and running a server program as that account.
+
+use std::process::Command;
 
 use crate::error::{Error, Result};
 
@@ -43,6 +46,16 @@ impl Account {
         }
         Ok(())
     }
+}
+
+/// Runs `cmd` as `account`, in its own process group so that a Ctrl-C sent
+/// to the terminal's foreground group does not stop it before the harness does.
+pub(crate) fn as_account(cmd: &mut Command, account: &Account) {
+    use std::os::unix::process::CommandExt;
+    if account.switch {
+        cmd.uid(account.uid).gid(account.gid);
+    }
+    cmd.process_group(0);
 }
 
 fn lookup(passwd: &str, name: &str) -> Option<(u32, u32)> {

@@ -7,11 +7,12 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::account::Account;
+use crate::account::{as_account, Account};
 use crate::binaries::{Locator, PgBinaries};
 use crate::error::{Error, Result};
+use crate::exit;
 use crate::fsutil::{self, Storage};
-use crate::server::TestServer;
+use crate::server::{TestDatabase, TestServer};
 
 /// Settings for tuning a server that holds only throw-away data.
 const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
@@ -116,7 +117,8 @@ impl TestCluster {
         let cluster = SHARED.get_or_init(|| {
             let started = TestCluster::start().map_err(|e| e.to_string());
             if started.is_ok() {
-                crate::exit::register();
+                // After the hooks that finish work on other servers.
+                exit::register(exit::Phase::Shutdown, Box::new(stop_shared));
             }
             started
         });
@@ -217,6 +219,22 @@ impl TestCluster {
     }
 }
 
+/// The shortcuts that make test databases on the shared cluster.
+impl TestDatabase {
+    /// An empty test database on the process's shared private cluster
+    /// ([`TestCluster::shared`]).
+    pub fn new() -> Result<TestDatabase> {
+        TestCluster::shared()?.server().create_database()
+    }
+
+    /// A test database already migrated with `set`, on the process's shared
+    /// private cluster: a clone of the set's template
+    /// ([`TestServer::create_migrated`]).
+    pub fn migrated(set: &wdh_migrate_core::MigrationSet) -> Result<TestDatabase> {
+        TestCluster::shared()?.server().create_migrated(set)
+    }
+}
+
 impl Drop for TestCluster {
     fn drop(&mut self) {
         self.stop();
@@ -234,8 +252,8 @@ impl std::fmt::Debug for TestCluster {
     }
 }
 
-/// Stops the shared cluster (called at process exit).
-pub(crate) fn stop_shared() {
+/// Stops the shared cluster (at process exit).
+fn stop_shared() {
     if let Some(Ok(cluster)) = SHARED.get() {
         cluster.stop();
     }
@@ -300,16 +318,6 @@ fn start_in(
             Err(e)
         }
     }
-}
-
-/// Runs `cmd` as `account`, in its own process group so that a Ctrl-C sent
-/// to the terminal's foreground group does not stop it before the harness does.
-pub(crate) fn as_account(cmd: &mut Command, account: &Account) {
-    use std::os::unix::process::CommandExt;
-    if account.switch {
-        cmd.uid(account.uid).gid(account.gid);
-    }
-    cmd.process_group(0);
 }
 
 /// Polls `postmaster.pid` every 2 ms for the `ready` status (what pg_ctl

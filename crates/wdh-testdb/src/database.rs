@@ -1,104 +1,87 @@
-//! `TestDatabase`: one `wdh_test_` database per test, dropped when the value is.
+//! The statements that create, drop and sweep `wdh_test_` databases on a
+//! server, each refusing a name without the prefix before any statement.
 
-use postgres::{Client, Config};
+use postgres::Client;
 
-use crate::cluster::TestCluster;
-use crate::error::Result;
-use crate::server::TestServer;
+use crate::admin::Admin;
+use crate::error::{Error, Result};
+use crate::names::{self, check_name};
 
-/// A `wdh_test_<random>` database for one test. Dropping it terminates its
-/// leftover connections and drops the database — also when the test
-/// panicked. The drop runs on a background thread so it does not slow the
-/// test; dropping never panics.
-///
-/// ```no_run
-/// use wdh_testdb::TestDatabase;
-///
-/// let db = TestDatabase::new()?; // on this process's private cluster
-/// let mut client = db.connect()?;
-/// client.batch_execute("CREATE TABLE t (id int)")?;
-/// println!("connect with: psql '{}'", db.url());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct TestDatabase {
-    server: TestServer,
-    name: String,
-    dropped: bool,
+/// Creates an empty database with this (checked) name.
+pub(crate) fn create(admin: &Admin, name: &str) -> Result<()> {
+    check_name(name)?;
+    admin
+        .with_admin(|client, version| {
+            // FILE_COPY beats the default WAL_LOG for small templates (see the bench).
+            let strategy = if version >= 150_000 {
+                " STRATEGY FILE_COPY"
+            } else {
+                ""
+            };
+            client.batch_execute(&format!("CREATE DATABASE \"{name}\"{strategy}"))
+        })
+        .map_err(Error::pg(format!("creating database {name}")))
 }
 
-impl TestDatabase {
-    /// An empty test database on the process's shared private cluster
-    /// ([`TestCluster::shared`]).
-    pub fn new() -> Result<TestDatabase> {
-        TestCluster::shared()?.server().create_database()
-    }
+/// Drops a test database now (terminating its connections).
+pub(crate) fn drop_now(admin: &Admin, name: &str) -> Result<()> {
+    check_name(name)?;
+    admin
+        .with_admin(|c, version| drop_test_database(c, name, version))
+        .map_err(Error::pg(format!("dropping database {name}")))
+}
 
-    /// A test database already migrated with `set`, on the process's shared
-    /// private cluster: a clone of the set's template
-    /// ([`TestServer::create_migrated`]).
-    pub fn migrated(set: &wdh_migrate_core::MigrationSet) -> Result<TestDatabase> {
-        TestCluster::shared()?.server().create_migrated(set)
-    }
-
-    /// An empty test database on a server meant for tests, reached through an
-    /// admin URL given explicitly ([`TestServer::from_admin_url`]).
-    pub fn on_admin_url(admin_url: &str) -> Result<TestDatabase> {
-        TestServer::from_admin_url(admin_url)?.create_database()
-    }
-
-    pub(crate) fn from_parts(server: TestServer, name: String) -> TestDatabase {
-        TestDatabase {
-            server,
-            name,
-            dropped: false,
+/// Drops every `wdh_test_` database that a process of this host created
+/// and that process is gone, if nobody is connected to it. Returns the
+/// names dropped.
+pub(crate) fn sweep_stale(admin: &Admin) -> Result<Vec<String>> {
+    let host = names::host_tag();
+    let rows = admin
+        .with_admin(|c, _| {
+            c.query(
+                "SELECT d.datname, (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid) \
+                 FROM pg_database d WHERE starts_with(d.datname, $1)",
+                &[&names::PREFIX],
+            )
+        })
+        .map_err(Error::pg("listing test databases"))?;
+    let stale: Vec<String> = rows
+        .iter()
+        .filter(|row| row.get::<_, i64>(1) == 0)
+        .map(|row| row.get::<_, String>(0))
+        .filter(|name| {
+            names::creator(name).is_some_and(|c| c.host == host && !names::process_alive(c.pid))
+        })
+        .collect();
+    let mut dropped = Vec::new();
+    for name in stale {
+        check_name(&name)?;
+        // A plain DROP: a session that connected since the listing makes
+        // it fail, instead of being terminated as WITH (FORCE) would.
+        match admin
+            .with_admin(|c, _| c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")))
+        {
+            Ok(()) => dropped.push(name),
+            Err(e) => eprintln!("wdh-testdb: left stale test database {name} in place: {e}"),
         }
     }
-
-    /// The database name (`wdh_test_…`).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// A connection URL for this database.
-    pub fn url(&self) -> String {
-        self.server.url_for(&self.name)
-    }
-
-    /// Connection settings for this database.
-    pub fn config(&self) -> Config {
-        self.server.config_for(&self.name)
-    }
-
-    /// A new connection to this database.
-    pub fn connect(&self) -> Result<Client> {
-        self.server.connect(&self.name)
-    }
-
-    /// The server it lives on.
-    pub fn server(&self) -> &TestServer {
-        &self.server
-    }
-
-    /// Drops the database now and reports failure, instead of in the background.
-    pub fn drop_now(mut self) -> Result<()> {
-        self.dropped = true;
-        self.server.drop_database(&self.name)
-    }
+    Ok(dropped)
 }
 
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if !self.dropped {
-            self.server.schedule_drop(std::mem::take(&mut self.name));
-        }
+/// Drops a test database, terminating its sessions first. Before
+/// PostgreSQL 13 (no `WITH (FORCE)`) that takes two messages: `DROP
+/// DATABASE` cannot share a message with another statement.
+pub(crate) fn drop_test_database(
+    client: &mut Client,
+    name: &str,
+    version: u32,
+) -> std::result::Result<(), postgres::Error> {
+    if version >= 130_000 {
+        return client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     }
-}
-
-impl std::fmt::Debug for TestDatabase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDatabase")
-            .field("name", &self.name)
-            .field("private_cluster", &self.server.is_private())
-            .finish()
-    }
+    client.execute(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+        &[&name],
+    )?;
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
 }

@@ -5,9 +5,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::account::Account;
+use crate::account::{as_account, Account};
 use crate::binaries::PgBinaries;
-use crate::cluster::as_account;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Storage};
 

@@ -30,9 +30,11 @@
 //! `postgres` system account (or `nobody`), which owns the data directory.
 
 mod account;
+mod admin;
 mod binaries;
 mod cluster;
 mod database;
+mod dropper;
 mod error;
 mod exit;
 mod fsutil;
@@ -43,9 +45,8 @@ mod template;
 
 pub use binaries::{Locator, PgBinaries};
 pub use cluster::{ClusterOptions, TestCluster};
-pub use database::TestDatabase;
 pub use error::{Error, Result};
 pub use fsutil::Storage;
 pub use names::{check_name, PREFIX};
-pub use server::TestServer;
+pub use server::{TestDatabase, TestServer};
 pub use template::{template_name, TEMPLATE_PREFIX};

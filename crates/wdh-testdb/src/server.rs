@@ -1,18 +1,27 @@
-//! `TestServer`: a PostgreSQL server that test databases are made on — a
-//! private [`TestCluster`](crate::TestCluster), or a server meant for tests
-//! whose admin URL the caller passes explicitly.
+//! `TestServer` and the `TestDatabase`s it hands out: a PostgreSQL server
+//! that test databases are made on — a private
+//! [`TestCluster`](crate::TestCluster), or a server meant for tests whose
+//! admin URL the caller passes explicitly.
+//!
+//! The two handles name each other (a server hands out databases, a
+//! database keeps its server), so they live together here. The work is
+//! done by the modules below: `admin` (connections), `database`
+//! (statements), `dropper` (background drops) and `template` (migrated
+//! clones).
 
 use std::collections::HashMap;
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
+use wdh_migrate_core::migrations::MigrationSet;
 
-use crate::database::TestDatabase;
+use crate::admin::Admin;
+use crate::database;
+use crate::dropper::Dropper;
 use crate::error::{Error, Result};
-use crate::names::{self, check_name};
+use crate::exit;
+use crate::names;
 use crate::template::Templates;
 
 /// A server that hands out `wdh_test_` databases. Cheap to clone.
@@ -26,23 +35,11 @@ pub struct TestServer {
 }
 
 struct Inner {
-    admin: Config,
+    admin: Arc<Admin>,
     /// A private cluster: pending drops die with it, nothing to wait for at exit.
     private: bool,
-    pool: Mutex<Vec<Client>>,
-    dropper: Mutex<Option<Sender<String>>>,
-    pending: Arc<(Mutex<usize>, Condvar)>,
-    server_version: OnceLock<u32>,
+    dropper: Dropper,
     templates: Templates,
-}
-
-/// A handle that does not keep the server alive (for background threads).
-pub(crate) struct WeakServer(std::sync::Weak<Inner>);
-
-impl WeakServer {
-    pub(crate) fn upgrade(&self) -> Option<TestServer> {
-        self.0.upgrade().map(|inner| TestServer { inner })
-    }
 }
 
 static EXTERNAL: OnceLock<Mutex<HashMap<String, TestServer>>> = OnceLock::new();
@@ -62,12 +59,9 @@ impl TestServer {
     fn new(admin: Config, private: bool) -> TestServer {
         TestServer {
             inner: Arc::new(Inner {
-                admin,
+                admin: Arc::new(Admin::new(admin)),
                 private,
-                pool: Mutex::new(Vec::new()),
-                dropper: Mutex::new(None),
-                pending: Arc::new((Mutex::new(0), Condvar::new())),
-                server_version: OnceLock::new(),
+                dropper: Dropper::new(private),
                 templates: Templates::new(),
             }),
         }
@@ -92,9 +86,12 @@ impl TestServer {
             admin.connect_timeout(Duration::from_secs(10));
         }
         let server = TestServer::new(admin, false);
-        crate::exit::register();
         server.sweep_stale()?;
         servers.insert(admin_url.to_string(), server.clone());
+        // Dropping test databases on explicitly given servers must finish,
+        // or they would be left behind (a private cluster simply goes away).
+        let at_exit = server.clone();
+        exit::register(exit::Phase::Finish, Box::new(move || at_exit.finish()));
         Ok(server)
     }
 
@@ -106,35 +103,42 @@ impl TestServer {
     /// Creates an empty database with this name, which must carry the
     /// `wdh_test_` prefix: any other name is refused before any statement.
     pub fn create_database_named(&self, name: &str) -> Result<TestDatabase> {
-        check_name(name)?;
-        self.with_admin(|client, version| {
-            // FILE_COPY beats the default WAL_LOG for small templates (see the bench).
-            let strategy = if version >= 150_000 {
-                " STRATEGY FILE_COPY"
-            } else {
-                ""
-            };
-            client.batch_execute(&format!("CREATE DATABASE \"{name}\"{strategy}"))
-        })
-        .map_err(Error::pg(format!("creating database {name}")))?;
-        Ok(TestDatabase::from_parts(self.clone(), name.to_string()))
+        database::create(&self.inner.admin, name)?;
+        Ok(self.handle(name.to_string()))
     }
 
-    /// Connection settings of the admin connection (its own database).
-    pub(crate) fn admin_config(&self) -> Config {
-        self.inner.admin.clone()
+    /// The template database for `set`, built on first use.
+    pub fn template(&self, set: &MigrationSet) -> Result<String> {
+        self.inner.templates.template(&self.inner.admin, set)
+    }
+
+    /// A test database already migrated with `set`: a clone of the set's
+    /// template, taken from the pool of clones made ahead of demand when
+    /// one is ready.
+    pub fn create_migrated(&self, set: &MigrationSet) -> Result<TestDatabase> {
+        let name = self.inner.templates.pooled_clone(&self.inner.admin, set)?;
+        Ok(self.handle(name))
+    }
+
+    /// A clone of the set's template made now, bypassing the pool.
+    pub fn clone_migrated(&self, set: &MigrationSet) -> Result<TestDatabase> {
+        let name = self.inner.templates.fresh_clone(&self.inner.admin, set)?;
+        Ok(self.handle(name))
+    }
+
+    /// How many clones each pool keeps ready (default 2; 0 turns pools off).
+    pub fn set_pool_size(&self, size: usize) {
+        self.inner.templates.set_pool_size(size);
     }
 
     /// Connection settings for `database` on this server.
     pub fn config_for(&self, database: &str) -> Config {
-        let mut config = self.inner.admin.clone();
-        config.dbname(database);
-        config
+        self.inner.admin.config_for(database)
     }
 
     /// A connection string (URL form) for `database` on this server.
     pub fn url_for(&self, database: &str) -> String {
-        url_for(&self.inner.admin, database)
+        self.inner.admin.url_for(database)
     }
 
     /// Connects to `database` on this server.
@@ -149,316 +153,123 @@ impl TestServer {
     /// without the prefix, and databases of live processes or other hosts,
     /// are never touched. Returns the names dropped.
     pub fn sweep_stale(&self) -> Result<Vec<String>> {
-        let host = names::host_tag();
-        let rows = self
-            .with_admin(|c, _| {
-                c.query(
-                    "SELECT d.datname, (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid) \
-                     FROM pg_database d WHERE starts_with(d.datname, $1)",
-                    &[&names::PREFIX],
-                )
-            })
-            .map_err(Error::pg("listing test databases"))?;
-        let stale: Vec<String> = rows
-            .iter()
-            .filter(|row| row.get::<_, i64>(1) == 0)
-            .map(|row| row.get::<_, String>(0))
-            .filter(|name| {
-                names::creator(name).is_some_and(|c| c.host == host && !names::process_alive(c.pid))
-            })
-            .collect();
-        let mut dropped = Vec::new();
-        for name in stale {
-            check_name(&name)?;
-            // A plain DROP: a session that connected since the listing makes
-            // it fail, instead of being terminated as WITH (FORCE) would.
-            match self
-                .with_admin(|c, _| c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")))
-            {
-                Ok(()) => dropped.push(name),
-                Err(e) => eprintln!("wdh-testdb: left stale test database {name} in place: {e}"),
-            }
-        }
-        Ok(dropped)
+        database::sweep_stale(&self.inner.admin)
     }
 
     /// Drops a test database now (terminating its connections). Refuses
     /// names without the prefix before any statement.
     pub fn drop_database(&self, name: &str) -> Result<()> {
-        check_name(name)?;
-        self.with_admin(|c, version| drop_test_database(c, name, version))
-            .map_err(Error::pg(format!("dropping database {name}")))
+        database::drop_now(&self.inner.admin, name)
     }
 
     /// Waits until every database handed to the background dropper is gone
     /// (at most `timeout`). Returns whether the queue emptied.
     pub fn wait_for_drops(&self, timeout: Duration) -> bool {
-        let (count, cond) = &*self.inner.pending;
-        let guard = count.lock().unwrap_or_else(|p| p.into_inner());
-        let (guard, _) = cond
-            .wait_timeout_while(guard, timeout, |n| *n > 0)
-            .unwrap_or_else(|p| p.into_inner());
-        *guard == 0
+        self.inner.dropper.wait(timeout)
     }
 
-    /// Queues a drop on the background thread; falls back to dropping now.
-    pub(crate) fn schedule_drop(&self, name: String) {
-        let sender = {
-            let mut dropper = self.inner.dropper.lock().unwrap_or_else(|p| p.into_inner());
-            dropper
-                .get_or_insert_with(|| {
-                    spawn_dropper(
-                        self.admin_config(),
-                        self.inner.private,
-                        Arc::clone(&self.inner.pending),
-                    )
-                })
-                .clone()
-        };
-        *self
-            .inner
-            .pending
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) += 1;
-        if let Err(mpsc::SendError(name)) = sender.send(name) {
-            finish_one(&self.inner.pending);
-            if let Err(e) = self.drop_database(&name) {
-                eprintln!("wdh-testdb: could not drop test database {name}: {e}");
-            }
+    fn handle(&self, name: String) -> TestDatabase {
+        TestDatabase {
+            server: self.clone(),
+            name,
+            dropped: false,
         }
     }
 
-    pub(crate) fn is_private(&self) -> bool {
-        self.inner.private
-    }
-
-    pub(crate) fn templates(&self) -> &Templates {
-        &self.inner.templates
-    }
-
-    pub(crate) fn downgrade(&self) -> WeakServer {
-        WeakServer(Arc::downgrade(&self.inner))
-    }
-
-    /// Runs `f` on a pooled admin connection (with the server version).
-    pub(crate) fn with_admin<T>(
-        &self,
-        f: impl FnOnce(&mut Client, u32) -> std::result::Result<T, postgres::Error>,
-    ) -> std::result::Result<T, postgres::Error> {
-        let pooled = self
-            .inner
-            .pool
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
-        let mut client = match pooled {
-            Some(c) if !c.is_closed() => c,
-            _ => self.inner.admin.connect(NoTls)?,
-        };
-        let version = match self.inner.server_version.get() {
-            Some(v) => *v,
-            None => {
-                let v: i32 = client
-                    .query_one("SELECT current_setting('server_version_num')::int", &[])?
-                    .get(0);
-                *self
-                    .inner
-                    .server_version
-                    .get_or_init(|| u32::try_from(v).unwrap_or(0))
-            }
-        };
-        let result = f(&mut client, version);
-        if result.is_ok() || !client.is_closed() {
-            self.inner
-                .pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(client);
+    /// Stops the pools, drops their clones and waits for the background
+    /// drops (at exit, for servers that outlive the process).
+    fn finish(&self) {
+        self.inner.templates.drain_pools(&self.inner.admin);
+        if !self.wait_for_drops(Duration::from_secs(30)) {
+            eprintln!("wdh-testdb: gave up waiting for test databases to be dropped; the next sweep removes them");
         }
-        result
     }
 }
 
 impl std::fmt::Debug for TestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestServer")
-            .field("hosts", &self.inner.admin.get_hosts())
+            .field("hosts", &self.inner.admin.config().get_hosts())
             .field("private", &self.inner.private)
             .finish()
     }
 }
 
-/// Waits for the background drops of every explicitly given server (called at exit).
-pub(crate) fn flush_external() {
-    if let Some(registry) = EXTERNAL.get() {
-        let servers: Vec<TestServer> = registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for server in servers {
-            server.drain_pools();
-            if !server.wait_for_drops(Duration::from_secs(30)) {
-                eprintln!("wdh-testdb: gave up waiting for test databases to be dropped; the next sweep removes them");
-            }
+/// A `wdh_test_<random>` database for one test. Dropping it terminates its
+/// leftover connections and drops the database — also when the test
+/// panicked. The drop runs on a background thread so it does not slow the
+/// test; dropping never panics.
+///
+/// ```no_run
+/// use wdh_testdb::TestDatabase;
+///
+/// let db = TestDatabase::new()?; // on this process's private cluster
+/// let mut client = db.connect()?;
+/// client.batch_execute("CREATE TABLE t (id int)")?;
+/// println!("connect with: psql '{}'", db.url());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TestDatabase {
+    server: TestServer,
+    name: String,
+    dropped: bool,
+}
+
+impl TestDatabase {
+    /// An empty test database on a server meant for tests, reached through an
+    /// admin URL given explicitly ([`TestServer::from_admin_url`]).
+    pub fn on_admin_url(admin_url: &str) -> Result<TestDatabase> {
+        TestServer::from_admin_url(admin_url)?.create_database()
+    }
+
+    /// The database name (`wdh_test_…`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection URL for this database.
+    pub fn url(&self) -> String {
+        self.server.url_for(&self.name)
+    }
+
+    /// Connection settings for this database.
+    pub fn config(&self) -> Config {
+        self.server.config_for(&self.name)
+    }
+
+    /// A new connection to this database.
+    pub fn connect(&self) -> Result<Client> {
+        self.server.connect(&self.name)
+    }
+
+    /// The server it lives on.
+    pub fn server(&self) -> &TestServer {
+        &self.server
+    }
+
+    /// Drops the database now and reports failure, instead of in the background.
+    pub fn drop_now(mut self) -> Result<()> {
+        self.dropped = true;
+        self.server.drop_database(&self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if !self.dropped {
+            let inner = &self.server.inner;
+            inner
+                .dropper
+                .schedule(&inner.admin, std::mem::take(&mut self.name));
         }
     }
 }
 
-/// Drops a test database, terminating its sessions first. Before
-/// PostgreSQL 13 (no `WITH (FORCE)`) that takes two messages: `DROP
-/// DATABASE` cannot share a message with another statement.
-fn drop_test_database(
-    client: &mut Client,
-    name: &str,
-    version: u32,
-) -> std::result::Result<(), postgres::Error> {
-    if version >= 130_000 {
-        return client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-    }
-    client.execute(
-        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
-        &[&name],
-    )?;
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
-}
-
-fn finish_one(pending: &(Mutex<usize>, Condvar)) {
-    let mut n = pending.0.lock().unwrap_or_else(|p| p.into_inner());
-    *n = n.saturating_sub(1);
-    pending.1.notify_all();
-}
-
-/// The background dropper. On a private cluster a failed drop is not
-/// reported: the cluster (stopping, or already gone) takes the database with it.
-fn spawn_dropper(
-    admin: Config,
-    private: bool,
-    pending: Arc<(Mutex<usize>, Condvar)>,
-) -> Sender<String> {
-    let (tx, rx) = mpsc::channel::<String>();
-    let spawned = std::thread::Builder::new()
-        .name("wdh-testdb-dropper".into())
-        .spawn(move || {
-            let mut client: Option<Client> = None;
-            let mut version = 0;
-            for name in rx {
-                if check_name(&name).is_ok() {
-                    let outcome = (|| -> std::result::Result<(), postgres::Error> {
-                        if client.as_ref().is_none_or(Client::is_closed) {
-                            let mut c = admin.connect(NoTls)?;
-                            version = c
-                                .query_one(
-                                    "SELECT current_setting('server_version_num')::int",
-                                    &[],
-                                )?
-                                .get::<_, i32>(0) as u32;
-                            client = Some(c);
-                        }
-                        match client.as_mut() {
-                            Some(c) => drop_test_database(c, &name, version),
-                            None => Ok(()),
-                        }
-                    })();
-                    if let Err(e) = outcome {
-                        client = None;
-                        if !private {
-                            eprintln!("wdh-testdb: could not drop test database {name}: {e}");
-                        }
-                    }
-                }
-                finish_one(&pending);
-            }
-        });
-    if spawned.is_err() {
-        // No thread: the receiver is gone, so sends fail and drops happen inline.
-        let (tx, _) = mpsc::channel();
-        return tx;
-    }
-    tx
-}
-
-/// Renders a connection URL from a config, with every host in the query so
-/// unix socket paths need no encoding in the authority.
-fn url_for(config: &Config, database: &str) -> String {
-    let mut url = String::from("postgresql://");
-    if let Some(user) = config.get_user() {
-        url.push_str(&encode(user));
-        if let Some(password) = config.get_password() {
-            url.push(':');
-            url.push_str(&encode(&String::from_utf8_lossy(password)));
-        }
-        url.push('@');
-    }
-    url.push('/');
-    url.push_str(&encode(database));
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            Host::Tcp(name) => name.clone(),
-            Host::Unix(path) => path.display().to_string(),
-        })
-        .collect();
-    let mut params = Vec::new();
-    if !hosts.is_empty() {
-        params.push(format!(
-            "host={}",
-            hosts
-                .iter()
-                .map(|h| encode(h))
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
-    }
-    if !config.get_ports().is_empty() {
-        params.push(format!(
-            "port={}",
-            config
-                .get_ports()
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
-    }
-    if !params.is_empty() {
-        url.push('?');
-        url.push_str(&params.join("&"));
-    }
-    url
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_round_trip_through_the_config_parser() {
-        let mut config = Config::new();
-        config
-            .host_path("/dev/shm/wdh-testdb-1/")
-            .port(5432)
-            .user("postgres")
-            .password("p@ss:w/rd");
-        let url = url_for(&config, "wdh_test_x");
-        let parsed: Config = url.parse().unwrap();
-        assert_eq!(parsed.get_dbname(), Some("wdh_test_x"));
-        assert_eq!(parsed.get_hosts(), config.get_hosts());
-        assert_eq!(parsed.get_password(), Some(&b"p@ss:w/rd"[..]));
-        assert_eq!(parsed.get_ports(), &[5432]);
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("name", &self.name)
+            .field("private_cluster", &self.server.inner.private)
+            .finish()
     }
 }

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
@@ -24,10 +24,10 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
 
-use crate::database::TestDatabase;
+use crate::admin::Admin;
+use crate::database;
 use crate::error::{Error, Result};
 use crate::names::{self, check_name};
-use crate::server::TestServer;
 
 /// The prefix of template databases.
 pub const TEMPLATE_PREFIX: &str = "wdh_test_tpl_";
@@ -70,12 +70,11 @@ fn key(name: &str) -> i32 {
     i32::from_ne_bytes(h.to_ne_bytes())
 }
 
-impl TestServer {
+impl Templates {
     /// The template database for `set`, built on first use.
-    pub fn template(&self, set: &MigrationSet) -> Result<String> {
+    pub(crate) fn template(&self, admin: &Admin, set: &MigrationSet) -> Result<String> {
         let checksum = set.checksum();
-        let templates = self.templates();
-        if let Some(name) = templates
+        if let Some(name) = self
             .ready
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -87,10 +86,11 @@ impl TestServer {
         check_name(&name)?;
         // Mark it in use first, so no concurrent sweep drops it under us.
         {
-            let mut holder = templates.holder.lock().unwrap_or_else(|p| p.into_inner());
+            let mut holder = self.holder.lock().unwrap_or_else(|p| p.into_inner());
             if holder.as_ref().is_none_or(Client::is_closed) {
                 *holder = Some(
-                    self.admin_config()
+                    admin
+                        .config()
                         .connect(NoTls)
                         .map_err(Error::pg("connecting to the test server"))?,
                 );
@@ -103,210 +103,53 @@ impl TestServer {
                 .map_err(Error::pg(format!("marking template {name} in use")))?;
             }
         }
-        self.build_template(&name, set)?;
-        templates
-            .ready
+        build_template(admin, &name, set)?;
+        self.ready
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(checksum, name.clone());
         Ok(name)
     }
 
-    fn build_template(&self, name: &str, set: &MigrationSet) -> Result<()> {
-        let mut admin = self
-            .config_for("postgres")
-            .connect(NoTls)
-            .map_err(Error::pg("connecting to the test server"))?;
-        let pg = |what: &str| Error::pg(format!("{what} template {name}"));
-        admin
-            .execute(
-                "SELECT pg_advisory_lock($1, $2)",
-                &[&BUILD_LOCK, &key(name)],
-            )
-            .map_err(pg("locking"))?;
-        let ready: Option<bool> = admin
-            .query_opt(
-                "SELECT datistemplate FROM pg_database WHERE datname = $1",
-                &[&name],
-            )
-            .map_err(pg("looking up"))?
-            .map(|r| r.get(0));
-        let built = match ready {
-            Some(true) => Ok(()),
-            partial => {
-                if partial.is_some() {
-                    // Left half-built by a killed process.
-                    self.drop_database(name)?;
-                }
-                self.build_template_locked(&mut admin, name, set)
-            }
-        };
-        let _ = admin.execute(
-            "SELECT pg_advisory_unlock($1, $2)",
-            &[&BUILD_LOCK, &key(name)],
-        );
-        built?;
-        self.sweep_stale_templates(&mut admin, name);
-        Ok(())
-    }
-
-    fn build_template_locked(
-        &self,
-        admin: &mut Client,
-        name: &str,
-        set: &MigrationSet,
-    ) -> Result<()> {
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .map_err(Error::pg(format!("creating template {name}")))?;
-        let failed = |source: Box<dyn std::error::Error + Send + Sync>| Error::TemplateBuild {
-            template: name.to_string(),
-            source,
-        };
-        let run = Target::parse(&self.url_for(name), Source::Explicit)
-            .map_err(|e| failed(Box::new(e)))
-            .and_then(|target| {
-                Runner::new(&target, RunOptions::default())
-                    .upgrade(set, &wdh_migrate_core::UpgradeTo::Head, &mut |_| {})
-                    .map(|_| ())
-                    .map_err(|e| failed(Box::new(e)))
-            });
-        if let Err(e) = run {
-            let _ = self.drop_database(name);
-            return Err(e);
-        }
-        admin
-            .batch_execute(&format!(
-                "ALTER DATABASE \"{name}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
-            ))
-            .map_err(Error::pg(format!("sealing template {name}")))
-    }
-
-    /// Drops the templates no live process uses (other than `keep`).
-    fn sweep_stale_templates(&self, admin: &mut Client, keep: &str) {
-        let Ok(rows) = admin.query(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2",
-            &[&TEMPLATE_PREFIX, &keep],
-        ) else {
-            return;
-        };
-        for row in rows {
-            let name: String = row.get(0);
-            if check_name(&name).is_err() {
-                continue; // not a name this harness made; never touched
-            }
-            let free = admin
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, $2)",
-                    &[&USE_LOCK, &key(&name)],
-                )
-                .map(|r| r.get::<_, bool>(0))
-                .unwrap_or(false);
-            if free {
-                let _ = admin
-                    .batch_execute(&format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE false"));
-                let _ = self.drop_database(&name);
-                let _ = admin.execute(
-                    "SELECT pg_advisory_unlock($1, $2)",
-                    &[&USE_LOCK, &key(&name)],
-                );
-            }
-        }
-    }
-
-    /// A clone of `template` named `name`, waiting briefly for the template
-    /// to have no connections.
-    pub(crate) fn clone_template(&self, template: &str, name: &str) -> Result<()> {
-        check_name(name)?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let created = self.with_admin(|c, version| {
-                let strategy = if version >= 150_000 {
-                    " STRATEGY FILE_COPY"
-                } else {
-                    ""
-                };
-                c.batch_execute(&format!(
-                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"{strategy}"
-                ))
-            });
-            match created {
-                Ok(()) => return Ok(()),
-                Err(e)
-                    if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
-                        && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE) => {
-                    let holders = self
-                        .with_admin(|c, _| {
-                            c.query(
-                                "SELECT string_agg(pid || ' ' || coalesce(application_name, '') || ' ' || coalesce(client_addr::text, 'local'), ', ') \
-                                 FROM pg_stat_activity WHERE datname = $1",
-                                &[&template],
-                            )
-                        })
-                        .ok()
-                        .and_then(|rows| rows.first().and_then(|r| r.get::<_, Option<String>>(0)))
-                        .unwrap_or_else(|| "unknown sessions".into());
-                    return Err(Error::TemplateInUse {
-                        template: template.to_string(),
-                        holders,
-                    });
-                }
-                Err(e) => {
-                    return Err(Error::pg(format!(
-                        "cloning template {template} into {name}"
-                    ))(e))
-                }
-            }
-        }
-    }
-
-    /// A test database already migrated with `set`: a clone of the set's
-    /// template, taken from the pool of clones made ahead of demand when
-    /// one is ready.
-    pub fn create_migrated(&self, set: &MigrationSet) -> Result<TestDatabase> {
-        let template = self.template(set)?;
-        let pool = self.pool(&template);
-        let name = match pool.take() {
-            Some(name) => name,
+    /// The name of a clone of the set's template, taken from the pool of
+    /// clones made ahead of demand when one is ready.
+    pub(crate) fn pooled_clone(&self, admin: &Arc<Admin>, set: &MigrationSet) -> Result<String> {
+        let template = self.template(admin, set)?;
+        let pool = self.pool(admin, &template);
+        match pool.take() {
+            Some(name) => Ok(name),
             None => {
                 let name = names::fresh_name();
-                self.clone_template(&template, &name)?;
-                name
+                clone_template(admin, &template, &name)?;
+                Ok(name)
             }
-        };
-        Ok(TestDatabase::from_parts(self.clone(), name))
+        }
     }
 
-    /// A clone of the set's template made now, bypassing the pool.
-    pub fn clone_migrated(&self, set: &MigrationSet) -> Result<TestDatabase> {
-        let template = self.template(set)?;
+    /// The name of a clone of the set's template made now, bypassing the pool.
+    pub(crate) fn fresh_clone(&self, admin: &Admin, set: &MigrationSet) -> Result<String> {
+        let template = self.template(admin, set)?;
         let name = names::fresh_name();
-        self.clone_template(&template, &name)?;
-        Ok(TestDatabase::from_parts(self.clone(), name))
+        clone_template(admin, &template, &name)?;
+        Ok(name)
     }
 
-    /// How many clones each pool keeps ready (default 2; 0 turns pools off).
-    pub fn set_pool_size(&self, size: usize) {
-        self.templates().pool_size.store(size, Ordering::Relaxed);
+    /// How many clones each pool keeps ready (0 turns pools off).
+    pub(crate) fn set_pool_size(&self, size: usize) {
+        self.pool_size.store(size, Ordering::Relaxed);
     }
 
-    fn pool(&self, template: &str) -> Arc<Pool> {
-        let templates = self.templates();
-        let mut pools = templates.pools.lock().unwrap_or_else(|p| p.into_inner());
+    fn pool(&self, admin: &Arc<Admin>, template: &str) -> Arc<Pool> {
+        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(pools.entry(template.to_string()).or_insert_with(|| {
-            Pool::start(self, template, templates.pool_size.load(Ordering::Relaxed))
+            Pool::start(admin, template, self.pool_size.load(Ordering::Relaxed))
         }))
     }
 
     /// Stops the pools and drops their unused clones (at exit, for servers
     /// that outlive the process).
-    pub(crate) fn drain_pools(&self) {
+    pub(crate) fn drain_pools(&self, admin: &Admin) {
         let pools: Vec<Arc<Pool>> = self
-            .templates()
             .pools
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -315,7 +158,159 @@ impl TestServer {
             .collect();
         for pool in pools {
             for name in pool.stop() {
-                let _ = self.drop_database(&name);
+                let _ = database::drop_now(admin, &name);
+            }
+        }
+    }
+}
+
+fn build_template(admin: &Admin, name: &str, set: &MigrationSet) -> Result<()> {
+    let mut client = admin
+        .config_for("postgres")
+        .connect(NoTls)
+        .map_err(Error::pg("connecting to the test server"))?;
+    let pg = |what: &str| Error::pg(format!("{what} template {name}"));
+    client
+        .execute(
+            "SELECT pg_advisory_lock($1, $2)",
+            &[&BUILD_LOCK, &key(name)],
+        )
+        .map_err(pg("locking"))?;
+    let ready: Option<bool> = client
+        .query_opt(
+            "SELECT datistemplate FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .map_err(pg("looking up"))?
+        .map(|r| r.get(0));
+    let built = match ready {
+        Some(true) => Ok(()),
+        partial => {
+            if partial.is_some() {
+                // Left half-built by a killed process.
+                database::drop_now(admin, name)?;
+            }
+            build_template_locked(admin, &mut client, name, set)
+        }
+    };
+    let _ = client.execute(
+        "SELECT pg_advisory_unlock($1, $2)",
+        &[&BUILD_LOCK, &key(name)],
+    );
+    built?;
+    sweep_stale_templates(admin, &mut client, name);
+    Ok(())
+}
+
+fn build_template_locked(
+    admin: &Admin,
+    client: &mut Client,
+    name: &str,
+    set: &MigrationSet,
+) -> Result<()> {
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .map_err(Error::pg(format!("creating template {name}")))?;
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| Error::TemplateBuild {
+        template: name.to_string(),
+        source,
+    };
+    let run = Target::parse(&admin.url_for(name), Source::Explicit)
+        .map_err(|e| failed(Box::new(e)))
+        .and_then(|target| {
+            Runner::new(&target, RunOptions::default())
+                .upgrade(set, &wdh_migrate_core::UpgradeTo::Head, &mut |_| {})
+                .map(|_| ())
+                .map_err(|e| failed(Box::new(e)))
+        });
+    if let Err(e) = run {
+        let _ = database::drop_now(admin, name);
+        return Err(e);
+    }
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{name}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
+        ))
+        .map_err(Error::pg(format!("sealing template {name}")))
+}
+
+/// Drops the templates no live process uses (other than `keep`).
+fn sweep_stale_templates(admin: &Admin, client: &mut Client, keep: &str) {
+    let Ok(rows) = client.query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2",
+        &[&TEMPLATE_PREFIX, &keep],
+    ) else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        if check_name(&name).is_err() {
+            continue; // not a name this harness made; never touched
+        }
+        let free = client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&USE_LOCK, &key(&name)],
+            )
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        if free {
+            let _ =
+                client.batch_execute(&format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE false"));
+            let _ = database::drop_now(admin, &name);
+            let _ = client.execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&USE_LOCK, &key(&name)],
+            );
+        }
+    }
+}
+
+/// A clone of `template` named `name`, waiting briefly for the template
+/// to have no connections.
+pub(crate) fn clone_template(admin: &Admin, template: &str, name: &str) -> Result<()> {
+    check_name(name)?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let created = admin.with_admin(|c, version| {
+            let strategy = if version >= 150_000 {
+                " STRATEGY FILE_COPY"
+            } else {
+                ""
+            };
+            c.batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"{strategy}"
+            ))
+        });
+        match created {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE) => {
+                let holders = admin
+                    .with_admin(|c, _| {
+                        c.query(
+                            "SELECT string_agg(pid || ' ' || coalesce(application_name, '') || ' ' || coalesce(client_addr::text, 'local'), ', ') \
+                             FROM pg_stat_activity WHERE datname = $1",
+                            &[&template],
+                        )
+                    })
+                    .ok()
+                    .and_then(|rows| rows.first().and_then(|r| r.get::<_, Option<String>>(0)))
+                    .unwrap_or_else(|| "unknown sessions".into());
+                return Err(Error::TemplateInUse {
+                    template: template.to_string(),
+                    holders,
+                });
+            }
+            Err(e) => {
+                return Err(Error::pg(format!(
+                    "cloning template {template} into {name}"
+                ))(e))
             }
         }
     }
@@ -331,7 +326,7 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    fn start(server: &TestServer, template: &str, size: usize) -> Arc<Pool> {
+    fn start(admin: &Arc<Admin>, template: &str, size: usize) -> Arc<Pool> {
         let pool = Arc::new(Pool {
             ready: Mutex::new(VecDeque::new()),
             wake: Condvar::new(),
@@ -340,12 +335,12 @@ impl Pool {
             refiller: Mutex::new(None),
         });
         if size > 0 {
-            let weak_server = server.downgrade();
+            let weak_admin = Arc::downgrade(admin);
             let pool_ref = Arc::clone(&pool);
             let template = template.to_string();
             let handle = std::thread::Builder::new()
                 .name("wdh-testdb-pool".into())
-                .spawn(move || pool_ref.refill(&weak_server, &template));
+                .spawn(move || pool_ref.refill(&weak_admin, &template));
             *pool.refiller.lock().unwrap_or_else(|p| p.into_inner()) = handle.ok();
         }
         pool
@@ -361,7 +356,9 @@ impl Pool {
         name
     }
 
-    fn refill(&self, server: &crate::server::WeakServer, template: &str) {
+    /// Keeps the pool full while the server's handle lives (`admin` does
+    /// not keep it alive).
+    fn refill(&self, admin: &Weak<Admin>, template: &str) {
         loop {
             {
                 let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
@@ -376,18 +373,18 @@ impl Pool {
             if self.stopped.load(Ordering::Relaxed) {
                 return;
             }
-            let Some(server) = server.upgrade() else {
+            let Some(admin) = admin.upgrade() else {
                 return;
             };
             let name = names::fresh_name();
-            if server.clone_template(template, &name).is_err() {
+            if clone_template(&admin, template, &name).is_err() {
                 // The server is going away (or refuses): stop refilling; takers clone themselves.
                 return;
             }
             let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
             if self.stopped.load(Ordering::Relaxed) {
                 drop(ready);
-                let _ = server.drop_database(&name);
+                let _ = database::drop_now(&admin, &name);
                 return;
             }
             ready.push_back(name);

@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod plan;
 pub mod runner;
 pub mod schema;
+pub mod spelling;
 pub mod sql;
 pub mod target;
 

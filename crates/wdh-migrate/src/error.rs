@@ -7,8 +7,33 @@
 
 use std::fmt::Write as _;
 
+use wdh_migrate_core::guard::shell_word;
+use wdh_migrate_core::plan::Direction;
 use wdh_migrate_core::runner::RunError;
+use wdh_migrate_core::spelling::{Knob, Spelling};
 use wdh_migrate_core::target::Target;
+
+/// The CLI's names for the settings a library message points to: its flags.
+pub struct Flags;
+
+impl Spelling for Flags {
+    fn knob(&self, knob: Knob<'_>) -> String {
+        match knob {
+            Knob::AllowDrift => "--allow-drift".into(),
+            Knob::AllowOutOfOrder => "--allow-out-of-order".into(),
+            Knob::MigrationsFolder => "--migrations".into(),
+            Knob::RetryFailed => "--retry-failed".into(),
+            Knob::RetryCommand(Direction::Up) => "`wdh-migrate upgrade --retry-failed`".into(),
+            Knob::RetryCommand(Direction::Down) => {
+                "`wdh-migrate downgrade -1 --retry-failed`".into()
+            }
+            Knob::ConfirmDatabase(None) => "--confirm-database".into(),
+            Knob::ConfirmDatabase(Some(name)) => format!("--confirm-database {}", shell_word(name)),
+            Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
+            _ => wdh_migrate_core::spelling::Library.knob(knob),
+        }
+    }
+}
 
 /// Exit codes (documented in `--help` and the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +100,9 @@ impl CliError {
         let text = match self {
             // anyhow's alternate form writes each cause once, after a colon.
             CliError::Usage(e) | CliError::Failed(e) => format!("error: {e:#}"),
-            CliError::Run(RunError::Blocked(refusal)) => refusal.to_string(),
+            CliError::Run(RunError::Blocked(refusal)) => refusal.render(&Flags),
             CliError::Run(e) => {
-                let mut text = format!("error: {e}");
+                let mut text = format!("error: {}", e.render(&Flags));
                 chain(&mut text, std::error::Error::source(e));
                 text
             }

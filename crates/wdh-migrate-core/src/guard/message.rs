@@ -6,59 +6,66 @@ use std::fmt;
 
 use super::decision::Action;
 use super::{ProtectedReason, Refusal, RefusalKind, OVERRIDE_VALUE, OVERRIDE_VARIABLE};
+use crate::spelling::{Knob, Library, Spelling};
 
 /// How many characters of a wrong override value are shown.
 const SHOWN_VALUE_CHARS: usize = 40;
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Refusal {
+    /// The refusal's text, its knobs spelled by `spelling`.
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
         let db = shown(&self.database);
-        match self.action {
+        let mut text = match self.action {
             Action::Downgrade => {
-                f.write_str("BLOCKED: Refusing to downgrade potential production database.\n")?
+                String::from("BLOCKED: Refusing to downgrade potential production database.\n")
             }
-            Action::WeakenMarker => f.write_str(
+            Action::WeakenMarker => String::from(
                 "BLOCKED: Refusing to weaken the environment marker of potential production \
                  database.\n",
-            )?,
-        }
-        writeln!(f, "  Database: {db}")?;
-        writeln!(f, "  Protected because {}.", self.reason)?;
+            ),
+        };
+        text.push_str(&format!("  Database: {db}\n"));
+        text.push_str(&format!("  Protected because {}.\n", self.reason));
         match &self.kind {
             RefusalKind::Locked => {
-                return write!(
-                    f,
+                text.push_str(&format!(
                     "  The `production` marker is locked, so no override is accepted.\n  \
-                     To proceed: unlock it first with `wdh-migrate mark production` \
-                     (without --locked), which is itself guarded, then run the downgrade again."
-                );
+                     To proceed: unlock it first with {}, which is itself guarded, then run \
+                     the downgrade again.",
+                    spelling.knob(Knob::UnlockMarker)
+                ));
+                return text;
             }
-            RefusalKind::ConfirmationMissing => writeln!(
-                f,
-                "  {OVERRIDE_VARIABLE} is set, but --confirm-database was not given."
-            )?,
-            RefusalKind::ConfirmationMismatch { confirmed } => writeln!(
-                f,
-                "  {OVERRIDE_VARIABLE} is set, but --confirm-database names {}, not {db}.",
+            RefusalKind::ConfirmationMissing => text.push_str(&format!(
+                "  {OVERRIDE_VARIABLE} is set, but {} was not given.\n",
+                spelling.knob(Knob::ConfirmDatabase(None))
+            )),
+            RefusalKind::ConfirmationMismatch { confirmed } => text.push_str(&format!(
+                "  {OVERRIDE_VARIABLE} is set, but {} names {}, not {db}.\n",
+                spelling.knob(Knob::ConfirmDatabase(None)),
                 shown(confirmed)
-            )?,
+            )),
             RefusalKind::Protected => {}
         }
-        write!(
-            f,
-            "  To proceed: set {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} AND pass \
-             --confirm-database {}",
-            shell_word(&self.database)
-        )?;
+        text.push_str(&format!(
+            "  To proceed: set {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} AND pass {}",
+            spelling.knob(Knob::ConfirmDatabase(Some(&self.database)))
+        ));
         if matches!(self.reason, ProtectedReason::Marked { .. }) {
-            f.write_str(".")
+            text.push('.');
         } else {
-            write!(
-                f,
+            text.push_str(&format!(
                 ";\n  or use a database whose name marks it safe, e.g. {}.",
                 self.safe_example
-            )
+            ));
         }
+        text
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(&Library))
     }
 }
 
@@ -69,14 +76,7 @@ impl std::error::Error for Refusal {}
 #[non_exhaustive]
 pub enum GuardError {
     /// The override variable is set, but not to [`OVERRIDE_VALUE`].
-    #[error(
-        "WDH_ALLOW_PRODUCTION_DOWNGRADE is set to {value}, not to the exact value \
-         I_KNOW_WHAT_I_AM_DOING, so nothing was done to protected database {}. \
-         To override, set it to exactly I_KNOW_WHAT_I_AM_DOING and pass \
-         --confirm-database {}; otherwise unset it.",
-        shown(.database),
-        shell_word(.database)
-    )]
+    #[error("{}", self.render(&Library))]
     BadOverrideValue {
         /// The protected database.
         database: String,
@@ -84,11 +84,29 @@ pub enum GuardError {
         value: String,
     },
     /// A marker names no known environment.
-    #[error("{value} is not an environment; use one of production, staging, test or dev")]
+    #[error("{}", self.render(&Library))]
     UnknownEnvironment {
         /// The value found, quoted, escaped and cut to 40 characters.
         value: String,
     },
+}
+
+impl GuardError {
+    /// The error's text, its knobs spelled by `spelling`.
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
+        match self {
+            GuardError::BadOverrideValue { database, value } => format!(
+                "{OVERRIDE_VARIABLE} is set to {value}, not to the exact value \
+                 {OVERRIDE_VALUE}, so nothing was done to protected database {}. \
+                 To override, set it to exactly {OVERRIDE_VALUE} and pass {}; otherwise unset it.",
+                shown(database),
+                spelling.knob(Knob::ConfirmDatabase(Some(database)))
+            ),
+            GuardError::UnknownEnvironment { value } => format!(
+                "{value} is not an environment; use one of production, staging, test or dev"
+            ),
+        }
+    }
 }
 
 /// A name in backticks with control characters escaped, so that a strange
@@ -109,7 +127,7 @@ pub(super) fn shown(name: &str) -> String {
 
 /// A name as a single shell word: as it is if it only has letters, digits,
 /// `_`, `-` and `.`, otherwise in single quotes (control characters escaped).
-pub(super) fn shell_word(name: &str) -> String {
+pub fn shell_word(name: &str) -> String {
     let plain = !name.is_empty()
         && name
             .chars()

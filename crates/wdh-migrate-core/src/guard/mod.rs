@@ -56,7 +56,7 @@ pub use classification::{
     SafetyPolicy,
 };
 pub use decision::{decide, Decision, Operation, Override, Refusal, RefusalKind};
-pub use message::GuardError;
+pub use message::{shell_word, GuardError};
 
 /// The exact value of `WDH_ALLOW_PRODUCTION_DOWNGRADE` that permits a
 /// destructive operation on a protected database.

@@ -154,3 +154,51 @@ fn audit_statement() {
         )
     );
 }
+
+#[test]
+fn rows_match_migrations_by_their_resolved_version() {
+    use super::{AppliedRow, FailedRow, LedgerState};
+    use crate::migrations::{MigrationSet, Version};
+    use crate::plan::Direction;
+
+    let files = [
+        ("0001_a.up.sql", "SELECT 1;"),
+        ("0002_b.up.sql", "SELECT 2;"),
+    ]
+    .iter()
+    .map(|(p, s)| (std::path::PathBuf::from(p), s.as_bytes().to_vec()))
+    .collect();
+    let set = MigrationSet::from_files(std::path::Path::new("m"), files).expect("set");
+    let applied = AppliedRow {
+        version: "1".into(),
+        resolved: Version::parse("1", set.layout),
+        name: "a".into(),
+        checksum: String::new(),
+        applied_at: String::new(),
+        execution_ms: 0.0,
+        applied_by: String::new(),
+        client_addr: None,
+    };
+    let failed = FailedRow {
+        version: "02".into(),
+        resolved: Version::parse("02", set.layout),
+        name: "b".into(),
+        direction: Direction::Up,
+        statements_done: 0,
+        statements_total: 1,
+        error: String::new(),
+        failed_at: String::new(),
+    };
+    let state = LedgerState {
+        exists: true,
+        applied: vec![applied],
+        failed: vec![failed],
+    };
+    let (a, b) = (&set.migrations[0], &set.migrations[1]);
+    // The ledger's own text is what every statement about the row uses.
+    assert_eq!(state.recorded_version(a), "1");
+    assert_eq!(state.recorded_version(b), "02");
+    assert!(!state.is_failed(a));
+    assert!(state.is_failed(b));
+    assert_eq!(LedgerState::default().recorded_version(a), "0001");
+}

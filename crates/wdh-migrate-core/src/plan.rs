@@ -1,5 +1,6 @@
 //! Planning: comparing the ledger with the migration files. Pure — no
-//! database — and unit-tested here.
+//! database — and unit-tested here. The ledger's rows are the ledger's own
+//! types ([`crate::ledger::rows`]), their versions already resolved.
 
 use std::collections::HashSet;
 

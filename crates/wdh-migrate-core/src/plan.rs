@@ -1,88 +1,20 @@
 //! Planning: comparing the ledger with the migration files. Pure — no
-//! database — and unit-tested here.
+//! database — and unit-tested here. The ledger's rows are the ledger's own
+//! types ([`crate::ledger::rows`]), their versions already resolved.
 
 use std::collections::HashSet;
 
+pub use crate::ledger::{AppliedRow, FailedRow, LedgerState};
 use crate::migrations::{Migration, MigrationSet, Version};
-
-/// A migration as the ledger records it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct AppliedRow {
-    /// Normalized version.
-    pub version: String,
-    /// Name at the time it was applied.
-    pub name: String,
-    /// SHA-256 (hex) of its up script when it was applied.
-    pub checksum: String,
-    /// When it was applied (RFC 3339).
-    pub applied_at: String,
-    /// How long its SQL took, in milliseconds.
-    pub execution_ms: f64,
-    /// The role that applied it.
-    pub applied_by: String,
-    /// The client address (none over a unix socket).
-    pub client_addr: Option<String>,
-}
-
-/// A no-transaction migration that failed, or was interrupted, part-way.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct FailedRow {
-    /// Normalized version.
-    pub version: String,
-    /// Name.
-    pub name: String,
-    /// Whether it failed applying (`up`) or reverting (`down`).
-    pub direction: Direction,
-    /// Statements that completed before the failure.
-    pub statements_done: i32,
-    /// Statements in the script.
-    pub statements_total: i32,
-    /// The error, or a note that the run was interrupted.
-    pub error: String,
-    /// When it failed (RFC 3339).
-    pub failed_at: String,
-}
-
-/// What the ledger holds.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LedgerState {
-    /// Whether the ledger schema exists at all.
-    pub exists: bool,
-    /// Applied migrations, in the order they were applied.
-    pub applied: Vec<AppliedRow>,
-    /// Failed no-transaction migrations.
-    pub failed: Vec<FailedRow>,
-}
-
-impl LedgerState {
-    /// The version as the ledger records `m` (the ledger may hold `1` where
-    /// the file now says `0001`: in the flat layout they are the same
-    /// version); the file's own version when the ledger has no row for it.
-    /// Every ledger statement about `m` must use this text.
-    pub fn recorded_version(&self, set: &MigrationSet, m: &Migration) -> String {
-        let same = |v: &str| Version::parse(v, set.layout).is_some_and(|v| v == m.version);
-        self.applied
-            .iter()
-            .map(|r| &r.version)
-            .chain(self.failed.iter().map(|f| &f.version))
-            .find(|v| same(v))
-            .cloned()
-            .unwrap_or_else(|| m.version.to_string())
-    }
-
-    /// Whether `m` is recorded as failed (outside a transaction).
-    pub fn is_failed(&self, set: &MigrationSet, m: &Migration) -> bool {
-        self.failed
-            .iter()
-            .any(|f| Version::parse(&f.version, set.layout).is_some_and(|v| v == m.version))
-    }
-}
 
 /// An applied migration whose up script changed since.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Drift {
-    /// Version.
+    /// Version, as the ledger records it.
     pub version: String,
+    /// The migration's version ([`AppliedRow::resolved`]).
+    #[serde(skip)]
+    pub resolved: Version,
     /// The file now.
     pub path: String,
     /// Checksum the ledger recorded.
@@ -115,7 +47,7 @@ pub fn analyze<'a>(set: &'a MigrationSet, ledger: &LedgerState) -> Analysis<'a> 
     let mut missing = Vec::new();
     let mut applied_set: HashSet<usize> = HashSet::new();
     for row in &ledger.applied {
-        match position(set, &row.version) {
+        match position(set, row) {
             Some(i) => {
                 applied_set.insert(i);
                 applied_versions.insert(row.version.as_str());
@@ -124,6 +56,7 @@ pub fn analyze<'a>(set: &'a MigrationSet, ledger: &LedgerState) -> Analysis<'a> 
                 if current != row.checksum {
                     drifted.push(Drift {
                         version: row.version.clone(),
+                        resolved: m.version.clone(),
                         path: m.up.path.display().to_string(),
                         recorded: row.checksum.clone(),
                         current,
@@ -173,9 +106,11 @@ pub fn analyze<'a>(set: &'a MigrationSet, ledger: &LedgerState) -> Analysis<'a> 
     }
 }
 
-fn position(set: &MigrationSet, version: &str) -> Option<usize> {
-    let wanted = Version::parse(version, set.layout)?;
-    set.migrations.iter().position(|m| m.version == wanted)
+/// Where the set holds the migration `row` records.
+fn position(set: &MigrationSet, row: &AppliedRow) -> Option<usize> {
+    set.migrations
+        .iter()
+        .position(|m| row.is_version(&m.version))
 }
 
 /// Where an upgrade goes.
@@ -578,6 +513,7 @@ mod tests {
                     let m = set.find(v).unwrap();
                     AppliedRow {
                         version: m.version.to_string(),
+                        resolved: Some(m.version.clone()),
                         name: m.name.clone(),
                         checksum: m.up.checksum_hex(),
                         applied_at: String::new(),
@@ -678,6 +614,7 @@ mod tests {
         let mut ledger = applied(&s, &["1", "2"]);
         ledger.applied.push(AppliedRow {
             version: "3".into(),
+            resolved: Version::parse("3", s.layout),
             name: "gone".into(),
             ..ledger.applied[0].clone()
         });

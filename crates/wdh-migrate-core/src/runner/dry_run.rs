@@ -1,11 +1,10 @@
 //! Dry runs: the plan and the exact SQL, in order, without running anything.
 
 use crate::identity::Identity;
-use crate::ledger;
-use crate::migrations::MigrationSet;
-use crate::plan::{Direction, LedgerState, Plan};
+use crate::ledger::{statements, LedgerState};
+use crate::plan::{Direction, Plan};
 
-use super::{script_for, transactional_message};
+use super::step::{script_for, transactional_message};
 
 /// A dry run: the plan and the exact SQL, in order; nothing was run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,7 +36,6 @@ pub struct DryRunStep {
 
 pub(super) fn dry_run(
     identity: Identity,
-    set: &MigrationSet,
     state: &LedgerState,
     plan: &Plan<'_>,
     guard: String,
@@ -47,7 +45,7 @@ pub(super) fn dry_run(
         steps.push(DryRunStep {
             label: "create the ledger".into(),
             file: None,
-            sql: ledger::create_message(),
+            sql: statements::create_message(),
         });
     }
     for m in &plan.steps {
@@ -58,36 +56,35 @@ pub(super) fn dry_run(
             Direction::Up => "up",
             Direction::Down => "down",
         };
-        let version = state.recorded_version(set, m);
+        let version = state.recorded_version(m);
         let sql = if script.no_transaction {
             // The messages sent one by one, in order (execution_ms is measured at run time).
-            let record = match plan.direction {
-                Direction::Up => {
-                    ledger::record_applied(&version, &m.name, &m.up.checksum_hex(), true, Some(0.0))
-                }
-                Direction::Down => ledger::record_reverted(&version),
-            };
-            let statements = crate::sql::split_statements(&script.executable_sql());
-            let mut messages = vec![ledger::record_started(
+            let record = statements::record_done(
+                plan.direction,
+                &version,
+                &m.name,
+                &m.up.checksum_hex(),
+                true,
+                Some(0.0),
+            );
+            let parsed = crate::sql::split_statements(&script.executable_sql());
+            let mut messages = vec![statements::record_started(
                 &version,
                 &m.name,
                 dir,
-                statements.len(),
+                parsed.len(),
             )];
-            for (i, statement) in statements.iter().enumerate() {
+            for (i, statement) in parsed.iter().enumerate() {
                 messages.push(statement.sql.clone());
-                messages.push(ledger::record_progress(&version, i + 1));
+                messages.push(statements::record_progress(&version, i + 1));
             }
-            messages.push(format!(
-                "BEGIN;{record}{}COMMIT;",
-                ledger::clear_failed(&version)
-            ));
+            messages.push(statements::finish_no_transaction(&record, &version));
             format!(
                 "-- outside a transaction, one message at a time:\n{}",
                 messages.join("\n")
             )
         } else {
-            transactional_message(m, script, plan.direction, &version, state.is_failed(set, m))
+            transactional_message(m, script, plan.direction, &version, state.is_failed(m))
         };
         steps.push(DryRunStep {
             label: format!("{}_{} {dir}", m.version, m.name),

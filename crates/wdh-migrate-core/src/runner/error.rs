@@ -1,8 +1,8 @@
 //! Why a run failed, with everything the server said.
 
 use crate::guard::{self, Refusal};
-use crate::ledger;
-use crate::plan::{Direction, FailedRow, PlanError};
+use crate::ledger::{self, FailedRow};
+use crate::plan::{Direction, PlanError};
 
 use super::repair_steps;
 

@@ -1,5 +1,5 @@
 //! Running a plan against a database: `upgrade`, `downgrade`, `status`,
-//! `history` and dry runs.
+//! `history`, `mark` and dry runs.
 //!
 //! Every operation takes an explicit [`Target`]; nothing is read from the
 //! environment. Before connecting, a destructive operation is judged on the
@@ -7,38 +7,35 @@
 //! before any statement if `current_database()` differs from that name, and
 //! the guard judges again on the live facts ([`Identity`]).
 //!
-//! Each transactional migration is sent as one message —
-//! `BEGIN; <sql>; <ledger row>; COMMIT;` — so the migration and its ledger
-//! row commit or roll back together, in one round trip. The whole run holds
-//! a session-level advisory lock, released on every path (and by the server
-//! when the session ends).
+//! This module holds the options, the events, the reports and the public
+//! entry points. The seams are modules of their own: the live facts and
+//! their judging (`live`), the run lock (`lock`), executing one migration
+//! (`step`), the environment marker (`mark`), dry runs, the status report
+//! and the errors. Every statement sent for bookkeeping (lock, marker,
+//! ledger rows) is built by [`crate::ledger::statements`].
 
 use std::time::{Duration, Instant};
 
-use postgres::error::{DbError, ErrorPosition};
-use postgres::{Client, NoTls};
-
 use crate::guard::{self, Decision, Marker, Operation, Override, SafetyPolicy};
 use crate::identity::Identity;
-use crate::ledger::{self, AuditEntry};
-use crate::migrations::{Migration, MigrationSet, Script};
-use crate::plan::{
-    self, Allow, AppliedRow, Direction, DowngradeTo, FailedRow, LedgerState, Plan, PlanError,
-    UpgradeTo,
-};
-use crate::sql::{quote_ident, quote_literal};
+use crate::ledger::{AppliedRow, AuditEntry, FailedRow, LedgerState};
+use crate::migrations::{Layout, Migration, MigrationSet};
+use crate::plan::{self, Allow, Direction, DowngradeTo, Plan, PlanError, UpgradeTo};
 use crate::target::Target;
 
 mod dry_run;
 mod error;
+mod live;
+mod lock;
+mod mark;
 mod status;
+mod step;
 
+pub use crate::ledger::statements::LOCK_KEY;
 pub use dry_run::{DryRun, DryRunStep};
 pub use error::{MigrationFailure, RunError};
+pub use live::Connected;
 pub use status::{Status, StatusEntry};
-
-/// The advisory lock key of a run (`wdh_migr` in ASCII), per database.
-pub const LOCK_KEY: i64 = 0x7764_685f_6d69_6772;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -159,37 +156,6 @@ pub struct Runner<'t> {
     options: RunOptions,
 }
 
-/// A connection whose live database has been checked against the target's
-/// claim ([`Runner::connect`]).
-pub struct Connected {
-    client: Client,
-    identity: Identity,
-}
-
-impl Connected {
-    /// The live facts of the connection.
-    pub fn identity(&self) -> &Identity {
-        &self.identity
-    }
-
-    /// Creates the ledger unless this session already knows it exists.
-    fn ensure_ledger(&mut self) -> Result<(), postgres::Error> {
-        if !self.identity.ledger_exists {
-            ledger::ensure(&mut self.client)?;
-            self.identity.ledger_exists = true;
-        }
-        Ok(())
-    }
-}
-
-impl std::fmt::Debug for Connected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connected")
-            .field("identity", &self.identity)
-            .finish()
-    }
-}
-
 impl<'t> Runner<'t> {
     /// A runner for `target`.
     pub fn new(target: &'t Target, options: RunOptions) -> Runner<'t> {
@@ -199,134 +165,6 @@ impl<'t> Runner<'t> {
     /// The target.
     pub fn target(&self) -> &Target {
         self.target
-    }
-
-    /// Connects for an upgrade: reads the live facts, and stops before any
-    /// other statement if the connected database is not the one the target
-    /// names. The environment marker is not read: it decides only
-    /// destructive operations, which read it themselves.
-    pub fn connect(&self) -> Result<Connected, RunError> {
-        self.connect_with(false)
-    }
-
-    fn connect_with(&self, marker: bool) -> Result<Connected, RunError> {
-        let mut config = self.target.config().clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(self.options.connect_timeout);
-        }
-        config.application_name("wdh-migrate");
-        let mut client = config.connect(NoTls).map_err(|source| RunError::Connect {
-            target: self.target.redacted(),
-            source,
-        })?;
-        let identity = Identity::read(&mut client, marker).map_err(RunError::db(
-            self.target.database(),
-            "reading the connection's identity",
-        ))?;
-        tracing::debug!(target = %self.target.redacted(), live = %identity.describe(), "connected");
-        if identity.database != self.target.database() {
-            return Err(RunError::DatabaseMismatch {
-                claimed: self.target.database().to_string(),
-                connected: identity.database.clone(),
-            });
-        }
-        Ok(Connected { client, identity })
-    }
-
-    /// Judges `op` on the claim (the database the target names) before
-    /// connecting: a plainly protected target is refused without any
-    /// connection. The operations call it themselves; a caller can call it
-    /// first too, to refuse before any other work. Returns whether the
-    /// override is in use.
-    pub fn judge_claim(&self, op: &Operation) -> Result<bool, RunError> {
-        let decision = guard::decide(
-            op,
-            self.target.database(),
-            None,
-            &self.options.policy,
-            &self.options.override_,
-        )?;
-        match decision {
-            Decision::Allow => Ok(false),
-            Decision::AllowWithOverride { .. } => Ok(true),
-            Decision::Refuse(r) => Err(RunError::Blocked(Box::new(r))),
-        }
-    }
-
-    /// Judges `op` on the live facts; a refusal is written to the audit log.
-    fn judge_live(
-        &self,
-        c: &mut Connected,
-        op: &Operation,
-        audit: &AuditEntry,
-        on: &mut dyn FnMut(Event<'_>),
-    ) -> Result<bool, RunError> {
-        let decision = match guard::decide(
-            op,
-            &c.identity.database,
-            c.identity.marker.as_ref(),
-            &self.options.policy,
-            &self.options.override_,
-        ) {
-            Ok(d) => d,
-            Err(e) => {
-                self.audit(
-                    c,
-                    AuditEntry {
-                        outcome: "refused".into(),
-                        error: Some(e.to_string()),
-                        ..audit.clone()
-                    },
-                );
-                return Err(e.into());
-            }
-        };
-        match decision {
-            Decision::Allow => Ok(false),
-            Decision::AllowWithOverride { warning } => {
-                on(Event::Override(&warning));
-                Ok(true)
-            }
-            Decision::Refuse(r) => {
-                self.audit(
-                    c,
-                    AuditEntry {
-                        outcome: "refused".into(),
-                        error: Some(r.to_string()),
-                        ..audit.clone()
-                    },
-                );
-                Err(RunError::Blocked(Box::new(r)))
-            }
-        }
-    }
-
-    /// Appends an audit row, creating the ledger if needed. Best effort: a
-    /// failure to audit never hides the run's own outcome.
-    fn audit(&self, c: &mut Connected, entry: AuditEntry) {
-        let entry = AuditEntry {
-            target: self.target.redacted(),
-            error: entry.error.map(|e| self.target.scrub(&e)),
-            ..entry
-        };
-        let _ = c
-            .ensure_ledger()
-            .and_then(|()| c.client.batch_execute(&ledger::audit_sql(&entry)));
-    }
-
-    /// Reads the ledger; `detail` adds when, by whom and how long (for
-    /// `status` and `history`), which planning does not need.
-    fn read_ledger(&self, c: &mut Connected, detail: bool) -> Result<LedgerState, RunError> {
-        let exists = c.identity.ledger_exists;
-        let (format, state) = ledger::read(&mut c.client, exists, detail)
-            .map_err(RunError::db(&c.identity.database, "reading the ledger"))?;
-        if format > ledger::FORMAT {
-            return Err(RunError::LedgerTooNew {
-                database: c.identity.database.clone(),
-                format,
-            });
-        }
-        Ok(state)
     }
 
     /// Applies pending migrations up to `to`.
@@ -352,7 +190,7 @@ impl<'t> Runner<'t> {
         on(Event::Connected(&c.identity));
         let database = c.identity.database.clone();
         // Fast path: nothing pending needs neither the lock nor a write.
-        let state = self.read_ledger(c, false)?;
+        let state = self.read_ledger(c, false, set.layout)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&database))?;
         if plan.steps.is_empty() && state.failed.is_empty() {
@@ -364,7 +202,7 @@ impl<'t> Runner<'t> {
         self.locked(c, |runner, c| {
             c.ensure_ledger()
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            let state = runner.read_ledger(c, false)?;
+            let state = runner.read_ledger(c, false, set.layout)?;
             runner.check_failed(&database, &state, Direction::Up)?;
             let plan = plan::plan_upgrade(set, &state, to, runner.options.allow)
                 .map_err(plan_error(&database))?;
@@ -372,7 +210,7 @@ impl<'t> Runner<'t> {
                 // Another run applied them while this one waited for the lock.
                 return Ok(RunReport::unchanged(&c.identity, plan.from));
             }
-            runner.execute(c, set, &state, &plan, false, on)
+            runner.execute(c, &state, &plan, false, on)
         })
     }
 
@@ -413,7 +251,7 @@ impl<'t> Runner<'t> {
             // set while this run waited for the lock counts.
             runner.refresh_identity(c)?;
             let override_used = runner.judge_live(c, &op, &audit, on)?;
-            let state = runner.read_ledger(c, false)?;
+            let state = runner.read_ledger(c, false, set.layout)?;
             runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
                 plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|error| {
@@ -436,7 +274,7 @@ impl<'t> Runner<'t> {
                 })?;
             c.ensure_ledger()
                 .map_err(RunError::db(&database, "creating the ledger"))?;
-            runner.execute(c, set, &state, &plan, override_used, on)
+            runner.execute(c, &state, &plan, override_used, on)
         })
     }
 
@@ -458,73 +296,9 @@ impl<'t> Runner<'t> {
         })
     }
 
-    /// Runs `f` holding the run lock; the lock is released on every path.
-    fn locked<T>(
-        &self,
-        c: &mut Connected,
-        f: impl FnOnce(&Self, &mut Connected) -> Result<T, RunError>,
-    ) -> Result<T, RunError> {
-        let database = c.identity.database.clone();
-        let started = Instant::now();
-        let wait_ms = server_ms(self.options.lock_wait);
-        let acquired = c.client.batch_execute(&format!(
-            "SET lock_timeout = '{wait_ms}ms'; SELECT pg_catalog.pg_advisory_lock({LOCK_KEY})"
-        ));
-        if let Err(e) = acquired {
-            let timed_out = e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE);
-            if !timed_out {
-                return Err(RunError::db(&database, "taking the migration lock")(e));
-            }
-            let holder = c
-                .client
-                .simple_query(&format!(
-                    "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' \
-                     AND l.granted AND l.objsubid OPERATOR(pg_catalog.=) 1 \
-                     AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d \
-                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
-                     AND ((l.classid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) l.objid::pg_catalog.int8) \
-                         OPERATOR(pg_catalog.=) {LOCK_KEY}"
-                ))
-                .ok()
-                .and_then(|m| ledger::single(&m))
-                .and_then(|p| p.parse().ok());
-            return Err(RunError::Locked {
-                database,
-                holder_pid: holder,
-                waited_ms: started.elapsed().as_millis(),
-            });
-        }
-        let mut session = String::from("RESET lock_timeout;");
-        if c.identity.server_version >= 140_000 {
-            // A run killed mid-migration: the server notices the dead client
-            // within a second and rolls the migration back instead of
-            // committing it after its client is gone.
-            session.push_str("SET client_connection_check_interval = '1s';");
-        }
-        if let Some(t) = self.options.lock_timeout {
-            session.push_str(&format!("SET lock_timeout = '{}ms';", server_ms(t)));
-        }
-        if let Some(t) = self.options.statement_timeout {
-            session.push_str(&format!("SET statement_timeout = '{}ms';", server_ms(t)));
-        }
-        let result = c
-            .client
-            .batch_execute(&session)
-            .map_err(RunError::db(&database, "setting the session's timeouts"))
-            .and_then(|()| f(self, c));
-        if !c.client.is_closed() {
-            let _ = c
-                .client
-                .batch_execute(&format!("SELECT pg_catalog.pg_advisory_unlock({LOCK_KEY})"));
-        }
-        tracing::debug!(database = %database, "migration lock released");
-        result
-    }
-
     fn execute(
         &self,
         c: &mut Connected,
-        set: &MigrationSet,
         state: &LedgerState,
         plan: &Plan<'_>,
         override_used: bool,
@@ -558,33 +332,9 @@ impl<'t> Runner<'t> {
                 direction: plan.direction,
             });
             let t = Instant::now();
-            let outcome = match script_for(m, plan.direction) {
-                Some(script) if script.no_transaction => self.run_no_transaction(
-                    c,
-                    m,
-                    script,
-                    plan.direction,
-                    &state.recorded_version(set, m),
-                ),
-                Some(script) => run_in_transaction(
-                    &mut c.client,
-                    m,
-                    script,
-                    plan.direction,
-                    &state.recorded_version(set, m),
-                    state.is_failed(set, m),
-                ),
-                None => Err(StepError::Db(None)),
-            };
+            let outcome = self.run_step(c, state, m, plan.direction);
             let elapsed = t.elapsed();
-            if let Err(e) = outcome {
-                let failure = match e {
-                    StepError::Failure(f) => f,
-                    StepError::Db(e) => {
-                        Box::new(failure_from(m, plan.direction, e.as_ref(), None, None))
-                    }
-                };
-                let mut failure = failure;
+            if let Err(mut failure) = outcome {
                 failure.completed_before = ran
                     .iter()
                     .map(|(v, n, _): &(String, String, f64)| format!("{v}_{n}"))
@@ -630,199 +380,16 @@ impl<'t> Runner<'t> {
         })
     }
 
-    /// Runs a no-transaction script one statement at a time; it is recorded
-    /// as running first, its progress after each statement, and applied only
-    /// after the last one succeeds.
-    fn run_no_transaction(
-        &self,
-        c: &mut Connected,
-        m: &Migration,
-        script: &Script,
-        direction: Direction,
-        version: &str,
-    ) -> Result<(), StepError> {
-        let sql = script.executable_sql();
-        let statements = crate::sql::split_statements(&sql);
-        let dir = match direction {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        };
-        let t = Instant::now();
-        c.client
-            .batch_execute(&ledger::record_started(
-                version,
-                &m.name,
-                dir,
-                statements.len(),
-            ))
-            .map_err(|e| StepError::Db(Some(e)))?;
-        for (i, stmt) in statements.iter().enumerate() {
-            if let Err(e) = c.client.batch_execute(&stmt.sql) {
-                let db = e.as_db_error();
-                // Without a server position, the statement's own start is still exact.
-                let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));
-                let failure = failure_from(
-                    m,
-                    direction,
-                    Some(&e),
-                    line_col,
-                    Some((i, statements.len())),
-                );
-                return Err(self.no_transaction_failed(c, version, failure, statements.len()));
-            }
-            c.client
-                .batch_execute(&ledger::record_progress(version, i + 1))
-                .map_err(|e| StepError::Db(Some(e)))?;
-        }
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        let record = match direction {
-            Direction::Up => {
-                ledger::record_applied(version, &m.name, &m.up.checksum_hex(), true, Some(ms))
-            }
-            Direction::Down => ledger::record_reverted(version),
-        };
-        let total = statements.len();
-        c.client
-            .batch_execute(&format!(
-                "BEGIN;{record}{}COMMIT;",
-                ledger::clear_failed(version)
-            ))
-            .map_err(|e| {
-                // Every statement ran; only the ledger update failed.
-                let failure = failure_from(m, direction, Some(&e), None, Some((total, total)));
-                self.no_transaction_failed(c, version, failure, total)
-            })
-    }
-
-    /// Records a no-transaction migration's failure: ends any transaction the
-    /// script (or the final ledger message) left open, reads back how many
-    /// statements really took effect (progress written inside a transaction
-    /// the script opened was rolled back with it), and marks it failed.
-    fn no_transaction_failed(
-        &self,
-        c: &mut Connected,
-        version: &str,
-        mut failure: MigrationFailure,
-        total: usize,
-    ) -> StepError {
-        let _ = c.client.batch_execute("ROLLBACK");
-        let done = c
-            .client
-            .query_opt(
-                r#"SELECT "statements_done" FROM "wdh_migrate"."failed" WHERE "version" = $1"#,
-                &[&version],
-            )
-            .ok()
-            .flatten()
-            .and_then(|r| usize::try_from(r.get::<_, i32>(0)).ok());
-        if let (Some(done), Some((ran, _))) = (done, failure.partial) {
-            // All ran but the ledger update: keep "all"; otherwise trust the ledger.
-            if ran < total {
-                failure.partial = Some((done, total));
-            }
-        }
-        // Only what the server said: the repair steps are added where shown.
-        let place = match failure.line_col {
-            Some((l, col)) => format!("{}:{l}:{col}", failure.file),
-            None => failure.file.clone(),
-        };
-        let error = format!("{place}: {} (SQLSTATE {})", failure.message, failure.code);
-        let _ = c
-            .client
-            .batch_execute(&ledger::record_failed(version, &self.target.scrub(&error)));
-        StepError::Failure(Box::new(failure))
-    }
-
-    /// Stores the environment marker on the database itself
-    /// (`ALTER DATABASE … SET wdh.environment`, and `wdh.environment_locked`
-    /// for a locked marker). Weakening a marker is destructive: it passes the
-    /// guard on the live facts like a downgrade, and is audited.
-    pub fn mark(&self, to: Marker, on: &mut dyn FnMut(Event<'_>)) -> Result<MarkReport, RunError> {
-        // On the claim the current marker is unknown: the live check decides.
-        self.judge_claim(&Operation::Mark { from: None, to })?;
-        let mut c = self.connect_with(true)?;
-        on(Event::Connected(&c.identity));
-        let current = c.identity.marker;
-        let early = AuditEntry {
-            operation: "mark".into(),
-            from: current.map(|m| m.to_string()),
-            to: Some(to.to_string()),
-            ..AuditEntry::default()
-        };
-        self.refuse_early(&mut c, &Operation::Mark { from: current, to }, &early, on)?;
-        // Under the run lock, so it cannot change while a downgrade is judged.
-        self.locked(&mut c, |runner, c| {
-            runner.refresh_identity(c)?;
-            let from = c.identity.marker;
-            let audit = AuditEntry {
-                operation: "mark".into(),
-                from: from.map(|m| m.to_string()),
-                to: Some(to.to_string()),
-                ..AuditEntry::default()
-            };
-            let override_used = runner.judge_live(c, &Operation::Mark { from, to }, &audit, on)?;
-            let database = quote_ident(&c.identity.database);
-            let lock = if to.locked { "SET wdh.environment_locked = 'on'" } else { "RESET wdh.environment_locked" };
-            let sql = format!(
-                "ALTER DATABASE {database} SET wdh.environment = {}; ALTER DATABASE {database} {lock};",
-                quote_literal(to.environment.as_str())
-            );
-            let outcome = c.client.batch_execute(&sql).map_err(RunError::db(
-                &c.identity.database,
-                "storing the environment marker (it needs the database's owner or a superuser)",
-            ));
-            let (outcome_text, error) = match &outcome {
-                Ok(()) => ("success", None),
-                Err(e) => ("failed", Some(e.to_string())),
-            };
-            runner.audit(c, AuditEntry { outcome: outcome_text.into(), error, override_used, ..audit });
-            outcome?;
-            Ok(MarkReport { identity: c.identity.clone(), from, to, override_used })
-        })
-    }
-
-    /// Refuses (and audits) before waiting for the lock what the live facts
-    /// already refuse; what they allow is judged again under the lock.
-    fn refuse_early(
-        &self,
-        c: &mut Connected,
-        op: &Operation,
-        audit: &AuditEntry,
-        on: &mut dyn FnMut(Event<'_>),
-    ) -> Result<(), RunError> {
-        let decision = guard::decide(
-            op,
-            &c.identity.database,
-            c.identity.marker.as_ref(),
-            &self.options.policy,
-            &self.options.override_,
-        );
-        match decision {
-            Ok(Decision::Allow | Decision::AllowWithOverride { .. }) => Ok(()),
-            Ok(Decision::Refuse(_)) | Err(_) => self.judge_live(c, op, audit, on).map(|_| ()),
-        }
-    }
-
-    /// Reads the live facts again (after waiting for the lock).
-    fn refresh_identity(&self, c: &mut Connected) -> Result<(), RunError> {
-        c.identity = Identity::read(&mut c.client, true).map_err(RunError::db(
-            &c.identity.database,
-            "reading the connection's identity",
-        ))?;
-        Ok(())
-    }
-
     /// The plan and the exact SQL of an upgrade, without running anything.
     pub fn dry_run_upgrade(&self, set: &MigrationSet, to: &UpgradeTo) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
-        let state = self.read_ledger(&mut c, false)?;
+        let state = self.read_ledger(&mut c, false, set.layout)?;
         // A dry run refuses what the run would refuse.
         self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
         Ok(dry_run::dry_run(
             c.identity,
-            set,
             &state,
             &plan,
             "allowed (an upgrade is not destructive)".into(),
@@ -837,7 +404,7 @@ impl<'t> Runner<'t> {
         to: &DowngradeTo,
     ) -> Result<DryRun, RunError> {
         let mut c = self.connect_with(true)?;
-        let state = self.read_ledger(&mut c, false)?;
+        let state = self.read_ledger(&mut c, false, set.layout)?;
         self.check_failed(&c.identity.database, &state, Direction::Down)?;
         let plan = plan::plan_downgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
@@ -856,50 +423,34 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
             Err(e) => format!("would fail: {e}"),
         };
-        Ok(dry_run::dry_run(c.identity, set, &state, &plan, verdict))
+        Ok(dry_run::dry_run(c.identity, &state, &plan, verdict))
     }
 
     /// The state of every migration of the set on the database. Reads only.
     pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
         let mut c = self.connect_with(true)?;
-        let state = self.read_ledger(&mut c, true)?;
+        let state = self.read_ledger(&mut c, true, set.layout)?;
         Ok(status::status(c.identity, set, &state))
     }
 
     /// Applied migrations in the order they were applied. Reads only.
     pub fn history(&self) -> Result<(Identity, Vec<AppliedRow>), RunError> {
         let mut c = self.connect_with(true)?;
-        let state = self.read_ledger(&mut c, true)?;
+        // No set to compare with: the versions resolve with the default
+        // ordering, which the history does not use.
+        let state = self.read_ledger(&mut c, true, Layout::Empty)?;
         Ok((c.identity, state.applied))
     }
 
     /// The newest applied version of the set. Reads only.
     pub fn current(&self, set: &MigrationSet) -> Result<(Identity, Option<String>), RunError> {
         let mut c = self.connect_with(true)?;
-        let state = self.read_ledger(&mut c, false)?;
+        let state = self.read_ledger(&mut c, false, set.layout)?;
         let current = plan::analyze(set, &state)
             .current
             .map(|m| m.version.to_string());
         Ok((c.identity, current))
     }
-}
-
-enum StepError {
-    Failure(Box<MigrationFailure>),
-    Db(Option<postgres::Error>),
-}
-
-fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
-    match direction {
-        Direction::Up => Some(&m.up),
-        Direction::Down => m.down.script(),
-    }
-}
-
-/// A timeout in whole milliseconds as PostgreSQL takes it: at least 1
-/// (0 would mean no limit) and at most `i32::MAX`.
-fn server_ms(d: Duration) -> u128 {
-    d.as_millis().clamp(1, i32::MAX as u128)
 }
 
 /// What to do about a failed no-transaction migration.
@@ -930,104 +481,4 @@ pub fn downgrade_operation(to: &DowngradeTo) -> Operation {
 fn plan_error(database: &str) -> impl FnOnce(PlanError) -> RunError {
     let database = database.to_string();
     move |error| RunError::Plan { database, error }
-}
-
-/// What precedes the migration's SQL in its message.
-const PREFIX: &str = "BEGIN;\n";
-
-/// The one message that runs a transactional migration with its ledger row.
-fn transactional_message(
-    m: &Migration,
-    script: &Script,
-    direction: Direction,
-    version: &str,
-    clear_failed: bool,
-) -> String {
-    let record = match direction {
-        Direction::Up => {
-            ledger::record_applied(version, &m.name, &m.up.checksum_hex(), false, None)
-        }
-        Direction::Down => ledger::record_reverted(version),
-    };
-    // Only a version recorded as failed has a failure record to clear.
-    let clear = if clear_failed {
-        ledger::clear_failed(version)
-    } else {
-        String::new()
-    };
-    format!(
-        "{PREFIX}{}\n;\n{record}\n{clear}COMMIT;",
-        script.executable_sql()
-    )
-}
-
-fn run_in_transaction(
-    client: &mut Client,
-    m: &Migration,
-    script: &Script,
-    direction: Direction,
-    version: &str,
-    clear_failed: bool,
-) -> Result<(), StepError> {
-    let message = transactional_message(m, script, direction, version, clear_failed);
-    match client.batch_execute(&message) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            if !client.is_closed() {
-                let _ = client.batch_execute("ROLLBACK");
-            }
-            let sql = script.executable_sql();
-            let line_col = e.as_db_error().and_then(position).and_then(|p| {
-                let in_file = p.checked_sub(PREFIX.chars().count())?;
-                (in_file >= 1 && in_file <= sql.chars().count())
-                    .then(|| crate::sql::line_col(&sql, in_file))
-            });
-            Err(StepError::Failure(Box::new(failure_from(
-                m,
-                direction,
-                Some(&e),
-                line_col,
-                None,
-            ))))
-        }
-    }
-}
-
-fn position(db: &DbError) -> Option<usize> {
-    match db.position()? {
-        ErrorPosition::Original(p) => usize::try_from(*p).ok(),
-        ErrorPosition::Internal { .. } => None,
-    }
-}
-
-fn failure_from(
-    m: &Migration,
-    direction: Direction,
-    e: Option<&postgres::Error>,
-    line_col: Option<(usize, usize)>,
-    partial: Option<(usize, usize)>,
-) -> MigrationFailure {
-    let file = script_for(m, direction)
-        .map(|s| s.path.display().to_string())
-        .unwrap_or_default();
-    let db = e.and_then(|e| e.as_db_error());
-    MigrationFailure {
-        version: m.version.to_string(),
-        name: m.name.clone(),
-        file,
-        direction,
-        line_col,
-        code: db
-            .map(|d| d.code().code().to_string())
-            .unwrap_or_else(|| "-".into()),
-        message: match (db, e) {
-            (Some(d), _) => d.message().to_string(),
-            (None, Some(e)) => e.to_string(),
-            (None, None) => "no script to run".into(),
-        },
-        detail: db.and_then(|d| d.detail().map(str::to_string)),
-        hint: db.and_then(|d| d.hint().map(str::to_string)),
-        partial,
-        completed_before: Vec::new(),
-    }
 }

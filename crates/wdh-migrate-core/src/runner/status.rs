@@ -1,8 +1,9 @@
 //! `status`: every migration of the set as the ledger sees it.
 
 use crate::identity::Identity;
+use crate::ledger::LedgerState;
 use crate::migrations::{Down, IgnoredFile, MigrationSet};
-use crate::plan::{self, LedgerState};
+use crate::plan;
 
 use super::repair_steps;
 
@@ -43,18 +44,9 @@ pub(super) fn status(identity: Identity, set: &MigrationSet, state: &LedgerState
     let mut entries = Vec::new();
     for m in &set.migrations {
         let version = m.version.to_string();
-        let row = state
-            .applied
-            .iter()
-            .find(|r| set.find(&r.version).is_some_and(|x| x.version == m.version));
-        let failed = state
-            .failed
-            .iter()
-            .find(|f| set.find(&f.version).is_some_and(|x| x.version == m.version));
-        let drift = a
-            .drifted
-            .iter()
-            .find(|d| set.find(&d.version).is_some_and(|x| x.version == m.version));
+        let row = state.applied.iter().find(|r| r.is_version(&m.version));
+        let failed = state.failed.iter().find(|f| f.is_version(&m.version));
+        let drift = a.drifted.iter().find(|d| d.resolved == m.version);
         let (state_name, note) = if let Some(f) = failed {
             ("failed", Some(format!("{}: {}", f.error, repair_steps(f))))
         } else if let Some(d) = drift {

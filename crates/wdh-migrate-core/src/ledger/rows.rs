@@ -1,0 +1,127 @@
+//! What the ledger holds, as the runner and the planner see it.
+//!
+//! A row's version is kept twice: as the ledger records it (every ledger
+//! statement about the row must use that text) and resolved, once, when the
+//! row is read, with the ordering of the migration set it is compared with
+//! (in the flat layout `1` and `0001` are the same version). Every
+//! comparison with a migration uses the resolved version.
+
+use crate::migrations::{Migration, Version};
+use crate::plan::Direction;
+
+/// A migration as the ledger records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AppliedRow {
+    /// Normalized version, as recorded.
+    pub version: String,
+    /// [`AppliedRow::version`] resolved with the set's layout when the row
+    /// was read; `None` when the text is not a version.
+    #[serde(skip)]
+    pub resolved: Option<Version>,
+    /// Name at the time it was applied.
+    pub name: String,
+    /// SHA-256 (hex) of its up script when it was applied.
+    pub checksum: String,
+    /// When it was applied (RFC 3339).
+    pub applied_at: String,
+    /// How long its SQL took, in milliseconds.
+    pub execution_ms: f64,
+    /// The role that applied it.
+    pub applied_by: String,
+    /// The client address (none over a unix socket).
+    pub client_addr: Option<String>,
+}
+
+impl AppliedRow {
+    /// Whether the row records `version`.
+    pub fn is_version(&self, version: &Version) -> bool {
+        self.resolved.as_ref() == Some(version)
+    }
+}
+
+/// A no-transaction migration that failed, or was interrupted, part-way.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailedRow {
+    /// Normalized version, as recorded.
+    pub version: String,
+    /// [`FailedRow::version`] resolved with the set's layout when the row
+    /// was read; `None` when the text is not a version.
+    #[serde(skip)]
+    pub resolved: Option<Version>,
+    /// Name.
+    pub name: String,
+    /// Whether it failed applying (`up`) or reverting (`down`).
+    pub direction: Direction,
+    /// Statements that completed before the failure.
+    pub statements_done: i32,
+    /// Statements in the script.
+    pub statements_total: i32,
+    /// The error, or a note that the run was interrupted.
+    pub error: String,
+    /// When it failed (RFC 3339).
+    pub failed_at: String,
+}
+
+impl FailedRow {
+    /// Whether the row records `version`.
+    pub fn is_version(&self, version: &Version) -> bool {
+        self.resolved.as_ref() == Some(version)
+    }
+}
+
+/// What the ledger holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerState {
+    /// Whether the ledger schema exists at all.
+    pub exists: bool,
+    /// Applied migrations, in the order they were applied.
+    pub applied: Vec<AppliedRow>,
+    /// Failed no-transaction migrations.
+    pub failed: Vec<FailedRow>,
+}
+
+impl LedgerState {
+    /// The version as the ledger records `m` (the ledger may hold `1` where
+    /// the file now says `0001`: in the flat layout they are the same
+    /// version); the file's own version when the ledger has no row for it.
+    /// Every ledger statement about `m` must use this text.
+    pub fn recorded_version(&self, m: &Migration) -> String {
+        self.applied
+            .iter()
+            .filter(|r| r.is_version(&m.version))
+            .map(|r| &r.version)
+            .chain(
+                self.failed
+                    .iter()
+                    .filter(|f| f.is_version(&m.version))
+                    .map(|f| &f.version),
+            )
+            .next()
+            .cloned()
+            .unwrap_or_else(|| m.version.to_string())
+    }
+
+    /// Whether `m` is recorded as failed (outside a transaction).
+    pub fn is_failed(&self, m: &Migration) -> bool {
+        self.failed.iter().any(|f| f.is_version(&m.version))
+    }
+}
+
+/// One audit row.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry {
+    /// `upgrade`, `downgrade`, `mark`, …
+    pub operation: String,
+    /// Version before.
+    pub from: Option<String>,
+    /// Version after (or intended).
+    pub to: Option<String>,
+    /// The target as given, password redacted.
+    pub target: String,
+    /// `success`, `failed` or `refused`.
+    pub outcome: String,
+    /// The error, if any (password redacted).
+    pub error: Option<String>,
+    /// Whether a safety override was used.
+    pub override_used: bool,
+}

@@ -10,11 +10,12 @@
 //!
 //! The path is relative to the directory of the calling crate's
 //! `Cargo.toml`; without an argument it is `"migrations"`. The macro lists
-//! the directory the way `MigrationSet::load` does (its entries, and the
-//! entries directly inside folders whose name starts with a digit; names
-//! starting with `.` are skipped) and embeds each migration file with
-//! `include_bytes!`, so editing a file rebuilds the crate. Files that cannot
-//! be part of a migration are listed with empty contents.
+//! the directory with the same walk as `MigrationSet::load`
+//! (`wdh_migrate_layout::walk`: its entries, and the entries directly inside
+//! the folders a layout lists, such as folders whose name starts with a
+//! digit; names starting with `.` are skipped) and embeds each file a layout
+//! reads with `include_bytes!`, so editing a file rebuilds the crate. Files
+//! that cannot be part of a migration are listed with empty contents.
 //!
 //! Adding or removing a file is only seen after a rebuild. To rebuild
 //! automatically, give the crate a `build.rs` containing

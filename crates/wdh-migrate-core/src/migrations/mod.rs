@@ -255,10 +255,10 @@ pub struct MigrationSet {
 impl MigrationSet {
     /// Reads and parses the migration directory `dir`.
     ///
-    /// Reads the entries of `dir` and the files directly inside folders whose
-    /// name starts with a digit; other folders are reported as ignored
-    /// without being read. Then parses the listing with
-    /// [`MigrationSet::from_files`].
+    /// Reads the entries of `dir` and the files directly inside the folders
+    /// a layout lists (folders whose name starts with a digit); other
+    /// folders are reported as ignored without being read. Then parses the
+    /// listing with [`MigrationSet::from_files`].
     pub fn load(dir: &Path) -> Result<MigrationSet, LoadError> {
         let files = read::read_listing(dir)?;
         MigrationSet::from_files(dir, files)
@@ -269,10 +269,11 @@ impl MigrationSet {
     /// Each entry is a path relative to the set root, with `/` separators,
     /// and the file's bytes. A path ending in `/` (with empty contents)
     /// stands for a folder; folder entries let empty migration folders and
-    /// unread folders be reported. Contents are only examined for files that
-    /// can be part of a migration (`*.up.sql` and `*.down.sql` at the top
-    /// level; `up.sql`, `down.sql` and `metadata.toml` inside a versioned
-    /// folder), so a listing may give empty contents for other files.
+    /// unread folders be reported. Contents are only examined for the files
+    /// a layout reads (`*.up.sql` and `*.down.sql` at the top level;
+    /// `up.sql`, `down.sql` and `metadata.toml` inside a versioned folder;
+    /// see `wdh_migrate_layout::reads`), so a listing may give empty
+    /// contents for other files.
     ///
     /// `root_display` is only used to name paths in errors.
     pub fn from_files(

@@ -13,9 +13,9 @@
 //! migrations, a file it reports as ignored with its reason, or a malformed
 //! name, which is an error). The layout of a directory is the one that
 //! found migrations; two layouts finding migrations is
-//! [`LoadError::MixedLayouts`](super::LoadError::MixedLayouts). That layout
-//! then builds its migrations: pairs its files, checks them, parses their
-//! scripts and orders them by their versions' keys.
+//! [`LoadError::MixedLayouts`]. That layout then builds its migrations:
+//! pairs its files, checks them, parses their scripts and orders them by
+//! their versions' keys.
 //!
 //! # Adding a layout
 //!
@@ -51,7 +51,7 @@
 //!      such as goose's `-- +goose NO TRANSACTION`, Flyway's `.conf` file)
 //!      and passes the no-transaction flag to `script::parse_script`, as
 //!      [`folders`] does for `metadata.toml`;
-//!    * its errors are [`LoadError`](super::LoadError) variants, added there
+//!    * its errors are [`LoadError`] variants, added there
 //!      if none fits;
 //! 3. its tests, in the module's `tests.rs`.
 //!
@@ -148,5 +148,26 @@ pub(crate) fn mixed(root: &Path, first: &str, second: &str) -> LoadError {
         path: root.to_path_buf(),
         folder: root.join(first),
         file: root.join(second),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_layout_but_empty_is_detected_once() {
+        for layout in [Layout::Folders, Layout::FlatPairs, Layout::Empty] {
+            let times = Layout::DETECTED.iter().filter(|&&l| l == layout).count();
+            assert_eq!(times, usize::from(layout != Layout::Empty), "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_set_parses_versions_like_folders() {
+        let empty = Version::parse("10", Layout::Empty).expect("version");
+        let folder = Version::parse("10", Layout::Folders).expect("version");
+        assert_eq!(empty, folder);
+        assert!(Version::parse("9", Layout::Empty) > Some(empty));
     }
 }

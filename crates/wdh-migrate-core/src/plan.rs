@@ -274,24 +274,7 @@ fn short(hex: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// The direction of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Applying up scripts.
-    Up,
-    /// Applying down scripts.
-    Down,
-}
-
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        })
-    }
-}
+pub use crate::migrations::Direction;
 
 /// Migrations to run, in order.
 #[derive(Debug, Clone)]

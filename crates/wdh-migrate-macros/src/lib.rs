@@ -10,11 +10,12 @@
 //!
 //! The path is relative to the directory of the calling crate's
 //! `Cargo.toml`; without an argument it is `"migrations"`. The macro lists
-//! the directory the way `MigrationSet::load` does (its entries, and the
-//! entries directly inside folders whose name starts with a digit; names
-//! starting with `.` are skipped) and embeds each migration file with
-//! `include_bytes!`, so editing a file rebuilds the crate. Files that cannot
-//! be part of a migration are listed with empty contents.
+//! the directory with the same walk as `MigrationSet::load`
+//! (`wdh_migrate_layout::walk`: its entries, and the entries directly inside
+//! the folders a layout lists, such as folders whose name starts with a
+//! digit; names starting with `.` are skipped) and embeds each file a layout
+//! reads with `include_bytes!`, so editing a file rebuilds the crate. Files
+//! that cannot be part of a migration are listed with empty contents.
 //!
 //! Adding or removing a file is only seen after a rebuild. To rebuild
 //! automatically, give the crate a `build.rs` containing
@@ -23,7 +24,6 @@
 //! The expansion names `::wdh_migrate_core`, so the calling crate must
 //! depend on `wdh-migrate-core`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use proc_macro::{Delimiter, TokenStream, TokenTree};
@@ -163,36 +163,8 @@ struct Entry {
     include: Option<PathBuf>,
 }
 
-/// The non-hidden entries of `dir`, sorted by name, as (name, path, is_dir).
-fn entries(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, String> {
-    let fail = |e: std::io::Error| format!("embed_migrations!: cannot list {}: {e}", dir.display());
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).map_err(fail)? {
-        let entry = entry.map_err(fail)?;
-        let path = entry.path();
-        let name = entry.file_name().into_string().map_err(|_| {
-            format!(
-                "embed_migrations!: {} is not valid UTF-8; rename it",
-                path.display()
-            )
-        })?;
-        if name.starts_with('.') {
-            continue;
-        }
-        let is_dir = fs::metadata(&path)
-            .map_err(|e| format!("embed_migrations!: cannot read {}: {e}", path.display()))?
-            .is_dir();
-        out.push((name, path, is_dir));
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn looks_versioned(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_digit())
-}
-
-/// Lists `root` the way `MigrationSet::load` does.
+/// Lists `root` the way `MigrationSet::load` does, with the walk both
+/// share (`wdh_migrate_layout::walk`).
 fn list(root: &Path) -> Result<Vec<Entry>, String> {
     if !root.is_dir() {
         return Err(format!(
@@ -200,43 +172,28 @@ fn list(root: &Path) -> Result<Vec<Entry>, String> {
             root.display()
         ));
     }
+    let walk = wdh_migrate_layout::walk(root).map_err(|e| format!("embed_migrations!: {e}"))?;
     let mut out = Vec::new();
-    for (name, path, is_dir) in entries(root)? {
-        if !is_dir {
-            let needed = name.ends_with(".up.sql") || name.ends_with(".down.sql");
-            out.push(Entry {
-                rel: name,
-                include: needed.then_some(path),
-            });
-            continue;
-        }
+    for listed in walk {
+        let listed = listed.map_err(|e| format!("embed_migrations!: {e}"))?;
+        let rel = listed.rel.into_os_string().into_string().map_err(|_| {
+            format!(
+                "embed_migrations!: {} is not valid UTF-8; rename it",
+                listed.path.display()
+            )
+        })?;
         out.push(Entry {
-            rel: format!("{name}/"),
-            include: None,
+            rel,
+            include: listed.wanted.then_some(listed.path),
         });
-        if !looks_versioned(&name) {
-            continue;
-        }
-        for (child, child_path, child_is_dir) in entries(&path)? {
-            if child_is_dir {
-                out.push(Entry {
-                    rel: format!("{name}/{child}/"),
-                    include: None,
-                });
-            } else {
-                let needed = matches!(child.as_str(), "up.sql" | "down.sql" | "metadata.toml");
-                out.push(Entry {
-                    rel: format!("{name}/{child}"),
-                    include: needed.then_some(child_path),
-                });
-            }
-        }
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

@@ -1,11 +1,11 @@
-//! Parsing one script: decoding, directives, transaction-control checks, and
-//! Diesel's `metadata.toml`.
+//! Parsing one script, in any layout: decoding, `-- wdh:` directives and
+//! transaction-control checks.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{LoadError, Script};
+use super::{Down, LoadError, Script};
 use crate::sql::{self, Kind, TransactionControl};
 
 /// Directives found in the leading comment lines of a script.
@@ -30,7 +30,8 @@ fn directive_name(comment: &str) -> Option<&str> {
     Some(after.split_whitespace().next().unwrap_or(""))
 }
 
-fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
+/// Decodes a file as UTF-8, without a leading byte-order mark.
+pub(super) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
     let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
         path: path.to_path_buf(),
         offset: e.valid_up_to(),
@@ -121,7 +122,7 @@ fn check_transaction_control(sql: &str, path: &Path) -> Result<bool, LoadError> 
 }
 
 /// Parses the script at `rel` (relative to `root`). `forced_no_transaction`
-/// comes from `metadata.toml`. Returns the script and whether it carries
+/// comes from the layout (for example a folder's `metadata.toml`). Returns the script and whether it carries
 /// `-- wdh:irreversible`.
 pub(super) fn parse_script(
     root: &Path,
@@ -145,39 +146,11 @@ pub(super) fn parse_script(
     Ok((script, header.irreversible))
 }
 
-/// Parses a Diesel `metadata.toml`; returns true if the scripts must run
-/// outside a transaction.
-pub(super) fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool, LoadError> {
-    let path = root.join(rel);
-    let text = decode(&path, bytes)?;
-    let problem = |problem: String| LoadError::Metadata {
-        path: path.clone(),
-        problem,
-    };
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(1, |span| sql::line_of_byte(text, span.start));
-        problem(format!(
-            "line {line}: not valid TOML: {}; fix it or remove the file",
-            e.message().trim_end()
-        ))
-    })?;
-    let mut no_transaction = false;
-    for (key, value) in &table {
-        match (key.as_str(), value) {
-            ("run_in_transaction", toml::Value::Boolean(b)) => no_transaction = !b,
-            ("run_in_transaction", _) => {
-                return Err(problem(
-                    "`run_in_transaction` must be `true` or `false`".to_string(),
-                ))
-            }
-            (other, _) => {
-                return Err(problem(format!(
-                    "unknown key `{other}`; the only supported key is `run_in_transaction`"
-                )))
-            }
-        }
+/// The down side from an optional down script and the irreversible flag.
+pub(super) fn down_of(script: Option<Script>, irreversible: bool) -> Down {
+    match (script, irreversible) {
+        (script, true) => Down::Irreversible(script),
+        (Some(script), false) => Down::Script(script),
+        (None, false) => Down::Missing,
     }
-    Ok(no_transaction)
 }

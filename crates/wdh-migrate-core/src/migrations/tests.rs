@@ -3,206 +3,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::test_support::{err, ignored, ok, DOWN, UP};
 use super::*;
-
-fn listing(files: &[(&str, &str)]) -> Vec<(PathBuf, Vec<u8>)> {
-    files
-        .iter()
-        .map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec()))
-        .collect()
-}
-
-fn load(files: &[(&str, &str)]) -> Result<MigrationSet, LoadError> {
-    MigrationSet::from_files(Path::new("mig"), listing(files))
-}
-
-fn ok(files: &[(&str, &str)]) -> MigrationSet {
-    load(files).expect("set loads")
-}
-
-fn err(files: &[(&str, &str)]) -> LoadError {
-    load(files).expect_err("set must not load")
-}
-
-fn versions(set: &MigrationSet) -> Vec<&str> {
-    set.migrations.iter().map(|m| m.version.raw()).collect()
-}
-
-fn ignored(set: &MigrationSet) -> Vec<String> {
-    set.ignored
-        .iter()
-        .map(|i| i.path.to_string_lossy().into_owned())
-        .collect()
-}
-
-const UP: &str = "CREATE TABLE t (id int);\n";
-const DOWN: &str = "DROP TABLE t;\n";
-
-#[test]
-fn folder_layout_orders_diesel_versions_as_text() {
-    let set = ok(&[
-        ("2025-11-19-091444-0000_new/up.sql", UP),
-        ("2025-11-19-091444-0000_new/down.sql", DOWN),
-        ("20170831123456_old/up.sql", UP),
-        ("20170831123456_old/down.sql", DOWN),
-        ("00000000000000_diesel_initial_setup/up.sql", UP),
-        ("00000000000000_diesel_initial_setup/down.sql", DOWN),
-        ("2017-01-20-174200_create_users/up.sql", UP),
-        ("2017-01-20-174200_create_users/down.sql", DOWN),
-    ]);
-    assert_eq!(set.layout, Layout::Folders);
-    assert_eq!(
-        versions(&set),
-        vec![
-            "00000000000000",
-            "2017-01-20-174200",
-            "20170831123456",
-            "2025-11-19-091444-0000",
-        ]
-    );
-    let m = &set.migrations[1];
-    assert_eq!(m.version.normalized(), "20170120174200");
-    assert_eq!(m.version.to_string(), "20170120174200");
-    assert_eq!(m.name, "create_users");
-    assert_eq!(
-        m.up.path,
-        PathBuf::from("2017-01-20-174200_create_users/up.sql")
-    );
-    assert!(m.is_reversible());
-    assert!(!m.down_is_noop());
-    assert_eq!(set.migrations[3].version.normalized(), "202511190914440000");
-}
-
-#[test]
-fn flat_layout_orders_versions_as_integers() {
-    let set = ok(&[
-        ("10_ten.up.sql", UP),
-        ("10_ten.down.sql", DOWN),
-        ("9_nine.up.sql", UP),
-        ("9_nine.down.sql", DOWN),
-        ("0011_eleven.up.sql", UP),
-        ("123456789012345678901234567890_huge.up.sql", UP),
-        ("20230101120000_dated.up.sql", UP),
-    ]);
-    assert_eq!(set.layout, Layout::FlatPairs);
-    assert_eq!(
-        versions(&set),
-        vec![
-            "9",
-            "10",
-            "0011",
-            "20230101120000",
-            "123456789012345678901234567890"
-        ]
-    );
-    assert_eq!(set.migrations[0].name, "nine");
-    assert_eq!(set.migrations[0].up.path, PathBuf::from("9_nine.up.sql"));
-    assert_eq!(
-        set.migrations[0].down.script().map(|s| s.path.clone()),
-        Some(PathBuf::from("9_nine.down.sql"))
-    );
-    assert_eq!(set.migrations[2].down, Down::Missing);
-    assert!(!set.migrations[2].is_reversible());
-}
-
-#[test]
-fn folder_text_order_differs_from_integer_order() {
-    let set = ok(&[("9_nine/up.sql", UP), ("10_ten/up.sql", UP)]);
-    assert_eq!(versions(&set), vec!["10", "9"]);
-}
-
-#[test]
-fn duplicate_versions_name_both_paths() {
-    let e = err(&[
-        ("2017-01-20-174200_a/up.sql", UP),
-        ("20170120174200_b/up.sql", UP),
-    ]);
-    let LoadError::DuplicateVersion {
-        version,
-        first,
-        second,
-    } = &e
-    else {
-        panic!("{e:?}")
-    };
-    assert_eq!(version, "20170120174200");
-    assert_eq!(first, Path::new("mig/2017-01-20-174200_a"));
-    assert_eq!(second, Path::new("mig/20170120174200_b"));
-    let msg = e.to_string();
-    assert!(msg.contains("mig/2017-01-20-174200_a") && msg.contains("mig/20170120174200_b"));
-
-    let e = err(&[("0001_a.up.sql", UP), ("1_b.up.sql", UP)]);
-    assert!(
-        matches!(&e, LoadError::DuplicateVersion { first, second, .. }
-            if first == Path::new("mig/0001_a.up.sql") && second == Path::new("mig/1_b.up.sql")),
-        "{e:?}"
-    );
-    let e = err(&[
-        ("1_a.up.sql", UP),
-        ("1_a.down.sql", DOWN),
-        ("01_a.down.sql", DOWN),
-    ]);
-    assert!(matches!(e, LoadError::DuplicateVersion { .. }), "{e:?}");
-}
-
-#[test]
-fn folder_without_up_is_an_error() {
-    let e = err(&[("0001_a/down.sql", DOWN)]);
-    assert!(
-        matches!(&e, LoadError::MissingUp { path } if path == Path::new("mig/0001_a")),
-        "{e:?}"
-    );
-    // An empty versioned folder, seen through its folder entry.
-    let e = err(&[("0002_empty/", "")]);
-    assert!(
-        matches!(&e, LoadError::MissingUp { path } if path == Path::new("mig/0002_empty")),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("has no up.sql"));
-}
-
-#[test]
-fn malformed_names_are_errors_naming_the_file() {
-    let cases: &[(&str, &str)] = &[
-        ("0012-add.up.sql", "mig/0012-add.up.sql"),
-        ("add_users.up.sql", "mig/add_users.up.sql"),
-        ("add_users.down.sql", "mig/add_users.down.sql"),
-        ("0003.up.sql", "mig/0003.up.sql"),
-        ("0004_.up.sql", "mig/0004_.up.sql"),
-        ("0005_plain.sql", "mig/0005_plain.sql"),
-        ("0012-add/up.sql", "mig/0012-add"),
-        ("2fa/up.sql", "mig/2fa"),
-    ];
-    for (file, path) in cases {
-        let e = err(&[(file, UP)]);
-        assert!(
-            matches!(&e, LoadError::MalformedName { path: p, .. } if p == Path::new(path)),
-            "{file}: {e:?}"
-        );
-        assert!(e.to_string().starts_with(path), "{e}");
-        assert_eq!(e.path(), Path::new(path));
-    }
-    let e = err(&[("0012-add.up.sql", UP)]);
-    assert!(
-        e.to_string().contains("followed by `a` instead of `_`"),
-        "{e}"
-    );
-}
-
-#[test]
-fn orphan_down_and_pair_mismatch() {
-    let e = err(&[("0001_a.up.sql", UP), ("0002_b.down.sql", DOWN)]);
-    assert!(
-        matches!(&e, LoadError::OrphanDown { path } if path == Path::new("mig/0002_b.down.sql")),
-        "{e:?}"
-    );
-    let e = err(&[("0001_a.up.sql", UP), ("0001_b.down.sql", DOWN)]);
-    assert!(
-        matches!(&e, LoadError::PairMismatch { up, down }
-            if up == Path::new("mig/0001_a.up.sql") && down == Path::new("mig/0001_b.down.sql")),
-        "{e:?}"
-    );
-}
 
 #[test]
 fn mixed_layouts_are_an_error() {
@@ -295,16 +97,6 @@ fn non_utf8_gives_offset() {
 }
 
 #[test]
-fn folder_names_may_contain_spaces() {
-    let set = ok(&[("0001_create the users/up.sql", UP)]);
-    assert_eq!(set.migrations[0].name, "create the users");
-    assert_eq!(
-        set.migrations[0].up.path,
-        PathBuf::from("0001_create the users/up.sql")
-    );
-}
-
-#[test]
 fn directives() {
     let set = ok(&[
         (
@@ -356,34 +148,6 @@ fn directive_after_first_statement_is_an_error() {
     ok(&[("0001_a.up.sql", "SELECT '\n-- wdh:irreversible\n';")]);
     // Ordinary comments mentioning wdh are fine.
     ok(&[("0001_a.up.sql", "SELECT 1; -- see the wdh docs\n")]);
-}
-
-#[test]
-fn metadata_toml() {
-    let set = ok(&[
-        ("0001_a/up.sql", "CREATE INDEX CONCURRENTLY i ON t (id);"),
-        ("0001_a/down.sql", "DROP INDEX CONCURRENTLY i;"),
-        ("0001_a/metadata.toml", "run_in_transaction = false\n"),
-        ("0002_b/up.sql", UP),
-        ("0002_b/metadata.toml", "run_in_transaction = true\n"),
-    ]);
-    let a = &set.migrations[0];
-    assert!(a.up.no_transaction);
-    assert!(a.down.script().expect("down").no_transaction);
-    assert!(!set.migrations[1].up.no_transaction);
-    assert!(ignored(&set).is_empty());
-
-    for bad in [
-        "run_in_transaction = \"no\"",
-        "run_in_transactions = false",
-        "run_in_transaction = ",
-    ] {
-        let e = err(&[("0001_a/up.sql", UP), ("0001_a/metadata.toml", bad)]);
-        assert!(
-            matches!(&e, LoadError::Metadata { path, .. } if path == Path::new("mig/0001_a/metadata.toml")),
-            "{bad}: {e:?}"
-        );
-    }
 }
 
 #[test]
@@ -502,20 +266,6 @@ fn set_checksum_and_find() {
     assert!(folders.find("20170120174200").is_some());
     assert!(folders.find("2017-01-20-174200").is_some());
     assert!(folders.find("020170120174200").is_none());
-}
-
-#[test]
-fn version_parse_and_order() {
-    let flat = |s| Version::parse(s, Layout::FlatPairs).expect("version");
-    assert!(flat("9") < flat("10"));
-    assert_eq!(flat("007"), flat("7"));
-    assert_eq!(flat("0"), flat("000"));
-    let text = |s| Version::parse(s, Layout::Folders).expect("version");
-    assert!(text("10") < text("9"));
-    assert!(text("20170831000000") < text("202511190914440000"));
-    assert!(Version::parse("", Layout::Folders).is_none());
-    assert!(Version::parse("-1", Layout::Folders).is_none());
-    assert!(Version::parse("1a", Layout::Folders).is_none());
 }
 
 #[test]

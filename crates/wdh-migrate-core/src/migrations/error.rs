@@ -1,0 +1,165 @@
+//! Why a migration set could not be loaded.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a migration set could not be loaded. Every variant names the file or
+/// folder at fault.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The migration directory does not exist.
+    #[error("migration directory {path} does not exist; create it or point to the directory that holds the migrations")]
+    MissingDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The migration directory path is not a directory.
+    #[error("{path} is not a directory; point to the directory that holds the migrations")]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A directory could not be listed.
+    #[error("cannot list directory {path}; check that it is readable")]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}; check that it is a readable file")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file is not valid UTF-8.
+    #[error("{path} is not valid UTF-8 (first invalid byte at offset {offset}); save it as UTF-8")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the first invalid byte in the file.
+        offset: usize,
+    },
+    /// Two migrations have the same version.
+    #[error(
+        "{first} and {second} have the same version {version}; give one of them another version"
+    )]
+    DuplicateVersion {
+        /// The normalized version.
+        version: String,
+        /// The first migration (folder or file).
+        first: PathBuf,
+        /// The second migration (folder or file).
+        second: PathBuf,
+    },
+    /// A versioned folder has no `up.sql`.
+    #[error("migration folder {path} has no up.sql; add one, or move the folder out of the migration directory")]
+    MissingUp {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A file or folder looks like a migration but its name does not follow
+    /// the layout.
+    #[error("{path} looks like a migration but {problem}")]
+    MalformedName {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong and the expected form.
+        problem: String,
+    },
+    /// A `.down.sql` file has no `.up.sql` with the same version.
+    #[error("{path} has no matching .up.sql with the same version; add the up script, or remove the down script")]
+    OrphanDown {
+        /// The down file.
+        path: PathBuf,
+    },
+    /// An up and a down file share a version but not a name.
+    #[error(
+        "{up} and {down} have the same version but different names; rename one so the names match"
+    )]
+    PairMismatch {
+        /// The up file.
+        up: PathBuf,
+        /// The down file.
+        down: PathBuf,
+    },
+    /// The directory mixes migration folders and flat `.up.sql`/`.down.sql`
+    /// files.
+    #[error("{path} mixes migration folders (such as {folder}) and flat .up.sql/.down.sql files (such as {file}); use one layout")]
+    MixedLayouts {
+        /// The migration directory.
+        path: PathBuf,
+        /// A migration folder.
+        folder: PathBuf,
+        /// A flat migration file.
+        file: PathBuf,
+    },
+    /// A `-- wdh:` directive is not known.
+    #[error("{path}:{line}: unknown directive `wdh:{directive}`; the directives are `-- wdh:no-transaction` and `-- wdh:irreversible`")]
+    UnknownDirective {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The directive name as written.
+        directive: String,
+    },
+    /// A `-- wdh:` directive appears after the first statement.
+    #[error("{path}:{line}: directive `wdh:{directive}` is after the first statement and would have no effect; move it to the comment lines at the top of the file")]
+    MisplacedDirective {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The directive name as written.
+        directive: String,
+    },
+    /// A script that runs in a transaction contains transaction control.
+    #[error("{path}:{line}: `{statement}` controls the transaction, but the script already runs inside one; remove it, or put `-- wdh:no-transaction` at the top of the file to manage transactions yourself")]
+    TransactionControl {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// The start of the statement.
+        statement: String,
+    },
+    /// A `metadata.toml` is invalid.
+    #[error("{path}: {problem}")]
+    Metadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl LoadError {
+    /// The file or folder the error is about (for errors naming two, the
+    /// second one).
+    pub fn path(&self) -> &Path {
+        match self {
+            LoadError::MissingDirectory { path }
+            | LoadError::NotADirectory { path }
+            | LoadError::ReadDir { path, .. }
+            | LoadError::ReadFile { path, .. }
+            | LoadError::NotUtf8 { path, .. }
+            | LoadError::MissingUp { path }
+            | LoadError::MalformedName { path, .. }
+            | LoadError::OrphanDown { path }
+            | LoadError::MixedLayouts { path, .. }
+            | LoadError::UnknownDirective { path, .. }
+            | LoadError::MisplacedDirective { path, .. }
+            | LoadError::TransactionControl { path, .. }
+            | LoadError::Metadata { path, .. } => path,
+            LoadError::DuplicateVersion { second, .. } => second,
+            LoadError::PairMismatch { down, .. } => down,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Migration layouts: one module per layout, behind one seam.
+//!
+//! A *layout* is a way of writing migrations as files: which names are
+//! migrations, how versions are written and ordered, which file holds the up
+//! and the down script, and which extra directives it knows. Each layout is
+//! one module here ([`folders`], [`flat_pairs`]) with its tests beside it;
+//! the file names it reads live in the matching module of the
+//! `wdh-migrate-layout` crate, which `embed_migrations!` shares.
+//!
+//! Loading a listing (see `listing.rs`) is generic: entries are offered in
+//! path order to each layout of [`Layout::DETECTED`] in turn, and the first
+//! that recognises an entry decides what it is (part of one of its
+//! migrations, a file it reports as ignored with its reason, or a malformed
+//! name, which is an error). The layout of a directory is the one that
+//! found migrations; two layouts finding migrations is
+//! [`LoadError::MixedLayouts`]. That layout then builds its migrations:
+//! pairs its files, checks them, parses their scripts and orders them by
+//! their versions' keys.
+//!
+//! # Adding a layout
+//!
+//! For example Flyway (`V1.2__add_users.sql`, `U1.2__add_users.sql`,
+//! versions ordered numerically part by part), or a layout holding both
+//! scripts in one file in sections (sql-migrate's `-- +migrate Up` /
+//! `-- +migrate Down`, goose's `-- +goose Up` / `-- +goose Down`, dbmate's
+//! `-- migrate:up` / `-- migrate:down`):
+//!
+//! 1. in the `wdh-migrate-layout` crate, a module with the file names the
+//!    layout reads (a unit struct implementing its `FileRules`: whether a
+//!    top-level folder is listed, whether a file's contents are read) and
+//!    its line in `LAYOUTS`; that is all the listing and `embed_migrations!`
+//!    need;
+//! 2. here, a module with a unit struct implementing `Rules` and a
+//!    collector implementing `Collect`, and its variant of [`Layout`]
+//!    (with its arm in `Layout::rules` and its place in
+//!    [`Layout::DETECTED`]):
+//!    * *recognising its names*: `Collect::offer` answers `NotMine` for
+//!      anything else, so detection and the mixing check come for free.
+//!      Place it in [`Layout::DETECTED`] before a layout that would call its
+//!      names malformed (a sectioned layout sniffing `-- +goose Up` in
+//!      `0001_x.sql` goes before [`flat_pairs`], which rejects a versioned
+//!      `.sql` that is neither `.up.sql` nor `.down.sql`);
+//!    * *versions and ordering*: `Rules::parse_version` builds the ordering
+//!      key from parts compared as text or as numbers (Flyway: one number
+//!      part per dotted component);
+//!    * *one file, two scripts*: `Collect::build` cuts the file into its
+//!      sections and passes each section to `script::parse_script` (to
+//!      keep server error lines pointing into the file, blank the other
+//!      section's lines rather than cutting them out);
+//!    * *its own directives*: `Collect::build` reads them (a section flag
+//!      such as goose's `-- +goose NO TRANSACTION`, Flyway's `.conf` file)
+//!      and passes the no-transaction flag to `script::parse_script`, as
+//!      [`folders`] does for `metadata.toml`;
+//!    * its errors are [`LoadError`] variants, added there
+//!      if none fits;
+//! 3. its tests, in the module's `tests.rs`.
+//!
+//! Outside the loader, the CLI's `new` chooses file names per layout.
+
+pub mod flat_pairs;
+pub mod folders;
+mod naming;
+
+use std::path::Path;
+
+use super::{IgnoredFile, LoadError, Migration, Version};
+
+/// The layout of a migration directory. See the [module documentation](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// One folder per migration holding `up.sql` and `down.sql` (Diesel).
+    Folders,
+    /// `<version>_<name>.up.sql` and `.down.sql` files (sqlx, golang-migrate).
+    FlatPairs,
+    /// No migration found.
+    Empty,
+}
+
+impl Layout {
+    /// The layouts a directory is checked for, in the order entries are
+    /// offered to them.
+    pub const DETECTED: &'static [Layout] = &[Layout::Folders, Layout::FlatPairs];
+
+    /// The rules of this layout; an empty set parses versions like the
+    /// default layout, [`Layout::Folders`].
+    pub(crate) fn rules(self) -> &'static dyn Rules {
+        match self {
+            Layout::Folders | Layout::Empty => &folders::Folders,
+            Layout::FlatPairs => &flat_pairs::FlatPairs,
+        }
+    }
+}
+
+/// One layout's rules: its versions, and a collector for its files.
+pub(crate) trait Rules: Sync {
+    /// Parses a version as this layout writes it, with this layout's
+    /// ordering key; `None` if `raw` is not a version of this layout.
+    fn parse_version(&self, raw: &str) -> Option<Version>;
+
+    /// A collector for one listing.
+    fn collector(&self) -> Box<dyn Collect>;
+}
+
+/// Gathers one layout's files from a listing, then builds its migrations.
+pub(crate) trait Collect {
+    /// Offered each entry of the listing in path order (unless an earlier
+    /// layout recognised it). `root` is only used to name paths in errors.
+    fn offer(&mut self, root: &Path, entry: Entry) -> Result<Offer, LoadError>;
+
+    /// The path (relative to the root) of one migration this layout found,
+    /// if any: the layout is present.
+    fn example(&self) -> Option<&str>;
+
+    /// Builds the migrations, validated and in ascending version order.
+    fn build(self: Box<Self>, root: &Path) -> Result<Vec<Migration>, LoadError>;
+}
+
+/// One entry of a listing, split into path components.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// Path components below the root (none hidden, all UTF-8).
+    pub(crate) parts: Vec<String>,
+    /// True for a folder.
+    pub(crate) is_dir: bool,
+    /// The file's bytes (empty for a folder or a file no layout reads).
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// What a layout made of an offered entry.
+#[derive(Debug)]
+pub(crate) enum Offer {
+    /// Part of one of its migrations.
+    Taken,
+    /// Its kind of entry, but not a migration: reported as ignored.
+    Ignored(IgnoredFile),
+    /// Inside a folder it already reported as ignored: not reported again.
+    Covered,
+    /// Not its kind of entry; offered to the next layout.
+    NotMine(Entry),
+}
+
+/// The error for a directory in which two layouts found migrations, given
+/// an example of each (relative paths, in [`Layout::DETECTED`] order).
+pub(crate) fn mixed(root: &Path, first: &str, second: &str) -> LoadError {
+    // The variant names its paths after the only pair of layouts that can
+    // mix today: folders (first) and flat pairs (second).
+    LoadError::MixedLayouts {
+        path: root.to_path_buf(),
+        folder: root.join(first),
+        file: root.join(second),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_layout_but_empty_is_detected_once() {
+        for layout in [Layout::Folders, Layout::FlatPairs, Layout::Empty] {
+            let times = Layout::DETECTED.iter().filter(|&&l| l == layout).count();
+            assert_eq!(times, usize::from(layout != Layout::Empty), "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_set_parses_versions_like_folders() {
+        let empty = Version::parse("10", Layout::Empty).expect("version");
+        let folder = Version::parse("10", Layout::Folders).expect("version");
+        assert_eq!(empty, folder);
+        assert!(Version::parse("9", Layout::Empty) > Some(empty));
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 pub use crate::ledger::{AppliedRow, FailedRow, LedgerState};
 use crate::migrations::{Migration, MigrationSet, Version};
+use crate::spelling::{Knob, Library, Spelling};
 
 /// An applied migration whose up script changed since.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -198,38 +199,22 @@ fn is_version(s: &str) -> bool {
 /// What the checks allow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Allow {
-    /// Proceed although applied migrations changed or are missing (`--allow-drift`).
+    /// Proceed although applied migrations changed or are missing.
     pub drift: bool,
-    /// Apply pending migrations older than the newest applied one (`--allow-out-of-order`).
+    /// Apply pending migrations older than the newest applied one.
     pub out_of_order: bool,
 }
 
 /// Why a plan cannot be made. Each names the versions involved.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
+#[error("{}", self.render(&Library))]
 pub enum PlanError {
     /// Applied migrations changed since they were applied.
-    #[error(
-        "{} applied migration(s) changed since they were applied: {}.\n\
-         Restore the files as they were applied (an applied migration must not change; write a new one), \
-         or pass --allow-drift to proceed anyway",
-        .0.len(), .0.iter().map(|d| format!("{} ({}: recorded {}, now {})", d.version, d.path, short(&d.recorded), short(&d.current))).collect::<Vec<_>>().join(", ")
-    )]
     Drift(Vec<Drift>),
     /// Applied migrations are missing from the set.
-    #[error(
-        "{} applied migration(s) are missing from the migration set: {}.\n\
-         Restore their files, check that --migrations points at the right folder, or pass --allow-drift to proceed anyway",
-        .0.len(), .0.iter().map(|r| format!("{}_{}", r.version, r.name)).collect::<Vec<_>>().join(", ")
-    )]
     Missing(Vec<AppliedRow>),
     /// Pending migrations are older than the newest applied one.
-    #[error(
-        "pending migration(s) {} are older than the newest applied one ({current}); \
-         applying them now runs them out of order. Pass --allow-out-of-order if that is intended, \
-         or renumber them after {current}",
-        .pending.join(", ")
-    )]
     OutOfOrder {
         /// The out-of-order pending versions.
         pending: Vec<String>,
@@ -237,10 +222,8 @@ pub enum PlanError {
         current: String,
     },
     /// The target version is not in the set.
-    #[error("version {0} is not in the migration set; `wdh-migrate status` lists the versions")]
     UnknownVersion(String),
     /// An upgrade target below the current version.
-    #[error("version {target} is already applied (current: {current}); to go back, use `wdh-migrate downgrade {target}`")]
     UpgradeTargetApplied {
         /// The target.
         target: String,
@@ -248,10 +231,8 @@ pub enum PlanError {
         current: String,
     },
     /// A downgrade target that is not applied.
-    #[error("version {0} is not applied, so the database cannot be downgraded to it; `wdh-migrate status` shows what is applied")]
     DowngradeTargetNotApplied(String),
     /// More steps asked than possible.
-    #[error("asked for {asked} step(s) but only {available} migration(s) can be {verb}")]
     TooManySteps {
         /// Steps asked.
         asked: usize,
@@ -261,13 +242,76 @@ pub enum PlanError {
         verb: &'static str,
     },
     /// Migrations in the downgrade path cannot be reverted.
-    #[error(
-        "refusing to downgrade: {} cannot be reverted ({}); nothing was run. \
-         Downgrade to a version after it instead, or write a down.sql and remove `-- wdh:irreversible`",
-        .0.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", "),
-        .0.iter().map(|(v, why)| format!("{v}: {why}")).collect::<Vec<_>>().join("; ")
-    )]
     Irreversible(Vec<(String, String)>),
+}
+
+impl PlanError {
+    /// The error's text, the settings it points to spelled by `spelling`.
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
+        match self {
+            PlanError::Drift(drifts) => format!(
+                "{} applied migration(s) changed since they were applied: {}.\n\
+                 Restore the files as they were applied (an applied migration must not change; write a new one), \
+                 or pass {} to proceed anyway",
+                drifts.len(),
+                drifts
+                    .iter()
+                    .map(|d| format!(
+                        "{} ({}: recorded {}, now {})",
+                        d.version,
+                        d.path,
+                        short(&d.recorded),
+                        short(&d.current)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                spelling.knob(Knob::AllowDrift)
+            ),
+            PlanError::Missing(rows) => format!(
+                "{} applied migration(s) are missing from the migration set: {}.\n\
+                 Restore their files, check that {} points at the right folder, or pass {} to proceed anyway",
+                rows.len(),
+                rows.iter()
+                    .map(|r| format!("{}_{}", r.version, r.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                spelling.knob(Knob::MigrationsFolder),
+                spelling.knob(Knob::AllowDrift)
+            ),
+            PlanError::OutOfOrder { pending, current } => format!(
+                "pending migration(s) {} are older than the newest applied one ({current}); \
+                 applying them now runs them out of order. Pass {} if that is intended, \
+                 or renumber them after {current}",
+                pending.join(", "),
+                spelling.knob(Knob::AllowOutOfOrder)
+            ),
+            PlanError::UnknownVersion(v) => format!(
+                "version {v} is not in the migration set; `wdh-migrate status` lists the versions"
+            ),
+            PlanError::UpgradeTargetApplied { target, current } => format!(
+                "version {target} is already applied (current: {current}); to go back, use `wdh-migrate downgrade {target}`"
+            ),
+            PlanError::DowngradeTargetNotApplied(v) => format!(
+                "version {v} is not applied, so the database cannot be downgraded to it; `wdh-migrate status` shows what is applied"
+            ),
+            PlanError::TooManySteps {
+                asked,
+                available,
+                verb,
+            } => format!(
+                "asked for {asked} step(s) but only {available} migration(s) can be {verb}"
+            ),
+            PlanError::Irreversible(list) => format!(
+                "refusing to downgrade: {} cannot be reverted ({}); nothing was run. \
+                 Downgrade to a version after it instead, or write a down.sql and remove `-- wdh:irreversible`",
+                list.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", "),
+                list.iter()
+                    .map(|(v, why)| format!("{v}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
+    }
 }
 
 fn short(hex: &str) -> &str {

@@ -8,7 +8,7 @@
 //! knobs as its flags (`--allow-drift`); `Display` uses [`Library`], which
 //! names the library's own API (`RunOptions::allow.drift`).
 
-use crate::plan::Direction;
+use crate::migrations::Direction;
 
 /// A setting a message can point to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub enum Knob<'a> {
 }
 
 /// Fills in the knobs of a message.
-pub trait Spelling {
+pub trait Spelling: std::fmt::Debug {
     /// How this front end names `knob`.
     fn knob(&self, knob: Knob<'_>) -> String;
 }

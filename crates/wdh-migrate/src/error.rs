@@ -14,6 +14,7 @@ use wdh_migrate_core::spelling::{Knob, Spelling};
 use wdh_migrate_core::target::Target;
 
 /// The CLI's names for the settings a library message points to: its flags.
+#[derive(Debug)]
 pub struct Flags;
 
 impl Spelling for Flags {
@@ -200,5 +201,54 @@ impl From<CliError> for Failure {
             error,
             target: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wdh_migrate_core::guard::{decide, Decision, Operation, Override, SafetyPolicy};
+    use wdh_migrate_core::plan::PlanError;
+
+    use super::*;
+
+    fn refusal(database: &str, ov: &Override) -> String {
+        match decide(
+            &Operation::Downgrade { steps: 1 },
+            database,
+            None,
+            &SafetyPolicy::default(),
+            ov,
+        ) {
+            Ok(Decision::Refuse(r)) => r.render(&Flags),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn library_messages_get_the_flags_here() {
+        let text = refusal("prod_db", &Override::default());
+        assert!(
+            text.contains(
+                "set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass \
+                 --confirm-database prod_db;"
+            ),
+            "{text}"
+        );
+        let text = refusal("my db", &Override::default());
+        assert!(text.contains("--confirm-database 'my db'"), "{text}");
+        let missing = Override {
+            allow_variable: Some("I_KNOW_WHAT_I_AM_DOING".into()),
+            confirm_database: None,
+        };
+        let text = refusal("app", &missing);
+        assert!(text.contains("--confirm-database was not given"), "{text}");
+        let drift = PlanError::OutOfOrder {
+            pending: vec!["2".into()],
+            current: "3".into(),
+        };
+        assert!(drift
+            .render(&Flags)
+            .contains("Pass --allow-out-of-order if that is intended"));
+        assert!(!drift.to_string().contains("--"), "{drift}");
     }
 }

@@ -1,11 +1,12 @@
 //! Decisions: whether an operation may run, given the classification of
 //! the database and the override, and the refusal when it may not.
 
-use super::message::{shell_word, shorten, shown};
+use super::message::{shorten, shown};
 use super::{
     classify, Classification, GuardError, Marker, ProtectedReason, SafetyPolicy, OVERRIDE_VALUE,
     OVERRIDE_VARIABLE,
 };
+use crate::spelling::{Knob, Library, Spelling};
 
 /// An operation the guard decides on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,11 +71,44 @@ pub enum Decision {
     Allow,
     /// Go ahead because of an explicit override; show the warning first.
     AllowWithOverride {
-        /// A warning naming the database and the override used.
-        warning: String,
+        /// The warning to show: the database and the override used.
+        warning: OverrideWarning,
     },
     /// Do not run the operation; show the refusal.
     Refuse(Refusal),
+}
+
+/// The warning of an operation allowed by the override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideWarning {
+    /// The protected database.
+    pub database: String,
+    pub(super) action: Action,
+    /// Why it is protected.
+    pub reason: ProtectedReason,
+}
+
+impl OverrideWarning {
+    /// The warning's text, its knobs spelled by `spelling`.
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
+        let what = match self.action {
+            Action::WeakenMarker => "weakening the environment marker of",
+            Action::Downgrade => "downgrading",
+        };
+        format!(
+            "WARNING: {what} protected database {} because \
+             {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} and {} were given. It is protected because {}.",
+            shown(&self.database),
+            spelling.knob(Knob::ConfirmDatabase(Some(&self.database))),
+            self.reason
+        )
+    }
+}
+
+impl std::fmt::Display for OverrideWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(&Library))
+    }
 }
 
 /// Why a refused operation was refused.
@@ -180,21 +214,13 @@ pub fn decide(
                 confirmed: confirmed.to_owned(),
             })
         }
-        (Some(_), Some(_)) => {
-            let what = match op {
-                Operation::Mark { .. } => "weakening the environment marker of",
-                _ => "downgrading",
-            };
-            Ok(Decision::AllowWithOverride {
-                warning: format!(
-                    "WARNING: {what} protected database {} because \
-                     {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} and --confirm-database {} were \
-                     given. It is protected because {reason}.",
-                    shown(database),
-                    shell_word(database)
-                ),
-            })
-        }
+        (Some(_), Some(_)) => Ok(Decision::AllowWithOverride {
+            warning: OverrideWarning {
+                database: database.to_owned(),
+                action,
+                reason,
+            },
+        }),
     }
 }
 

@@ -55,7 +55,7 @@ pub use classification::{
     classify, classify_name, Classification, Environment, Marker, ProtectedReason, SafeReason,
     SafetyPolicy,
 };
-pub use decision::{decide, Decision, Operation, Override, Refusal, RefusalKind};
+pub use decision::{decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind};
 pub use message::{shell_word, GuardError};
 
 /// The exact value of `WDH_ALLOW_PRODUCTION_DOWNGRADE` that permits a

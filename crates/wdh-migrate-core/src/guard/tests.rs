@@ -479,7 +479,7 @@ fn refusal_messages() {
     );
     assert!(text.contains(
         "set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass \
-         --confirm-database prod_db;"
+         `Override::confirm_database` = \"prod_db\";"
     ));
     assert!(text.contains("e.g. `wdh_test_...`"), "{text}");
 
@@ -494,7 +494,7 @@ fn refusal_messages() {
     let text = r.to_string();
     assert!(text.contains("it is marked `production` on the server and the marker is locked"));
     assert!(
-        text.contains("`wdh-migrate mark production` (without --locked)"),
+        text.contains("`Runner::mark` with an unlocked `production` marker"),
         "{text}"
     );
     assert!(text.contains("itself guarded"), "{text}");
@@ -510,7 +510,7 @@ fn refusal_messages() {
     )
     .to_string();
     assert!(
-        text.contains("--confirm-database names `other`, not `app`"),
+        text.contains("`Override::confirm_database` names `other`, not `app`"),
         "{text}"
     );
     assert!(!text.contains("marks it safe"), "{text}");
@@ -525,7 +525,10 @@ fn refusal_messages() {
         },
     )
     .to_string();
-    assert!(text.contains("--confirm-database was not given"), "{text}");
+    assert!(
+        text.contains("`Override::confirm_database` was not given"),
+        "{text}"
+    );
 
     let weaken = Operation::Mark {
         from: Some(marker(Production, false)),
@@ -557,6 +560,7 @@ fn override_warning_names_database() {
         &ov,
     ) {
         Ok(Decision::AllowWithOverride { warning }) => {
+            let warning = warning.to_string();
             assert!(warning.contains("`prod_db`"), "{warning}");
             assert!(warning.starts_with("WARNING: downgrading"), "{warning}");
         }
@@ -600,7 +604,10 @@ fn confirm_hint_is_one_shell_word() {
         &Override::default(),
     )
     .to_string();
-    assert!(text.contains("--confirm-database 'my db'"), "{text}");
+    assert!(
+        text.contains("`Override::confirm_database` = \"my db\""),
+        "{text}"
+    );
 }
 
 #[test]

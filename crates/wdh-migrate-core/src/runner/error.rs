@@ -5,6 +5,7 @@ use crate::ledger::{self, FailedRow};
 use crate::plan::{Direction, PlanError};
 
 use super::repair_steps;
+use crate::spelling::{Knob, Library, Spelling};
 
 /// A failed migration, with everything the server said.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,6 +37,19 @@ pub struct MigrationFailure {
 
 impl std::fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.write(f, &Library)
+    }
+}
+
+impl MigrationFailure {
+    /// The failure's text, its knobs spelled by `spelling`.
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
+        let mut text = String::new();
+        let _ = self.write(&mut text, spelling);
+        text
+    }
+
+    fn write(&self, f: &mut dyn std::fmt::Write, spelling: &dyn Spelling) -> std::fmt::Result {
         let verb = match self.direction {
             Direction::Up => "applying",
             Direction::Down => "reverting",
@@ -57,7 +71,8 @@ impl std::fmt::Display for MigrationFailure {
                 f,
                 "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
                  `wdh-migrate status` shows it as failed. Repair: undo those statements by hand, fix the file if \
-                 needed, then run the same command with --retry-failed (it runs the script again from its first statement)."
+                 needed, then run the same command with {} (it runs the script again from its first statement).",
+                spelling.knob(Knob::RetryFailed)
             )?,
             None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
         }
@@ -101,13 +116,13 @@ pub enum RunError {
         connected: String,
     },
     /// The guard refused.
-    #[error("{0}")]
+    #[error("{}", self.render(&Library))]
     Blocked(Box<Refusal>),
     /// The override was given wrongly.
-    #[error(transparent)]
-    Guard(#[from] guard::GuardError),
+    #[error("{}", self.render(&Library))]
+    Guard(guard::GuardError),
     /// The plan could not be made (drift, missing, out of order, irreversible, bad target).
-    #[error("database `{database}`: {error}")]
+    #[error("{}", self.render(&Library))]
     Plan {
         /// The database.
         database: String,
@@ -129,11 +144,7 @@ pub enum RunError {
         waited_ms: u128,
     },
     /// A no-transaction migration failed earlier and was not repaired.
-    #[error(
-        "database `{database}`: {} failed earlier outside a transaction: {}",
-        .failed.iter().map(|f| format!("{}_{} ({})", f.version, f.name, f.direction)).collect::<Vec<_>>().join(", "),
-        .failed.iter().map(|f| format!("{}. {}", f.error, repair_steps(f))).collect::<Vec<_>>().join("; ")
-    )]
+    #[error("{}", self.render(&Library))]
     FailedEarlier {
         /// The database.
         database: String,
@@ -141,7 +152,7 @@ pub enum RunError {
         failed: Vec<FailedRow>,
     },
     /// A migration failed.
-    #[error("database `{database}`: {failure}")]
+    #[error("{}", self.render(&Library))]
     Migration {
         /// The database.
         database: String,
@@ -169,7 +180,42 @@ pub enum RunError {
     },
 }
 
+impl From<guard::GuardError> for RunError {
+    fn from(e: guard::GuardError) -> Self {
+        RunError::Guard(e)
+    }
+}
+
 impl RunError {
+    /// The error's text, the settings it points to spelled by `spelling`
+    /// (`Display` uses the library's own names).
+    pub fn render(&self, spelling: &dyn Spelling) -> String {
+        match self {
+            RunError::Blocked(refusal) => refusal.render(spelling),
+            RunError::Guard(e) => e.render(spelling),
+            RunError::Plan { database, error } => {
+                format!("database `{database}`: {}", error.render(spelling))
+            }
+            RunError::Migration { database, failure } => {
+                format!("database `{database}`: {}", failure.render(spelling))
+            }
+            RunError::FailedEarlier { database, failed } => format!(
+                "database `{database}`: {} failed earlier outside a transaction: {}",
+                failed
+                    .iter()
+                    .map(|f| format!("{}_{} ({})", f.version, f.name, f.direction))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                failed
+                    .iter()
+                    .map(|f| format!("{}. {}", f.error, repair_steps(f, spelling)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            other => other.to_string(),
+        }
+    }
+
     pub(super) fn db(
         database: &str,
         action: &'static str,

@@ -127,7 +127,7 @@ impl Runner<'_> {
         match decision {
             Decision::Allow => Ok(false),
             Decision::AllowWithOverride { warning } => {
-                on(Event::Override(&warning));
+                on(Event::Override(&warning.render(self.spelling)));
                 Ok(true)
             }
             Decision::Refuse(r) => {

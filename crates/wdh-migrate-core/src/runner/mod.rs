@@ -21,6 +21,7 @@ use crate::identity::Identity;
 use crate::ledger::{AppliedRow, AuditEntry, FailedRow, LedgerState};
 use crate::migrations::{Layout, Migration, MigrationSet};
 use crate::plan::{self, Allow, Direction, DowngradeTo, Plan, PlanError, UpgradeTo};
+use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
 mod dry_run;
@@ -154,12 +155,24 @@ pub struct MarkReport {
 pub struct Runner<'t> {
     target: &'t Target,
     options: RunOptions,
+    spelling: &'t dyn Spelling,
 }
 
 impl<'t> Runner<'t> {
     /// A runner for `target`.
     pub fn new(target: &'t Target, options: RunOptions) -> Runner<'t> {
-        Runner { target, options }
+        Runner {
+            target,
+            options,
+            spelling: &Library,
+        }
+    }
+
+    /// Names the settings in the texts this runner builds (the notes of
+    /// [`Runner::status`]) with `spelling` instead of the library's names.
+    pub fn with_spelling(mut self, spelling: &'t dyn Spelling) -> Runner<'t> {
+        self.spelling = spelling;
+        self
     }
 
     /// The target.
@@ -279,7 +292,7 @@ impl<'t> Runner<'t> {
     }
 
     /// Refuses while a no-transaction migration is recorded as failed,
-    /// unless `--retry-failed` asks to run it again in this direction.
+    /// unless [`RunOptions::retry_failed`] asks to run it again in this direction.
     fn check_failed(
         &self,
         database: &str,
@@ -418,10 +431,13 @@ impl<'t> Runner<'t> {
         let verdict = match decision {
             Ok(Decision::Allow) => "allowed".to_string(),
             Ok(Decision::AllowWithOverride { warning }) => {
-                format!("allowed with the override: {warning}")
+                format!(
+                    "allowed with the override: {}",
+                    warning.render(self.spelling)
+                )
             }
-            Ok(Decision::Refuse(r)) => format!("would be refused: {r}"),
-            Err(e) => format!("would fail: {e}"),
+            Ok(Decision::Refuse(r)) => format!("would be refused: {}", r.render(self.spelling)),
+            Err(e) => format!("would fail: {}", e.render(self.spelling)),
         };
         Ok(dry_run::dry_run(c.identity, &state, &plan, verdict))
     }
@@ -430,7 +446,7 @@ impl<'t> Runner<'t> {
     pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, true, set.layout)?;
-        Ok(status::status(c.identity, set, &state))
+        Ok(status::status(c.identity, set, &state, self.spelling))
     }
 
     /// Applied migrations in the order they were applied. Reads only.
@@ -454,16 +470,13 @@ impl<'t> Runner<'t> {
 }
 
 /// What to do about a failed no-transaction migration.
-pub fn repair_steps(f: &FailedRow) -> String {
-    // A failed down leaves the migration applied and newest: `-1` reverts exactly it.
-    let command = match f.direction {
-        Direction::Up => "upgrade",
-        Direction::Down => "downgrade -1",
-    };
+pub fn repair_steps(f: &FailedRow, spelling: &dyn Spelling) -> String {
     format!(
         "{} of {} statement(s) took effect and stay. Repair: undo them by hand, fix the file if needed, \
-         then run `wdh-migrate {command} --retry-failed` (it runs the script again from its first statement)",
-        f.statements_done, f.statements_total
+         then run {} (it runs the script again from its first statement)",
+        f.statements_done,
+        f.statements_total,
+        spelling.knob(Knob::RetryCommand(f.direction))
     )
 }
 

@@ -6,6 +6,7 @@ use crate::migrations::{Down, IgnoredFile, MigrationSet};
 use crate::plan;
 
 use super::repair_steps;
+use crate::spelling::{Knob, Spelling};
 
 /// The migration state of a database, for `status`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -39,7 +40,12 @@ pub struct StatusEntry {
     pub note: Option<String>,
 }
 
-pub(super) fn status(identity: Identity, set: &MigrationSet, state: &LedgerState) -> Status {
+pub(super) fn status(
+    identity: Identity,
+    set: &MigrationSet,
+    state: &LedgerState,
+    spelling: &dyn Spelling,
+) -> Status {
     let a = plan::analyze(set, state);
     let mut entries = Vec::new();
     for m in &set.migrations {
@@ -48,7 +54,10 @@ pub(super) fn status(identity: Identity, set: &MigrationSet, state: &LedgerState
         let failed = state.failed.iter().find(|f| f.is_version(&m.version));
         let drift = a.drifted.iter().find(|d| d.resolved == m.version);
         let (state_name, note) = if let Some(f) = failed {
-            ("failed", Some(format!("{}: {}", f.error, repair_steps(f))))
+            (
+                "failed",
+                Some(format!("{}: {}", f.error, repair_steps(f, spelling))),
+            )
         } else if let Some(d) = drift {
             (
                 "drifted",
@@ -62,7 +71,13 @@ pub(super) fn status(identity: Identity, set: &MigrationSet, state: &LedgerState
         } else if row.is_some() {
             ("applied", None)
         } else if a.out_of_order.iter().any(|x| x.version == m.version) {
-            ("out-of-order", Some("pending, but older than the current version; upgrade needs --allow-out-of-order".into()))
+            (
+                "out-of-order",
+                Some(format!(
+                    "pending, but older than the current version; upgrade needs {}",
+                    spelling.knob(Knob::AllowOutOfOrder)
+                )),
+            )
         } else {
             ("pending", None)
         };

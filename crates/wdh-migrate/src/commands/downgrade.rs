@@ -4,7 +4,7 @@ use wdh_migrate_core::plan::DowngradeTo;
 use wdh_migrate_core::runner::{downgrade_operation, RunOptions, Runner};
 
 use super::{load, Context};
-use crate::error::CliError;
+use crate::error::{CliError, Flags};
 use crate::{output, term};
 
 pub fn run(
@@ -13,7 +13,7 @@ pub fn run(
     dry_run: bool,
     options: &RunOptions,
 ) -> Result<(), CliError> {
-    let runner = Runner::new(cx.target, options.clone());
+    let runner = Runner::new(cx.target, options.clone()).with_spelling(&Flags);
     if dry_run {
         let d = runner.dry_run_downgrade(&load(cx.migrations)?, to)?;
         output::dry_run_or_json(&d, cx.output);

@@ -22,7 +22,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
 use wdh_migrate_core::target::Target;
 
-use crate::error::{CliError, Failure};
+use crate::error::{CliError, Failure, Flags};
 use crate::settings::{Action, DatabaseJob, LocalJob, Output, Place, Settings};
 use crate::{output, sandbox::Sandbox};
 
@@ -78,7 +78,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             ) && !output.json
             {
                 // The sandbox is gone when this command ends: show where it got to.
-                let runner = Runner::new(&target, RunOptions::default());
+                let runner = Runner::new(&target, RunOptions::default()).with_spelling(&Flags);
                 if let Some(status) = MigrationSet::load(&migrations)
                     .ok()
                     .and_then(|set| runner.status(&set).ok())

@@ -442,7 +442,9 @@ fn the_override_needs_the_exact_value_and_the_live_database_name() {
     )
     .unwrap_err();
     assert!(
-        no_confirm.to_string().contains("--confirm-database"),
+        no_confirm
+            .to_string()
+            .contains("`Override::confirm_database` was not given"),
         "{no_confirm}"
     );
     let other = downgrade_one(

@@ -13,12 +13,7 @@ fn expect_layout_error(files: &[(&str, &[u8])], needle: &str) {
     let db = db();
     let before = snapshot(&db);
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains(needle),
-        "expected `{needle}` in: {}",
-        run.stderr
-    );
+    run.expect(2, &[needle]);
     assert_eq!(snapshot(&db), before);
     let no_ledger: bool = query_one(&db, "SELECT to_regnamespace('wdh_migrate') IS NULL");
     assert!(no_ledger);

@@ -22,19 +22,14 @@ fn a_protected_claim_is_blocked_without_opening_any_connection() {
         "postgresql://app@/prod_db?host=/nonexistent/socket/dir",
     ])
     .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("BLOCKED: Refusing to downgrade potential production database."),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("prod_db"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("WDH_ALLOW_PRODUCTION_DOWNGRADE")
-            && run.stderr.contains("--confirm-database"),
-        "{}",
-        run.stderr
+    run.expect(
+        3,
+        &[
+            "BLOCKED: Refusing to downgrade potential production database.",
+            "prod_db",
+            "WDH_ALLOW_PRODUCTION_DOWNGRADE",
+            "--confirm-database",
+        ],
     );
     assert!(!run.stderr.contains("connect"), "{}", run.stderr);
     // The same for the exact command of the incident report.
@@ -68,12 +63,7 @@ fn the_target_and_its_source_are_printed_before_anything_and_print_target_does_n
     let run = wdh(&["status", "--print-target"])
         .env("DATABASE_URL", "host=/nowhere dbname=orders user=app")
         .run();
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr.contains("(from DATABASE_URL)") && run.stderr.contains("orders"),
-        "{}",
-        run.stderr
-    );
+    run.expect(0, &["(from DATABASE_URL)", "orders"]);
     let run = wdh(&["status", "--print-target"])
         .env("DATABASE_URL", "postgresql://h/from_plain")
         .env("WDH_DATABASE_URL", "postgresql://h/from_wdh")
@@ -200,15 +190,15 @@ fn print_target_under_sandbox_names_the_throw_away_cluster() {
 #[test]
 fn no_source_at_all_is_an_error_naming_every_source() {
     let run = wdh(&["status"]).run();
-    assert_eq!(run.code, 2, "{}", run.all());
-    for needle in [
-        "--database-url",
-        "WDH_DATABASE_URL",
-        "DATABASE_URL",
-        "wdh.toml",
-    ] {
-        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
-    }
+    run.expect(
+        2,
+        &[
+            "--database-url",
+            "WDH_DATABASE_URL",
+            "DATABASE_URL",
+            "wdh.toml",
+        ],
+    );
 }
 
 #[test]

@@ -253,6 +253,13 @@ pub struct MigrationSet {
 }
 
 impl MigrationSet {
+    /// Checks, without reading it, that the migration directory `dir` exists
+    /// and is a directory: the errors [`MigrationSet::load`] would give for
+    /// it, cheaply, before any work.
+    pub fn check_directory(dir: &Path) -> Result<(), LoadError> {
+        read::check_dir(dir)
+    }
+
     /// Reads and parses the migration directory `dir`.
     ///
     /// Reads the entries of `dir` and the files directly inside the folders

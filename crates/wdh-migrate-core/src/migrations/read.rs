@@ -30,29 +30,28 @@ fn contents(path: &Path) -> Result<Vec<u8>, LoadError> {
         })
 }
 
+/// Checks that `dir` exists and is a directory, reading nothing in it.
+pub(super) fn check_dir(dir: &Path) -> Result<(), LoadError> {
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(LoadError::MissingDirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(source) => Err(LoadError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        }),
+        Ok(meta) if !meta.is_dir() => Err(LoadError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Lists `dir` with [`walk`]: its entries, and the entries directly inside
 /// the folders a layout lists. Folders are listed with a trailing `/`; only
 /// the files a layout reads are read.
 pub(super) fn read_listing(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, LoadError> {
-    match fs::metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(LoadError::MissingDirectory {
-                path: dir.to_path_buf(),
-            })
-        }
-        Err(source) => {
-            return Err(LoadError::ReadDir {
-                path: dir.to_path_buf(),
-                source,
-            })
-        }
-        Ok(meta) if !meta.is_dir() => {
-            return Err(LoadError::NotADirectory {
-                path: dir.to_path_buf(),
-            })
-        }
-        Ok(_) => {}
-    }
+    check_dir(dir)?;
     let mut out = Vec::new();
     for listed in walk(dir).map_err(walk_error)? {
         let listed = listed.map_err(walk_error)?;

@@ -62,6 +62,10 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             database(&job, &cx).map_err(|e| failed(e, &target, output))
         }
         Action::Database(Place::Sandbox, job) => {
+            if reads_the_set(&job) {
+                // Before the cluster starts: a wrong folder is a usage error.
+                check_folder(&migrations)?;
+            }
             let sandbox = Sandbox::start().map_err(CliError::Failed)?;
             let target = sandbox.target().map_err(CliError::Failed)?;
             eprintln!("target: {target}");
@@ -153,6 +157,15 @@ fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), CliErro
         LocalJob::Completions(shell) => completions::run(shell),
         LocalJob::Man => man::run(),
     }
+}
+
+fn reads_the_set(job: &DatabaseJob) -> bool {
+    !matches!(job, DatabaseJob::History | DatabaseJob::Mark { .. })
+}
+
+/// Checks that the migrations folder is one, reading nothing in it.
+pub fn check_folder(dir: &Path) -> Result<(), CliError> {
+    MigrationSet::check_directory(dir).map_err(CliError::usage)
 }
 
 /// Loads the migration set, noting files that are not migrations.

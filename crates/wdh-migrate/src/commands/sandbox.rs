@@ -6,5 +6,8 @@ use crate::error::CliError;
 use crate::settings::Output;
 
 pub fn run(upgrade: Option<&Path>, output: Output) -> Result<(), CliError> {
+    if let Some(dir) = upgrade {
+        super::check_folder(dir)?;
+    }
     crate::sandbox::serve(upgrade, output.quiet).map_err(CliError::Failed)
 }

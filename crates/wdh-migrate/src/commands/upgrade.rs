@@ -3,7 +3,7 @@
 use wdh_migrate_core::plan::UpgradeTo;
 use wdh_migrate_core::runner::{RunOptions, Runner};
 
-use super::{load, Context};
+use super::{check_folder, load, Context};
 use crate::error::{CliError, Flags};
 use crate::{output, term};
 
@@ -19,6 +19,8 @@ pub fn run(
         output::dry_run_or_json(&d, cx.output);
         return Ok(());
     }
+    // A wrong folder opens no connection.
+    check_folder(cx.migrations)?;
     // Read the files while connecting: a no-op upgrade at every service
     // start pays for the slower of the two, not both.
     let (set, connected) = std::thread::scope(|s| {

@@ -102,7 +102,21 @@ fn ran(bindir: &tempfile::TempDir) -> Vec<String> {
 
 #[test]
 fn a_bad_argument_fails_before_a_sandbox_starts_or_a_connection_opens() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["--sandbox", "upgrade", "--migrations", "/nonexistent/sets"],
+            "error: migration directory /nonexistent/sets does not exist; create it or point to \
+             the directory that holds the migrations",
+        ),
+        (
+            &["--sandbox", "status", "--migrations", "/etc/hostname"],
+            "error: /etc/hostname is not a directory; point to the directory that holds the migrations",
+        ),
+        (
+            &["sandbox", "--upgrade", "--migrations", "/nonexistent/sets"],
+            "error: migration directory /nonexistent/sets does not exist; create it or point to \
+             the directory that holds the migrations",
+        ),
         (
             &["--sandbox", "downgrade", "garbage"],
             "error: `garbage` is not a downgrade target: use base, a version, or -N",
@@ -165,6 +179,18 @@ fn a_bad_argument_fails_before_a_sandbox_starts_or_a_connection_opens() {
             !run.stderr.lines().any(|l| l.starts_with("target:")),
             "{args:?}: {}",
             run.stderr
+        );
+    }
+    // A wrong migrations folder: the target line, then the error, and no connection.
+    for args in [
+        &["upgrade", "--migrations", "/nonexistent/sets"][..],
+        &["status", "--migrations", "/nonexistent/sets"],
+        &["current", "--migrations", "/nonexistent/sets"],
+    ] {
+        let run = wdh(args).url(&url).run();
+        run.expect(
+            2,
+            &["error: migration directory /nonexistent/sets does not exist"],
         );
     }
     assert!(

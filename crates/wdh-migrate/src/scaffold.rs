@@ -138,27 +138,31 @@ pub fn new_migration(dir: &Path, name: &str, now_epoch_secs: i64) -> Result<Vec<
     let slug = slug(name)?;
     let up = format!("-- {name}\n-- Write the change here.\n");
     let down = format!("-- Revert: {name}\n-- Write the exact inverse of up.sql here (an empty file is a deliberate no-op).\n");
-    let files = match layout {
-        Layout::FlatPairs => vec![
-            (dir.join(format!("{version}_{slug}.up.sql")), up),
-            (dir.join(format!("{version}_{slug}.down.sql")), down),
-        ],
-        _ => {
-            let folder = dir.join(format!("{version}_{slug}"));
-            std::fs::create_dir(&folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
-            vec![(folder.join("up.sql"), up), (folder.join("down.sql"), down)]
+    let files = layout.new_files(&version, &slug, &up, &down);
+    // A new folder is created, never reused; files are never overwritten.
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for file in &files {
+        if let Some(parent) = file.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !folders.iter().any(|f| f == parent) {
+                let folder = dir.join(parent);
+                std::fs::create_dir(&folder)
+                    .with_context(|| format!("creating {}", folder.display()))?;
+                folders.push(parent.to_path_buf());
+            }
         }
-    };
-    for (path, text) in &files {
+    }
+    let mut created = Vec::new();
+    for file in files {
+        let path = dir.join(&file.path);
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, file.text.as_bytes()))
             .with_context(|| format!("writing {}", path.display()))?;
+        created.push(path);
     }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
+    Ok(created)
 }
 
 #[cfg(test)]

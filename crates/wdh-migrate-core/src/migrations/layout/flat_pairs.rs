@@ -26,7 +26,7 @@ use wdh_migrate_layout::flat_pairs::{split, Side};
 use wdh_migrate_layout::looks_versioned;
 
 use super::naming::{digits_and_dashes, split_version, version};
-use super::{Collect, Entry, Offer, Rules};
+use super::{Collect, Entry, NewFile, Offer, Rules};
 use crate::migrations::script::{down_of, parse_script};
 use crate::migrations::version::KeyPart;
 use crate::migrations::{IgnoredFile, LoadError, Migration, Version};
@@ -46,6 +46,19 @@ impl Rules for FlatPairs {
 
     fn collector(&self) -> Box<dyn Collect> {
         Box::new(Collector::default())
+    }
+
+    fn new_files(&self, version: &str, slug: &str, up: &str, down: &str) -> Vec<NewFile> {
+        vec![
+            NewFile {
+                path: PathBuf::from(format!("{version}_{slug}.up.sql")),
+                text: up.to_owned(),
+            },
+            NewFile {
+                path: PathBuf::from(format!("{version}_{slug}.down.sql")),
+                text: down.to_owned(),
+            },
+        ]
     }
 }
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use wdh_migrate_layout::folders::{self as files, FolderFile};
 
 use super::naming::{digits_and_dashes, split_version, version};
-use super::{Collect, Entry, Offer, Rules};
+use super::{Collect, Entry, NewFile, Offer, Rules};
 use crate::migrations::script::{decode, down_of, parse_script};
 use crate::migrations::version::KeyPart;
 use crate::migrations::{IgnoredFile, LoadError, Migration, Version};
@@ -48,6 +48,20 @@ impl Rules for Folders {
 
     fn collector(&self) -> Box<dyn Collect> {
         Box::new(Collector::default())
+    }
+
+    fn new_files(&self, version: &str, slug: &str, up: &str, down: &str) -> Vec<NewFile> {
+        let folder = PathBuf::from(format!("{version}_{slug}"));
+        vec![
+            NewFile {
+                path: folder.join("up.sql"),
+                text: up.to_owned(),
+            },
+            NewFile {
+                path: folder.join("down.sql"),
+                text: down.to_owned(),
+            },
+        ]
     }
 }
 

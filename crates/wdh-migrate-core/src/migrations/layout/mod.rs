@@ -55,13 +55,13 @@
 //!      if none fits;
 //! 3. its tests, in the module's `tests.rs`.
 //!
-//! Outside the loader, the CLI's `new` chooses file names per layout.
+//! `Rules::new_files` names the files of a new migration, for `new`.
 
 pub mod flat_pairs;
 pub mod folders;
 mod naming;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{IgnoredFile, LoadError, Migration, Version};
 
@@ -83,6 +83,14 @@ impl Layout {
 
     /// The rules of this layout; an empty set parses versions like the
     /// default layout, [`Layout::Folders`].
+    /// The files of a new migration `<version>_<slug>` in this layout (an
+    /// empty set gets the default layout, [`Layout::Folders`]), its scripts
+    /// `up` and `down`; paths relative to the set's directory, to be created
+    /// without overwriting anything.
+    pub fn new_files(self, version: &str, slug: &str, up: &str, down: &str) -> Vec<NewFile> {
+        self.rules().new_files(version, slug, up, down)
+    }
+
     pub(crate) fn rules(self) -> &'static dyn Rules {
         match self {
             Layout::Folders | Layout::Empty => &folders::Folders,
@@ -99,6 +107,19 @@ pub(crate) trait Rules: Sync {
 
     /// A collector for one listing.
     fn collector(&self) -> Box<dyn Collect>;
+
+    /// The files of a new migration `<version>_<slug>` whose scripts are
+    /// `up` and `down`, relative to the set's directory.
+    fn new_files(&self, version: &str, slug: &str, up: &str, down: &str) -> Vec<NewFile>;
+}
+
+/// A file of a new migration (see [`Layout::new_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// The path, relative to the set's directory.
+    pub path: PathBuf,
+    /// Its contents.
+    pub text: String,
 }
 
 /// Gathers one layout's files from a listing, then builds its migrations.

@@ -90,3 +90,18 @@ fn versions_parse_and_order_as_integers() {
     assert_eq!(flat("007"), flat("7"));
     assert_eq!(flat("0"), flat("000"));
 }
+
+#[test]
+fn a_new_migrations_files_load_back_as_it() {
+    let files = Layout::FlatPairs.new_files("0007", "add_x", UP, DOWN);
+    let listing: Vec<(String, &str)> = files
+        .iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.text.as_str()))
+        .collect();
+    let listing: Vec<(&str, &str)> = listing.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let set = ok(&listing);
+    assert_eq!(set.layout, Layout::FlatPairs);
+    assert_eq!(versions(&set), ["0007"]);
+    assert_eq!(set.migrations[0].name, "add_x");
+    assert_eq!(set.migrations[0].up.sql, UP);
+}

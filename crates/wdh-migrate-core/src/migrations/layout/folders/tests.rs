@@ -136,3 +136,18 @@ fn versions_parse_and_order_as_text() {
     assert!(Version::parse("-1", Layout::Folders).is_none());
     assert!(Version::parse("1a", Layout::Folders).is_none());
 }
+
+#[test]
+fn a_new_migrations_files_load_back_as_it() {
+    let files = Layout::Folders.new_files("0007", "add_x", UP, DOWN);
+    let listing: Vec<(String, &str)> = files
+        .iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.text.as_str()))
+        .collect();
+    let listing: Vec<(&str, &str)> = listing.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let set = ok(&listing);
+    assert_eq!(set.layout, Layout::Folders);
+    assert_eq!(versions(&set), ["0007"]);
+    assert_eq!(set.migrations[0].name, "add_x");
+    assert_eq!(set.migrations[0].up.sql, UP);
+}

@@ -193,6 +193,45 @@ impl Failure {
     pub fn render(&self) -> String {
         self.error.render(self.target.as_deref())
     }
+
+    /// The failure as a JSON document, for `--json`: the exit code, the
+    /// message as on stderr and, for a failed migration, the failure in full
+    /// with every migration of the run that completed before it. Every
+    /// string is scrubbed of the target's secrets. `None` for a failed
+    /// `check`, whose report on stdout already says it.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        if matches!(
+            self.error,
+            CliError::CheckNotInverse | CliError::CheckFailed
+        ) {
+            return None;
+        }
+        let migration = match &self.error {
+            CliError::Run(RunError::Migration { failure, .. }) => Some(failure),
+            _ => None,
+        };
+        let mut doc = serde_json::json!({
+            "error": {
+                "exit_code": self.code() as u8,
+                "message": self.render(),
+                "migration": migration,
+            }
+        });
+        if let Some(target) = &self.target {
+            scrub_strings(&mut doc, target);
+        }
+        Some(doc)
+    }
+}
+
+/// Scrubs the target's secrets from every string of a JSON document.
+fn scrub_strings(value: &mut serde_json::Value, target: &Target) {
+    match value {
+        serde_json::Value::String(s) => *s = target.scrub(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, target)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, target)),
+        _ => {}
+    }
 }
 
 impl From<CliError> for Failure {

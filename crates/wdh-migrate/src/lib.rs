@@ -44,6 +44,9 @@ pub fn run() -> ExitCode {
     match result {
         Ok(()) => Exit::Ok.into(),
         Err(failure) => {
+            if let Some(doc) = failure.to_json().filter(|_| cli.global.json) {
+                output::json(&doc);
+            }
             eprintln!("{}", highlight(&failure.render(), paint));
             failure.code().into()
         }

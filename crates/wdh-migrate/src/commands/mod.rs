@@ -19,7 +19,7 @@ mod upgrade;
 use std::path::Path;
 
 use wdh_migrate_core::migrations::MigrationSet;
-use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
+use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::target::Target;
 
 use crate::error::{CliError, Failure, Flags};
@@ -59,7 +59,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
                 migrations: &migrations,
                 output,
             };
-            database(&job, &cx).map_err(|e| failed(e, &target, output))
+            database(&job, &cx).map_err(|e| Failure::on(e, &target))
         }
         Action::Database(Place::Sandbox, job) => {
             if reads_the_set(&job) {
@@ -75,7 +75,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
                 migrations: &migrations,
                 output,
             };
-            database(&job, &cx).map_err(|e| failed(e, &target, output))?;
+            database(&job, &cx).map_err(|e| Failure::on(e, &target))?;
             if matches!(
                 job,
                 DatabaseJob::Upgrade { .. } | DatabaseJob::Downgrade { .. }
@@ -93,39 +93,6 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             }
             Ok(())
         }
-    }
-}
-
-/// A database command's failure; with `--json`, also as a document on
-/// stdout (the message as on stderr, and a failed migration in full, with
-/// every migration of the run that completed before it).
-fn failed(error: CliError, target: &Target, output: Output) -> Failure {
-    let failure = Failure::on(error, target);
-    if output.json {
-        let migration = match &failure.error {
-            CliError::Run(RunError::Migration { failure, .. }) => Some(failure),
-            _ => None,
-        };
-        let mut doc = serde_json::json!({
-            "error": {
-                "exit_code": failure.code() as u8,
-                "message": failure.render(),
-                "migration": migration,
-            }
-        });
-        scrub_strings(&mut doc, target);
-        output::json(&doc);
-    }
-    failure
-}
-
-/// Scrubs the target's secrets from every string of a JSON document.
-fn scrub_strings(value: &mut serde_json::Value, target: &Target) {
-    match value {
-        serde_json::Value::String(s) => *s = target.scrub(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, target)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, target)),
-        _ => {}
     }
 }
 

@@ -915,4 +915,14 @@ fn a_failure_deep_into_a_long_run_reports_a_count_and_a_range_and_json_keeps_eve
     assert_eq!(completed[298], name(299).as_str());
     assert_eq!(doc["error"]["migration"]["code"], "22012");
     assert_eq!(applied_versions(&db).len(), 299);
+
+    // Any failure, with --json, is a document too: here a bad argument (exit 2).
+    let run = wdh(&["upgrade", "sideways", "--json"]).db(&db).run();
+    run.expect(2, &["`sideways` is not an upgrade target"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc["error"]["exit_code"], 2);
+    assert_eq!(doc["error"]["migration"], serde_json::Value::Null);
+    assert!(doc["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("error: `sideways`")));
 }

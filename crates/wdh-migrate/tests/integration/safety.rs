@@ -627,11 +627,29 @@ fn passwords_never_appear_in_any_output() {
         let run = wdh(args).url(&url).migrations(dir.path()).run();
         outputs.push(run.all());
     }
+    // A server message that quotes the password, in text and in the --json document.
+    let quoting = folder(&[
+        ("0001_bad/up.sql", &format!("SELECT '{secret}'::int;")),
+        ("0001_bad/down.sql", ""),
+    ]);
+    for args in [&["upgrade"][..], &["upgrade", "--json"][..]] {
+        let run = wdh(args).url(&url).migrations(quoting.path()).run();
+        run.expect(1, &["invalid input syntax for type integer"]);
+        outputs.push(run.all());
+    }
     let unreachable = format!("postgresql://app:{secret}@/wdh_test_x?host=/nonexistent/socket");
+    for args in [&["upgrade"][..], &["upgrade", "--json"][..]] {
+        outputs.push(
+            wdh(args)
+                .url(&unreachable)
+                .migrations(dir.path())
+                .run()
+                .all(),
+        );
+    }
     outputs.push(
-        wdh(&["upgrade"])
-            .url(&unreachable)
-            .migrations(dir.path())
+        wdh(&["status", "--json"])
+            .url(&format!("postgresql://app:{secret}@h/"))
             .run()
             .all(),
     );

@@ -13,6 +13,7 @@ use crate::migrations::{Down, MigrationSet};
 use crate::plan::{DowngradeTo, UpgradeTo};
 use crate::runner::{RunError, RunOptions, Runner};
 use crate::schema::{self, Change};
+use crate::spelling::Spelling;
 use crate::target::Target;
 
 /// What happened to one migration.
@@ -98,7 +99,7 @@ pub enum CheckError {
         database: String,
     },
     /// The runner could not connect to the throw-away database.
-    #[error("check: could not use the throw-away database {database}: {source}")]
+    #[error("check: could not use the throw-away database {database}")]
     Connect {
         /// Its name.
         database: String,
@@ -107,7 +108,7 @@ pub enum CheckError {
         source: Box<RunError>,
     },
     /// The throw-away database could not be used.
-    #[error("check: the throw-away database {database} is unusable: {source}")]
+    #[error("check: the throw-away database {database} is unusable")]
     Database {
         /// Its name.
         database: String,
@@ -123,6 +124,7 @@ const EXCLUDE: &[&str] = &["wdh_migrate"];
 pub fn run(
     target: &Target,
     set: &MigrationSet,
+    spelling: &dyn Spelling,
     on: &mut dyn FnMut(&MigrationCheck),
 ) -> Result<CheckReport, CheckError> {
     let database = target.database().to_string();
@@ -136,7 +138,7 @@ pub fn run(
     let mut capture_client: Client = target.config().connect(NoTls).map_err(db_err)?;
     // The starting point: whatever a fresh database holds (the public schema).
     let mut before = schema::capture(&mut capture_client, EXCLUDE).map_err(db_err)?;
-    let runner = Runner::new(target, RunOptions::default());
+    let runner = Runner::new(target, RunOptions::default()).with_spelling(spelling);
     // One session for every step: a connection per step would cost more than the steps.
     let mut session = runner.connect().map_err(|source| CheckError::Connect {
         database: database.clone(),
@@ -156,7 +158,7 @@ pub fn run(
     let step = |result: Result<_, RunError>, what: &str| {
         result
             .map(|_| ())
-            .map_err(|e| (what.to_string(), target.scrub(&e.to_string())))
+            .map_err(|e| (what.to_string(), target.scrub(&e.report(spelling))))
     };
     for m in &set.migrations {
         let label = format!("{}_{}", m.version, m.name);
@@ -238,7 +240,7 @@ mod tests {
         )
         .unwrap();
         let set = MigrationSet::from_files(std::path::Path::new("m"), vec![]).unwrap();
-        let err = run(&target, &set, &mut |_| {}).unwrap_err();
+        let err = run(&target, &set, &crate::spelling::Library, &mut |_| {}).unwrap_err();
         assert!(matches!(err, CheckError::NotATestDatabase { .. }), "{err}");
         assert!(err.to_string().contains("orders"), "{err}");
     }

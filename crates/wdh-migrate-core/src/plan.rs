@@ -332,24 +332,24 @@ pub struct Plan<'a> {
     /// The version after the run.
     pub to: Option<String>,
     /// Drift or missing migrations that were allowed (shown, not fatal).
-    pub allowed: Vec<String>,
+    pub allowed: Vec<PlanError>,
 }
 
-fn checks(analysis: &Analysis<'_>, allow: Allow) -> Result<Vec<String>, PlanError> {
+fn checks(analysis: &Analysis<'_>, allow: Allow) -> Result<Vec<PlanError>, PlanError> {
     let mut allowed = Vec::new();
     if !analysis.drifted.is_empty() {
         let e = PlanError::Drift(analysis.drifted.clone());
         if !allow.drift {
             return Err(e);
         }
-        allowed.push(e.to_string());
+        allowed.push(e);
     }
     if !analysis.missing.is_empty() {
         let e = PlanError::Missing(analysis.missing.clone());
         if !allow.drift {
             return Err(e);
         }
-        allowed.push(e.to_string());
+        allowed.push(e);
     }
     Ok(allowed)
 }

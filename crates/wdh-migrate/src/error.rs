@@ -5,8 +5,6 @@
 //! message, each cause once, and the hint that names the command-line
 //! flag to use (library errors name no flag: the CLI adds it here).
 
-use std::fmt::Write as _;
-
 use wdh_migrate_core::guard::shell_word;
 use wdh_migrate_core::plan::Direction;
 use wdh_migrate_core::runner::RunError;
@@ -102,11 +100,7 @@ impl CliError {
             // anyhow's alternate form writes each cause once, after a colon.
             CliError::Usage(e) | CliError::Failed(e) => format!("error: {e:#}"),
             CliError::Run(RunError::Blocked(refusal)) => refusal.render(&Flags),
-            CliError::Run(e) => {
-                let mut text = format!("error: {}", e.render(&Flags));
-                chain(&mut text, std::error::Error::source(e));
-                text
-            }
+            CliError::Run(e) => format!("error: {}", e.report(&Flags)),
             CliError::CheckNotInverse => {
                 "error: check failed: a down.sql is not the exact inverse of its up.sql (see above)"
                     .to_string()
@@ -125,23 +119,6 @@ impl CliError {
 impl From<RunError> for CliError {
     fn from(e: RunError) -> Self {
         CliError::Run(e)
-    }
-}
-
-/// Appends each cause of a chain on its own line, once.
-///
-/// A `postgres::Error` that carries the server's error says only `db
-/// error`; the server's error that follows it in the chain (severity,
-/// message, DETAIL, HINT) is the one shown.
-fn chain(text: &mut String, mut source: Option<&(dyn std::error::Error + 'static)>) {
-    while let Some(s) = source {
-        let says_nothing = s
-            .downcast_ref::<postgres::Error>()
-            .is_some_and(|e| e.as_db_error().is_some());
-        if !says_nothing {
-            let _ = write!(text, "\n  caused by: {s}");
-        }
-        source = s.source();
     }
 }
 
@@ -197,8 +174,10 @@ impl Failure {
     /// The failure as a JSON document, for `--json`: the exit code, the
     /// message as on stderr and, for a failed migration, the failure in full
     /// with every migration of the run that completed before it. Every
-    /// string is scrubbed of the target's secrets. `None` for a failed
-    /// `check`, whose report on stdout already says it.
+    /// string is scrubbed of the target's secrets (a failure before any
+    /// target was resolved comes from errors that redact what they quote,
+    /// as `Target::parse`'s do). `None` for a failed `check`, whose report
+    /// on stdout already says it.
     pub fn to_json(&self) -> Option<serde_json::Value> {
         if matches!(
             self.error,
@@ -245,49 +224,150 @@ impl From<CliError> for Failure {
 
 #[cfg(test)]
 mod tests {
-    use wdh_migrate_core::guard::{decide, Decision, Operation, Override, SafetyPolicy};
+    use wdh_migrate_core::guard::{
+        decide, Decision, Environment, GuardError, Marker, Operation, Override, SafetyPolicy,
+    };
     use wdh_migrate_core::plan::PlanError;
+    use wdh_migrate_core::spelling::Library;
 
     use super::*;
 
-    fn refusal(database: &str, ov: &Override) -> String {
-        match decide(
+    const REASON: &str = "its name matches no safe word or prefix (safe words: test, tmp, dev, \
+                          local, sandbox; prefixes: wdh_test_)";
+
+    fn decision(database: &str, marker: Option<&Marker>, ov: &Override) -> Decision {
+        decide(
             &Operation::Downgrade { steps: 1 },
             database,
-            None,
+            marker,
             &SafetyPolicy::default(),
             ov,
-        ) {
-            Ok(Decision::Refuse(r)) => r.render(&Flags),
+        )
+        .expect("a decision")
+    }
+
+    fn refusal(database: &str, marker: Option<&Marker>, ov: &Override) -> String {
+        match decision(database, marker, ov) {
+            Decision::Refuse(r) => r.render(&Flags),
             other => panic!("{other:?}"),
         }
     }
 
-    #[test]
-    fn library_messages_get_the_flags_here() {
-        let text = refusal("prod_db", &Override::default());
-        assert!(
-            text.contains(
-                "set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass \
-                 --confirm-database prod_db;"
-            ),
-            "{text}"
-        );
-        let text = refusal("my db", &Override::default());
-        assert!(text.contains("--confirm-database 'my db'"), "{text}");
-        let missing = Override {
+    fn with_variable(confirm: Option<&str>) -> Override {
+        Override {
             allow_variable: Some("I_KNOW_WHAT_I_AM_DOING".into()),
-            confirm_database: None,
+            confirm_database: confirm.map(str::to_string),
+        }
+    }
+
+    /// The CLI's texts, character for character as they were before the
+    /// library's messages stopped naming flags.
+    #[test]
+    fn the_flags_fill_the_library_messages_exactly() {
+        assert_eq!(
+            refusal("prod_db", None, &Override::default()),
+            format!(
+                "BLOCKED: Refusing to downgrade potential production database.\n  \
+                 Database: `prod_db`\n  Protected because {REASON}.\n  \
+                 To proceed: set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass \
+                 --confirm-database prod_db;\n  \
+                 or use a database whose name marks it safe, e.g. `wdh_test_...`."
+            )
+        );
+        assert!(refusal("my db", None, &Override::default())
+            .contains("AND pass --confirm-database 'my db';"));
+        assert!(refusal("app", None, &with_variable(None)).contains(
+            "\n  WDH_ALLOW_PRODUCTION_DOWNGRADE is set, but --confirm-database was not given.\n  \
+             To proceed:"
+        ));
+        assert!(
+            refusal("app", None, &with_variable(Some("other"))).contains(
+                "\n  WDH_ALLOW_PRODUCTION_DOWNGRADE is set, but --confirm-database names `other`, \
+             not `app`.\n"
+            )
+        );
+        let locked = Marker {
+            environment: Environment::Production,
+            locked: true,
         };
-        let text = refusal("app", &missing);
-        assert!(text.contains("--confirm-database was not given"), "{text}");
-        let drift = PlanError::OutOfOrder {
+        assert!(
+            refusal("app", Some(&locked), &with_variable(Some("app"))).ends_with(
+                "  The `production` marker is locked, so no override is accepted.\n  \
+             To proceed: unlock it first with `wdh-migrate mark production` (without --locked), \
+             which is itself guarded, then run the downgrade again."
+            )
+        );
+        match decision("app", None, &with_variable(Some("app"))) {
+            Decision::AllowWithOverride { warning } => assert_eq!(
+                warning.render(&Flags),
+                format!(
+                    "WARNING: downgrading protected database `app` because \
+                     WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING and --confirm-database \
+                     app were given. It is protected because {REASON}."
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        let bad = GuardError::BadOverrideValue {
+            database: "app".into(),
+            value: "`yes`".into(),
+        };
+        assert_eq!(
+            bad.render(&Flags),
+            "WDH_ALLOW_PRODUCTION_DOWNGRADE is set to `yes`, not to the exact value \
+             I_KNOW_WHAT_I_AM_DOING, so nothing was done to protected database `app`. \
+             To override, set it to exactly I_KNOW_WHAT_I_AM_DOING and pass \
+             --confirm-database app; otherwise unset it."
+        );
+        let out_of_order = PlanError::OutOfOrder {
             pending: vec!["2".into()],
             current: "3".into(),
         };
-        assert!(drift
-            .render(&Flags)
-            .contains("Pass --allow-out-of-order if that is intended"));
-        assert!(!drift.to_string().contains("--"), "{drift}");
+        assert_eq!(
+            out_of_order.render(&Flags),
+            "pending migration(s) 2 are older than the newest applied one (3); applying them \
+             now runs them out of order. Pass --allow-out-of-order if that is intended, or \
+             renumber them after 3"
+        );
+        for (knob, flag) in [
+            (Knob::AllowDrift, "--allow-drift"),
+            (Knob::MigrationsFolder, "--migrations"),
+            (Knob::RetryFailed, "--retry-failed"),
+            (
+                Knob::RetryCommand(Direction::Up),
+                "`wdh-migrate upgrade --retry-failed`",
+            ),
+            (
+                Knob::RetryCommand(Direction::Down),
+                "`wdh-migrate downgrade -1 --retry-failed`",
+            ),
+        ] {
+            assert_eq!(Flags.knob(knob), flag);
+        }
+    }
+
+    #[test]
+    fn the_library_itself_names_no_flag() {
+        let refused = match decision("prod_db", None, &with_variable(None)) {
+            Decision::Refuse(r) => r.to_string(),
+            other => panic!("{other:?}"),
+        };
+        let warning = match decision("app", None, &with_variable(Some("app"))) {
+            Decision::AllowWithOverride { warning } => warning.to_string(),
+            other => panic!("{other:?}"),
+        };
+        let out_of_order = PlanError::OutOfOrder {
+            pending: vec!["2".into()],
+            current: "3".into(),
+        }
+        .to_string();
+        for text in [refused, warning, out_of_order] {
+            assert!(!text.contains("--"), "{text}");
+            assert!(
+                text.contains("`RunOptions::") || text.contains("`Override::"),
+                "{text}"
+            );
+        }
+        assert!(Library.knob(Knob::AllowDrift).contains("RunOptions"));
     }
 }

@@ -1,6 +1,8 @@
 //! `--sandbox`: a throw-away local cluster and database for one command.
 
 use anyhow::{Context, Result};
+
+use crate::error::{CliError, Flags};
 use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestDatabase};
 
@@ -40,14 +42,14 @@ impl Sandbox {
 /// `wdh-migrate sandbox`: starts a sandbox, optionally applies the
 /// migrations, prints how to connect, and keeps it until SIGINT or SIGTERM;
 /// then removes everything.
-pub fn serve(upgrade: Option<&std::path::Path>, quiet: bool) -> Result<()> {
+pub fn serve(upgrade: Option<&std::path::Path>, quiet: bool) -> Result<(), CliError> {
     // Block the stop signals before any thread starts, so every thread
     // inherits the mask and only the wait below receives them.
     let signals = stop_signals();
     // SAFETY: `signals` is an initialised signal set.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &signals, std::ptr::null_mut()) };
-    let sandbox = Sandbox::start()?;
-    let target = sandbox.target()?;
+    let sandbox = Sandbox::start().map_err(CliError::Failed)?;
+    let target = sandbox.target().map_err(CliError::Usage)?;
     println!(
         "sandbox: cluster in {} ({})",
         sandbox.cluster.root().display(),
@@ -61,13 +63,14 @@ pub fn serve(upgrade: Option<&std::path::Path>, quiet: bool) -> Result<()> {
         sandbox.database.url()
     );
     if let Some(dir) = upgrade {
-        let set = wdh_migrate_core::MigrationSet::load(dir)?;
+        let set = crate::commands::load(dir)?;
         let mut progress = crate::term::Progress::new(quiet);
-        let report = wdh_migrate_core::Runner::new(&target, Default::default()).upgrade(
-            &set,
-            &wdh_migrate_core::UpgradeTo::Head,
-            &mut |e| progress.event(e),
-        )?;
+        let report = wdh_migrate_core::Runner::new(&target, Default::default())
+            .with_spelling(&Flags)
+            .upgrade(&set, &wdh_migrate_core::UpgradeTo::Head, &mut |e| {
+                progress.event(e)
+            })
+            .map_err(CliError::Run)?;
         drop(progress);
         crate::output::report(&report, "upgrade");
     }

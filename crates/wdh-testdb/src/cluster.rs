@@ -115,7 +115,7 @@ impl TestCluster {
     /// (a process per test binary) are both isolated.
     pub fn shared() -> Result<&'static TestCluster> {
         let cluster = SHARED.get_or_init(|| {
-            let started = TestCluster::start().map_err(|e| e.to_string());
+            let started = TestCluster::start().map_err(|e| e.report());
             if started.is_ok() {
                 // After the hooks that finish work on other servers.
                 exit::register(exit::Phase::Shutdown, Box::new(stop_shared));

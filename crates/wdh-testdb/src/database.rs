@@ -4,7 +4,7 @@
 use postgres::Client;
 
 use crate::admin::Admin;
-use crate::error::{Error, Result};
+use crate::error::{pg_text, Error, Result};
 use crate::names::{self, check_name};
 
 /// Creates an empty database with this (checked) name.
@@ -62,7 +62,10 @@ pub(crate) fn sweep_stale(admin: &Admin) -> Result<Vec<String>> {
             .with_admin(|c, _| c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")))
         {
             Ok(()) => dropped.push(name),
-            Err(e) => eprintln!("wdh-testdb: left stale test database {name} in place: {e}"),
+            Err(e) => eprintln!(
+                "wdh-testdb: left stale test database {name} in place: {}",
+                pg_text(&e)
+            ),
         }
     }
     Ok(dropped)

@@ -10,6 +10,7 @@ use postgres::{Client, Config, NoTls};
 
 use crate::admin::Admin;
 use crate::database::{self, drop_test_database};
+use crate::error::pg_text;
 use crate::names::check_name;
 
 /// The queue of drops of one server, with its thread started on first use.
@@ -47,7 +48,10 @@ impl Dropper {
         if let Err(mpsc::SendError(name)) = sender.send(name) {
             finish_one(&self.pending);
             if let Err(e) = database::drop_now(admin, &name) {
-                eprintln!("wdh-testdb: could not drop test database {name}: {e}");
+                eprintln!(
+                    "wdh-testdb: could not drop test database {name}: {}",
+                    e.report()
+                );
             }
         }
     }
@@ -104,7 +108,10 @@ fn spawn_dropper(
                     if let Err(e) = outcome {
                         client = None;
                         if !private {
-                            eprintln!("wdh-testdb: could not drop test database {name}: {e}");
+                            eprintln!(
+                                "wdh-testdb: could not drop test database {name}: {}",
+                                pg_text(&e)
+                            );
                         }
                     }
                 }

@@ -88,7 +88,7 @@ pub enum Error {
     SharedClusterFailed(String),
 
     /// Building the template database for a migration set failed.
-    #[error("building the template {template} failed: {source}")]
+    #[error("building the template {template} failed")]
     TemplateBuild {
         /// The template database.
         template: String,
@@ -121,7 +121,7 @@ pub enum Error {
     },
 
     /// A file-system operation failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,
@@ -133,7 +133,7 @@ pub enum Error {
     },
 
     /// A statement on the test server failed.
-    #[error("{action} on the test server failed: {source}")]
+    #[error("{action} on the test server failed")]
     Postgres {
         /// What was being done, naming the database.
         action: String,
@@ -144,6 +144,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message and each of its causes, once, after a colon
+    /// (`creating /dev/shm/x: Permission denied (os error 13)`). `Display`
+    /// is the message alone; its causes are the `source` chain.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let says_nothing = s
+                .downcast_ref::<postgres::Error>()
+                .is_some_and(|e| e.as_db_error().is_some());
+            if !says_nothing {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+            }
+            source = s.source();
+        }
+        text
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
@@ -159,6 +178,18 @@ impl Error {
     pub(crate) fn pg(action: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
         let action = action.into();
         move |source| Error::Postgres { action, source }
+    }
+}
+
+/// A driver error as text: the server's error (severity, message, DETAIL,
+/// HINT) when there is one, else the driver's message and its cause.
+pub(crate) fn pg_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 

@@ -301,7 +301,7 @@ fn child_starts_a_cluster_with_the_environment_it_is_given() {
     }
     match TestCluster::start() {
         Ok(c) => println!("STARTED {}", c.binaries().bindir().display()),
-        Err(e) => println!("ERROR {e}"),
+        Err(e) => println!("ERROR {}", e.report()),
     }
 }
 

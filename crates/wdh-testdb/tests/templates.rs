@@ -220,7 +220,11 @@ fn a_failing_set_gives_a_template_build_error_and_leaves_no_template() {
     let set = MigrationSet::load(dir.path()).unwrap();
     let err = cluster.server().create_migrated(&set).unwrap_err();
     assert!(matches!(err, Error::TemplateBuild { .. }), "{err}");
-    assert!(err.to_string().contains("division by zero"), "{err}");
+    assert!(
+        err.report().contains("division by zero"),
+        "{}",
+        err.report()
+    );
     assert!(!databases(cluster.server())
         .iter()
         .any(|d| d.starts_with("wdh_test_tpl_")));

@@ -60,7 +60,8 @@ impl Operation {
 pub struct Override {
     /// The value of `WDH_ALLOW_PRODUCTION_DOWNGRADE`, or `None` if unset.
     pub allow_variable: Option<String>,
-    /// The value of `--confirm-database`, or `None` if not given.
+    /// The live database's name as the caller confirmed it (the CLI's
+    /// `--confirm-database`), or `None` if not given.
     pub confirm_database: Option<String>,
 }
 
@@ -120,13 +121,13 @@ pub enum RefusalKind {
     /// A downgrade of a database whose `production` marker is locked; no
     /// override is accepted.
     Locked,
-    /// The override variable is set correctly but `--confirm-database` was
+    /// The override variable is set correctly but the confirmation was
     /// not given.
     ConfirmationMissing,
-    /// The override variable is set correctly but `--confirm-database` names
+    /// The override variable is set correctly but the confirmation names
     /// another database.
     ConfirmationMismatch {
-        /// The database `--confirm-database` named.
+        /// The database the confirmation named.
         confirmed: String,
     },
 }

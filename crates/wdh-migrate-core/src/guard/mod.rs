@@ -30,9 +30,9 @@
 //! | destructive     | Safe                                  | ignored                                   | `Allow`                      |
 //! | downgrade       | Protected, marked `production` locked | ignored                                   | `Refuse` (`Locked`)          |
 //! | destructive     | Protected                             | variable set to another value             | `Err(BadOverrideValue)`      |
-//! | destructive     | Protected                             | right value, `--confirm-database` = name  | `AllowWithOverride`          |
-//! | destructive     | Protected                             | right value, no `--confirm-database`      | `Refuse` (`ConfirmationMissing`) |
-//! | destructive     | Protected                             | right value, other `--confirm-database`   | `Refuse` (`ConfirmationMismatch`) |
+//! | destructive     | Protected                             | right value, confirmed name = database    | `AllowWithOverride`          |
+//! | destructive     | Protected                             | right value, no confirmed name            | `Refuse` (`ConfirmationMissing`) |
+//! | destructive     | Protected                             | right value, another confirmed name       | `Refuse` (`ConfirmationMismatch`) |
 //! | destructive     | Protected                             | variable not set                          | `Refuse` (`Protected`)       |
 //!
 //! Destructive operations (see [`Operation::is_destructive`]) are every

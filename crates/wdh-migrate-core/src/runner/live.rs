@@ -117,7 +117,7 @@ impl Runner<'_> {
                     c,
                     AuditEntry {
                         outcome: "refused".into(),
-                        error: Some(e.to_string()),
+                        error: Some(e.render(self.spelling)),
                         ..audit.clone()
                     },
                 );
@@ -135,7 +135,7 @@ impl Runner<'_> {
                     c,
                     AuditEntry {
                         outcome: "refused".into(),
-                        error: Some(r.to_string()),
+                        error: Some(r.render(self.spelling)),
                         ..audit.clone()
                     },
                 );

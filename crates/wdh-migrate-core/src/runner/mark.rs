@@ -42,7 +42,7 @@ impl Runner<'_> {
             ));
             let (outcome_text, error) = match &outcome {
                 Ok(()) => ("success", None),
-                Err(e) => ("failed", Some(e.to_string())),
+                Err(e) => ("failed", Some(e.report(runner.spelling))),
             };
             runner.audit(
                 c,

@@ -208,7 +208,7 @@ impl<'t> Runner<'t> {
             .map_err(plan_error(&database))?;
         if plan.steps.is_empty() && state.failed.is_empty() {
             for w in &plan.allowed {
-                on(Event::Warning(w));
+                on(Event::Warning(&w.render(self.spelling)));
             }
             return Ok(RunReport::unchanged(&c.identity, plan.from));
         }
@@ -277,7 +277,7 @@ impl<'t> Runner<'t> {
                             c,
                             AuditEntry {
                                 outcome: "refused".into(),
-                                error: Some(e.to_string()),
+                                error: Some(e.report(runner.spelling)),
                                 override_used,
                                 ..audit.clone()
                             },
@@ -323,7 +323,7 @@ impl<'t> Runner<'t> {
             Direction::Down => "downgrade",
         };
         for w in &plan.allowed {
-            on(Event::Warning(w));
+            on(Event::Warning(&w.render(self.spelling)));
         }
         on(Event::Planned {
             direction: plan.direction,
@@ -360,7 +360,7 @@ impl<'t> Runner<'t> {
                     c,
                     AuditEntry {
                         outcome: "failed".into(),
-                        error: Some(failure.to_string()),
+                        error: Some(failure.report(self.spelling)),
                         ..audit.clone()
                     },
                 );

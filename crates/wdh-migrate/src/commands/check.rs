@@ -9,26 +9,24 @@ use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
 use super::load;
-use crate::error::CliError;
+use crate::error::{CliError, Flags};
 use crate::settings::Output;
 use crate::term::Paint;
 
 pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), CliError> {
     let set = &load(migrations)?;
     let json = output.json;
-    // These errors say their cause in their own message.
-    let failed = |e: &dyn std::fmt::Display| CliError::failed(anyhow::anyhow!("{e}"));
     // The cluster (if any) must outlive the database: declared first, dropped last.
     let cluster;
     let server = match admin_url {
-        Some(url) => TestServer::from_admin_url(url).map_err(|e| failed(&e))?,
+        Some(url) => TestServer::from_admin_url(url).map_err(CliError::failed)?,
         None => {
-            cluster = TestCluster::start().map_err(|e| failed(&e))?;
+            cluster = TestCluster::start().map_err(CliError::failed)?;
             cluster.server().clone()
         }
     };
-    let database = server.create_database().map_err(|e| failed(&e))?;
-    let target = Target::parse(&database.url(), Source::Explicit).map_err(|e| failed(&e))?;
+    let database = server.create_database().map_err(CliError::failed)?;
+    let target = Target::parse(&database.url(), Source::Explicit).map_err(CliError::failed)?;
     let paint = Paint::stdout();
     if !json {
         println!(
@@ -37,12 +35,12 @@ pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result
             database.name()
         );
     }
-    let report = check::run(&target, set, &mut |m| {
+    let report = check::run(&target, set, &Flags, &mut |m| {
         if !json {
             line(m, paint);
         }
     })
-    .map_err(|e| failed(&e))?;
+    .map_err(CliError::failed)?;
     drop(database);
     if json {
         crate::output::json(&report);

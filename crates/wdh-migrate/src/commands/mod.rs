@@ -20,7 +20,7 @@ use std::path::Path;
 
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::runner::{RunOptions, Runner};
-use wdh_migrate_core::target::Target;
+use wdh_migrate_core::target::{Source, Target};
 
 use crate::error::{CliError, Failure, Flags};
 use crate::settings::{Action, DatabaseJob, LocalJob, Output, Place, Settings};
@@ -44,7 +44,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         action,
     } = settings;
     match action {
-        Action::Local(job) => local(job, &migrations, output).map_err(Failure::from),
+        Action::Local(job) => local(job, &migrations, output),
         Action::PrintTarget(place) => {
             match place {
                 Place::Target(target) => eprintln!("target: {target}"),
@@ -67,7 +67,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
                 check_folder(&migrations)?;
             }
             let sandbox = Sandbox::start().map_err(CliError::Failed)?;
-            let target = sandbox.target().map_err(CliError::Failed)?;
+            let target = sandbox.target().map_err(CliError::Usage)?;
             eprintln!("target: {target}");
             eprintln!("{}", sandbox.describe());
             let cx = Context {
@@ -115,15 +115,26 @@ fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
     }
 }
 
-fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), CliError> {
+fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), Failure> {
     match job {
-        LocalJob::Check { admin_url } => check::run(admin_url.as_deref(), migrations, output),
+        LocalJob::Check { admin_url } => {
+            let result = check::run(admin_url.as_deref(), migrations, output);
+            // The admin URL may hold a password: its secrets are scrubbed too.
+            let admin = admin_url
+                .as_deref()
+                .and_then(|url| Target::parse(url, Source::Flag).ok());
+            return result.map_err(|e| match &admin {
+                Some(t) => Failure::on(e, t),
+                None => Failure::from(e),
+            });
+        }
         LocalJob::Init { folder } => init::run(&folder),
         LocalJob::New { name } => new::run(migrations, &name),
         LocalJob::Sandbox { upgrade } => sandbox::run(upgrade.then_some(migrations), output),
         LocalJob::Completions(shell) => completions::run(shell),
         LocalJob::Man => man::run(),
     }
+    .map_err(Failure::from)
 }
 
 fn reads_the_set(job: &DatabaseJob) -> bool {

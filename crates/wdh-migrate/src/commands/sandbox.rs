@@ -9,5 +9,5 @@ pub fn run(upgrade: Option<&Path>, output: Output) -> Result<(), CliError> {
     if let Some(dir) = upgrade {
         super::check_folder(dir)?;
     }
-    crate::sandbox::serve(upgrade, output.quiet).map_err(CliError::Failed)
+    crate::sandbox::serve(upgrade, output.quiet)
 }

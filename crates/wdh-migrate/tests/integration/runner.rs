@@ -208,7 +208,14 @@ fn drift_missing_and_out_of_order_give_their_errors() {
         .db(&db)
         .migrations(dir.path())
         .run();
-    run.expect(0, &["warning:", "0001"]);
+    run.expect(
+        0,
+        &[
+            "warning:",
+            "0001",
+            "or pass --allow-drift to proceed anyway",
+        ],
+    );
     assert_eq!(applied_versions(&db), ["0001", "0002", "0003", "0004"]);
 
     // Missing: an applied migration's files are gone.
@@ -217,7 +224,14 @@ fn drift_missing_and_out_of_order_give_their_errors() {
     write(dir.path(), "0005_e/up.sql", "CREATE TABLE e (id int);");
     let before = snapshot(&db);
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
-    run.expect(4, &["missing from the migration set", "0003_c"]);
+    run.expect(
+        4,
+        &[
+            "missing from the migration set",
+            "0003_c",
+            "check that --migrations points at the right folder, or pass --allow-drift",
+        ],
+    );
     assert_eq!(snapshot(&db), before);
     let status = wdh(&["status", "--json"])
         .db(&db)

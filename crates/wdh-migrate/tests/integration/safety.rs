@@ -510,6 +510,17 @@ fn a_safe_name_marked_production_is_refused_after_connecting_and_the_refusal_is_
         audit(&db).last().map(String::as_str),
         Some("downgrade refused false")
     );
+    // The audit row says what stderr said, flags and all.
+    let recorded: String = query_one(
+        &db,
+        "SELECT error FROM wdh_migrate.audit ORDER BY id DESC LIMIT 1",
+    );
+    let printed = run.stderr.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(recorded, printed);
+    assert!(
+        recorded.contains("AND pass --confirm-database "),
+        "{recorded}"
+    );
     let status = wdh(&["status"]).db(&db).migrations(&bundled_dir()).run();
     assert!(
         status.stdout.contains("marked production"),
@@ -653,6 +664,15 @@ fn passwords_never_appear_in_any_output() {
             .run()
             .all(),
     );
+    let admin = format!("postgresql://postgres:{secret}@/postgres?host=/nonexistent/socket");
+    for args in [
+        &["check", "--admin-url", admin.as_str()][..],
+        &["check", "--json", "--admin-url", admin.as_str()][..],
+    ] {
+        let run = wdh(args).migrations(dir.path()).run();
+        assert_eq!(run.code, 1, "{}", run.all());
+        outputs.push(run.all());
+    }
     outputs.push(
         wdh(&["status"])
             .env(

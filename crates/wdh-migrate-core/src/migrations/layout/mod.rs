@@ -81,8 +81,6 @@ impl Layout {
     /// offered to them.
     pub const DETECTED: &'static [Layout] = &[Layout::Folders, Layout::FlatPairs];
 
-    /// The rules of this layout; an empty set parses versions like the
-    /// default layout, [`Layout::Folders`].
     /// The files of a new migration `<version>_<slug>` in this layout (an
     /// empty set gets the default layout, [`Layout::Folders`]), its scripts
     /// `up` and `down`; paths relative to the set's directory, to be created
@@ -91,6 +89,8 @@ impl Layout {
         self.rules().new_files(version, slug, up, down)
     }
 
+    /// The rules of this layout; an empty set parses versions like the
+    /// default layout, [`Layout::Folders`].
     pub(crate) fn rules(self) -> &'static dyn Rules {
         match self {
             Layout::Folders | Layout::Empty => &folders::Folders,

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use wdh_migrate_core::causes::causes;
+
 /// Everything that can go wrong while starting a cluster or handing out a
 /// test database. Each message says what happened and what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -148,19 +150,7 @@ impl Error {
     /// (`creating /dev/shm/x: Permission denied (os error 13)`). `Display`
     /// is the message alone; its causes are the `source` chain.
     pub fn report(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            let says_nothing = s
-                .downcast_ref::<postgres::Error>()
-                .is_some_and(|e| e.as_db_error().is_some());
-            if !says_nothing {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-            }
-            source = s.source();
-        }
-        text
+        self.to_string() + &causes(std::error::Error::source(self), ": ")
     }
 
     pub(crate) fn io(

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{LoadError, MigrationSet};
+use super::{Layout, LoadError, MigrationSet};
 
 pub(crate) fn listing(files: &[(&str, &str)]) -> Vec<(PathBuf, Vec<u8>)> {
     files
@@ -51,4 +51,19 @@ pub(crate) fn assert_malformed(cases: &[(&str, &str)]) {
         assert!(e.to_string().starts_with(path), "{e}");
         assert_eq!(e.path(), Path::new(path));
     }
+}
+
+/// `layout`'s files for a new migration load back as that migration.
+pub(crate) fn assert_new_files_load_back(layout: Layout) {
+    let files = layout.new_files("0007", "add_x", UP, DOWN);
+    let listing: Vec<(String, &str)> = files
+        .iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.text.as_str()))
+        .collect();
+    let listing: Vec<(&str, &str)> = listing.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let set = ok(&listing);
+    assert_eq!(set.layout, layout);
+    assert_eq!(versions(&set), ["0007"]);
+    assert_eq!(set.migrations[0].name, "add_x");
+    assert_eq!(set.migrations[0].up.sql, UP);
 }

@@ -218,24 +218,9 @@ impl RunError {
 
     /// [`RunError::render`] and then each cause, once, on its own
     /// `caused by:` line: the whole story, for a terminal or an audit row.
-    ///
-    /// A `postgres::Error` that carries the server's error says only `db
-    /// error`; the server's error after it in the chain (severity, message,
-    /// DETAIL, HINT) is the line shown.
     pub fn report(&self, spelling: &dyn Spelling) -> String {
-        let mut text = self.render(spelling);
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            let says_nothing = s
-                .downcast_ref::<postgres::Error>()
-                .is_some_and(|e| e.as_db_error().is_some());
-            if !says_nothing {
-                text.push_str("\n  caused by: ");
-                text.push_str(&s.to_string());
-            }
-            source = s.source();
-        }
-        text
+        let causes = crate::causes::causes(std::error::Error::source(self), "\n  caused by: ");
+        self.render(spelling) + &causes
     }
 
     pub(super) fn db(

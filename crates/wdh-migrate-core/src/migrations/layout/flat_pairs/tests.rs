@@ -1,6 +1,8 @@
 use std::path::{Path, PathBuf};
 
-use crate::migrations::test_support::{assert_malformed, err, ok, versions, DOWN, UP};
+use crate::migrations::test_support::{
+    assert_malformed, assert_new_files_load_back, err, ok, versions, DOWN, UP,
+};
 use crate::migrations::{Down, Layout, LoadError, Version};
 
 #[test]
@@ -93,15 +95,5 @@ fn versions_parse_and_order_as_integers() {
 
 #[test]
 fn a_new_migrations_files_load_back_as_it() {
-    let files = Layout::FlatPairs.new_files("0007", "add_x", UP, DOWN);
-    let listing: Vec<(String, &str)> = files
-        .iter()
-        .map(|f| (f.path.to_string_lossy().into_owned(), f.text.as_str()))
-        .collect();
-    let listing: Vec<(&str, &str)> = listing.iter().map(|(p, t)| (p.as_str(), *t)).collect();
-    let set = ok(&listing);
-    assert_eq!(set.layout, Layout::FlatPairs);
-    assert_eq!(versions(&set), ["0007"]);
-    assert_eq!(set.migrations[0].name, "add_x");
-    assert_eq!(set.migrations[0].up.sql, UP);
+    assert_new_files_load_back(Layout::FlatPairs);
 }

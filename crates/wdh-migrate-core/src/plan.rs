@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-pub use crate::ledger::{AppliedRow, FailedRow, LedgerState};
-use crate::migrations::{Migration, MigrationSet, Version};
+use crate::ledger::{AppliedRow, LedgerState};
+use crate::migrations::{Direction, Migration, MigrationSet, Version};
 use crate::spelling::{Knob, Library, Spelling};
 
 /// An applied migration whose up script changed since.
@@ -317,8 +317,6 @@ impl PlanError {
 fn short(hex: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
-
-pub use crate::migrations::Direction;
 
 /// Migrations to run, in order.
 #[derive(Debug, Clone)]

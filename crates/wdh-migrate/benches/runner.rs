@@ -92,7 +92,7 @@ fn main() {
                 wdh_migrate_core::ledger::ensure(&mut c).unwrap();
                 let t = Instant::now();
                 for i in 1..=MIGRATIONS {
-                    let row = wdh_migrate_core::ledger::record_applied(
+                    let row = wdh_migrate_core::ledger::statements::record_applied(
                         &format!("{i:04}"),
                         "t",
                         "x",

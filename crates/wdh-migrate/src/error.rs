@@ -6,7 +6,7 @@
 //! flag to use (library errors name no flag: the CLI adds it here).
 
 use wdh_migrate_core::guard::shell_word;
-use wdh_migrate_core::plan::Direction;
+use wdh_migrate_core::migrations::Direction;
 use wdh_migrate_core::runner::RunError;
 use wdh_migrate_core::spelling::{Knob, Spelling};
 use wdh_migrate_core::target::Target;

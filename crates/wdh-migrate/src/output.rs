@@ -1,7 +1,8 @@
 //! Human and JSON output. Results go to stdout, progress and errors to stderr.
 
 use wdh_migrate_core::identity::Identity;
-use wdh_migrate_core::plan::{AppliedRow, Direction};
+use wdh_migrate_core::ledger::AppliedRow;
+use wdh_migrate_core::migrations::Direction;
 use wdh_migrate_core::runner::{DryRun, RunReport, Status};
 
 use crate::settings::Output;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use wdh_migrate_core::migrations::{Layout, MigrationSet};
+use wdh_migrate_core::migrations::MigrationSet;
 
 /// The reference configuration, written by `init`.
 pub const REFERENCE_CONFIG: &str = include_str!("../../../docs/wdh.toml");
@@ -49,18 +49,14 @@ pub enum Style {
     Sequence { width: usize },
 }
 
-/// The layout and version style a folder already uses (an empty one gets
-/// folders with UTC timestamps).
-pub fn detect(set: &MigrationSet) -> (Layout, Style) {
-    let layout = match set.layout {
-        Layout::Empty => Layout::Folders,
-        other => other,
-    };
+/// The version style a folder already uses (an empty one gets UTC
+/// timestamps).
+pub fn detect(set: &MigrationSet) -> Style {
     let Some(last) = set.migrations.last() else {
-        return (layout, Style::Timestamp);
+        return Style::Timestamp;
     };
     let raw = last.version.raw();
-    let style = if raw.contains('-') {
+    if raw.contains('-') {
         Style::Dashed {
             tail: raw.split('-').count() > 4,
         }
@@ -68,8 +64,7 @@ pub fn detect(set: &MigrationSet) -> (Layout, Style) {
         Style::Timestamp
     } else {
         Style::Sequence { width: raw.len() }
-    };
-    (layout, style)
+    }
 }
 
 /// The next version in `style`, after every version of the set.
@@ -133,12 +128,13 @@ pub fn slug(name: &str) -> Result<String> {
 /// Creates the next migration in `dir`; returns the paths created.
 pub fn new_migration(dir: &Path, name: &str, now_epoch_secs: i64) -> Result<Vec<PathBuf>> {
     let set = MigrationSet::load(dir)?;
-    let (layout, style) = detect(&set);
+    let style = detect(&set);
     let version = next_version(&set, style, now_epoch_secs)?;
     let slug = slug(name)?;
     let up = format!("-- {name}\n-- Write the change here.\n");
     let down = format!("-- Revert: {name}\n-- Write the exact inverse of up.sql here (an empty file is a deliberate no-op).\n");
-    let files = layout.new_files(&version, &slug, &up, &down);
+    // An empty folder gets the default layout, one folder per migration.
+    let files = set.layout.new_files(&version, &slug, &up, &down);
     // A new folder is created, never reused; files are never overwritten.
     let mut folders: Vec<PathBuf> = Vec::new();
     for file in &files {

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use wdh_migrate_core::plan::Direction;
+use wdh_migrate_core::migrations::Direction;
 use wdh_migrate_core::runner::Event;
 
 /// Runs longer than this show a progress bar on a terminal.

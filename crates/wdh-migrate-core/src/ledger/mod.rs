@@ -27,10 +27,6 @@ mod time;
 pub use read::read;
 pub(crate) use read::{single, statements_done};
 pub use rows::{AppliedRow, AuditEntry, FailedRow, LedgerState};
-pub use statements::{
-    audit_sql, clear_failed, create_message, record_applied, record_failed, record_progress,
-    record_reverted, record_started,
-};
 pub use time::rfc3339;
 
 /// The ledger format this release writes and reads.
@@ -43,7 +39,7 @@ pub const SCHEMA: &str = "wdh_migrate";
 pub fn ensure(client: &mut Client) -> Result<(), postgres::Error> {
     let exists = single(&client.simple_query(statements::LEDGER_EXISTS)?).is_some_and(|v| v == "t");
     if !exists {
-        client.batch_execute(&create_message())?;
+        client.batch_execute(&statements::create_message())?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use postgres::{Client, SimpleQueryMessage};
 
+use crate::migrations::Direction;
 use crate::migrations::{Layout, Version};
-use crate::plan::Direction;
 
 use super::rows::{AppliedRow, FailedRow, LedgerState};
 use super::{rfc3339, statements, FORMAT};

@@ -6,8 +6,8 @@
 //! (in the flat layout `1` and `0001` are the same version). Every
 //! comparison with a migration uses the resolved version.
 
+use crate::migrations::Direction;
 use crate::migrations::{Migration, Version};
-use crate::plan::Direction;
 
 /// A migration as the ledger records it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::plan::Direction;
+use crate::migrations::Direction;
 use crate::sql::{quote_ident, quote_literal};
 
 use super::AuditEntry;

@@ -99,7 +99,7 @@ END $wdh$;"#;
     assert_eq!(record_reverted("0001"), reverted);
     assert_eq!(
         record_done(
-            crate::plan::Direction::Down,
+            crate::migrations::Direction::Down,
             "0001",
             "n",
             "abc",
@@ -158,8 +158,8 @@ fn audit_statement() {
 #[test]
 fn rows_match_migrations_by_their_resolved_version() {
     use super::{AppliedRow, FailedRow, LedgerState};
+    use crate::migrations::Direction;
     use crate::migrations::{MigrationSet, Version};
-    use crate::plan::Direction;
 
     let files = [
         ("0001_a.up.sql", "SELECT 1;"),

@@ -2,7 +2,8 @@
 
 use crate::identity::Identity;
 use crate::ledger::{statements, LedgerState};
-use crate::plan::{Direction, Plan};
+use crate::migrations::Direction;
+use crate::plan::Plan;
 
 use super::step::{script_for, transactional_message};
 

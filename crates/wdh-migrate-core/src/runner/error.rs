@@ -2,7 +2,8 @@
 
 use crate::guard::{self, Refusal};
 use crate::ledger::{self, FailedRow};
-use crate::plan::{Direction, PlanError};
+use crate::migrations::Direction;
+use crate::plan::PlanError;
 
 use super::repair_steps;
 use crate::spelling::{Knob, Library, Spelling};

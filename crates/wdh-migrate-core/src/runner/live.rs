@@ -96,6 +96,21 @@ impl Runner<'_> {
         }
     }
 
+    /// The guard's decision on `op` from the live facts of `c`.
+    pub(super) fn decide_live(
+        &self,
+        c: &Connected,
+        op: &Operation,
+    ) -> Result<Decision, guard::GuardError> {
+        guard::decide(
+            op,
+            &c.identity.database,
+            c.identity.marker.as_ref(),
+            &self.options.policy,
+            &self.options.override_,
+        )
+    }
+
     /// Judges `op` on the live facts; a refusal is written to the audit log.
     pub(super) fn judge_live(
         &self,
@@ -104,13 +119,7 @@ impl Runner<'_> {
         audit: &AuditEntry,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<bool, RunError> {
-        let decision = match guard::decide(
-            op,
-            &c.identity.database,
-            c.identity.marker.as_ref(),
-            &self.options.policy,
-            &self.options.override_,
-        ) {
+        let decision = match self.decide_live(c, op) {
             Ok(d) => d,
             Err(e) => {
                 self.audit(
@@ -153,13 +162,7 @@ impl Runner<'_> {
         audit: &AuditEntry,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), RunError> {
-        let decision = guard::decide(
-            op,
-            &c.identity.database,
-            c.identity.marker.as_ref(),
-            &self.options.policy,
-            &self.options.override_,
-        );
+        let decision = self.decide_live(c, op);
         match decision {
             Ok(Decision::Allow | Decision::AllowWithOverride { .. }) => Ok(()),
             Ok(Decision::Refuse(_)) | Err(_) => self.judge_live(c, op, audit, on).map(|_| ()),

@@ -16,11 +16,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::guard::{self, Decision, Marker, Operation, Override, SafetyPolicy};
+use crate::guard::{Decision, Marker, Operation, Override, SafetyPolicy};
 use crate::identity::Identity;
 use crate::ledger::{AppliedRow, AuditEntry, FailedRow, LedgerState};
+use crate::migrations::Direction;
 use crate::migrations::{Layout, Migration, MigrationSet};
-use crate::plan::{self, Allow, Direction, DowngradeTo, Plan, PlanError, UpgradeTo};
+use crate::plan::{self, Allow, DowngradeTo, Plan, PlanError, UpgradeTo};
 use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
@@ -268,10 +269,7 @@ impl<'t> Runner<'t> {
             runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
                 plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|error| {
-                    let e = RunError::Plan {
-                        database: database.clone(),
-                        error,
-                    };
+                    let e = plan_error(&database)(error);
                     if c.identity.ledger_exists {
                         runner.audit(
                             c,
@@ -421,14 +419,7 @@ impl<'t> Runner<'t> {
         self.check_failed(&c.identity.database, &state, Direction::Down)?;
         let plan = plan::plan_downgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
-        let decision = guard::decide(
-            &downgrade_operation(to),
-            &c.identity.database,
-            c.identity.marker.as_ref(),
-            &self.options.policy,
-            &self.options.override_,
-        );
-        let verdict = match decision {
+        let verdict = match self.decide_live(&c, &downgrade_operation(to)) {
             Ok(Decision::Allow) => "allowed".to_string(),
             Ok(Decision::AllowWithOverride { warning }) => {
                 format!(

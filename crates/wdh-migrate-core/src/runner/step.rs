@@ -11,8 +11,8 @@ use postgres::error::{DbError, ErrorPosition};
 use postgres::Client;
 
 use crate::ledger::{statements, LedgerState};
+use crate::migrations::Direction;
 use crate::migrations::{Migration, Script};
-use crate::plan::Direction;
 
 use super::{Connected, MigrationFailure, Runner};
 

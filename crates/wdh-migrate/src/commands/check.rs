@@ -9,11 +9,21 @@ use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
 use super::load;
-use crate::error::{CliError, Flags};
+use crate::error::{CliError, Failure, Flags};
 use crate::settings::Output;
 use crate::term::Paint;
 
-pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), CliError> {
+/// Runs the check; a failure's text is scrubbed of the admin URL's
+/// password too.
+pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), Failure> {
+    let admin = admin_url.and_then(|url| Target::parse(url, Source::Explicit).ok());
+    check(admin_url, migrations, output).map_err(|e| match &admin {
+        Some(t) => Failure::on(e, t),
+        None => Failure::from(e),
+    })
+}
+
+fn check(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), CliError> {
     let set = &load(migrations)?;
     let json = output.json;
     // The cluster (if any) must outlive the database: declared first, dropped last.

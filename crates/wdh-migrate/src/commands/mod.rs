@@ -20,7 +20,7 @@ use std::path::Path;
 
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::runner::{RunOptions, Runner};
-use wdh_migrate_core::target::{Source, Target};
+use wdh_migrate_core::target::Target;
 
 use crate::error::{CliError, Failure, Flags};
 use crate::settings::{Action, DatabaseJob, LocalJob, Output, Place, Settings};
@@ -53,13 +53,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             Ok(())
         }
         Action::Database(Place::Target(target), job) => {
-            eprintln!("target: {target}");
-            let cx = Context {
-                target: &target,
-                migrations: &migrations,
-                output,
-            };
-            database(&job, &cx).map_err(|e| Failure::on(e, &target))
+            on_target(&target, None, &job, &migrations, output)
         }
         Action::Database(Place::Sandbox, job) => {
             if reads_the_set(&job) {
@@ -68,14 +62,13 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             }
             let sandbox = Sandbox::start().map_err(CliError::Failed)?;
             let target = sandbox.target().map_err(CliError::Usage)?;
-            eprintln!("target: {target}");
-            eprintln!("{}", sandbox.describe());
-            let cx = Context {
-                target: &target,
-                migrations: &migrations,
+            on_target(
+                &target,
+                Some(&sandbox.describe()),
+                &job,
+                &migrations,
                 output,
-            };
-            database(&job, &cx).map_err(|e| Failure::on(e, &target))?;
+            )?;
             if matches!(
                 job,
                 DatabaseJob::Upgrade { .. } | DatabaseJob::Downgrade { .. }
@@ -94,6 +87,27 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Prints the target line (and `note`, what the sandbox is), then runs
+/// `job` on `target`; a failure's text is scrubbed of its secrets.
+fn on_target(
+    target: &Target,
+    note: Option<&str>,
+    job: &DatabaseJob,
+    migrations: &Path,
+    output: Output,
+) -> Result<(), Failure> {
+    eprintln!("target: {target}");
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    let cx = Context {
+        target,
+        migrations,
+        output,
+    };
+    database(job, &cx).map_err(|e| Failure::on(e, target))
 }
 
 fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
@@ -118,15 +132,7 @@ fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
 fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), Failure> {
     match job {
         LocalJob::Check { admin_url } => {
-            let result = check::run(admin_url.as_deref(), migrations, output);
-            // The admin URL may hold a password: its secrets are scrubbed too.
-            let admin = admin_url
-                .as_deref()
-                .and_then(|url| Target::parse(url, Source::Flag).ok());
-            return result.map_err(|e| match &admin {
-                Some(t) => Failure::on(e, t),
-                None => Failure::from(e),
-            });
+            return check::run(admin_url.as_deref(), migrations, output)
         }
         LocalJob::Init { folder } => init::run(&folder),
         LocalJob::New { name } => new::run(migrations, &name),

@@ -14,7 +14,6 @@ mod env;
 mod target;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
@@ -143,7 +142,7 @@ impl Settings {
         let config = config::load(global.config.as_deref()).map_err(CliError::Usage)?;
         let migrations = match (&global.migrations, &config.values.migrations) {
             (Some(dir), _) => dir.clone(),
-            (None, Some(dir)) if config.file.is_some() => config.relative(dir),
+            (None, Some(dir)) => config.relative(dir),
             _ => PathBuf::from("migrations"),
         };
         let output = Output {
@@ -237,10 +236,7 @@ fn database_job(
             },
             options: RunOptions {
                 policy: config.policy(),
-                override_: Override {
-                    allow_variable: env.allow_production_downgrade.clone(),
-                    confirm_database: a.confirm_database.clone(),
-                },
+                override_: override_(env, a.confirm_database.as_ref()),
                 ..RunOptions::default()
             },
         },
@@ -261,7 +257,7 @@ fn run_options(
             .transpose()
             .map_err(CliError::Usage)
     };
-    let lock_wait: Option<Duration> = duration(&run.lock_wait, &values.lock_wait, "lock-wait")?;
+    let lock_wait = duration(&run.lock_wait, &values.lock_wait, "lock-wait")?;
     let defaults = RunOptions::default();
     Ok(RunOptions {
         lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
@@ -277,16 +273,24 @@ fn run_options(
         },
         retry_failed: run.retry_failed,
         policy: config.policy(),
-        override_: Override {
-            allow_variable: env.allow_production_downgrade.clone(),
-            confirm_database: confirm.cloned(),
-        },
+        override_: override_(env, confirm),
         ..defaults
     })
 }
 
+/// The guard's override as this invocation gives it: the variable, read
+/// once, and `--confirm-database`.
+fn override_(env: &Env, confirm: Option<&String>) -> Override {
+    Override {
+        allow_variable: env.allow_production_downgrade.clone(),
+        confirm_database: confirm.cloned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::Parser;
 
     use super::*;

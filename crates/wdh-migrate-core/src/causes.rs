@@ -23,3 +23,10 @@ pub fn causes(mut first: Option<&(dyn Error + 'static)>, separator: &str) -> Str
     }
     text
 }
+
+/// `e` and its causes on one line, `: `-separated: the server's own error
+/// where `e` carries one.
+pub fn describe(e: &(dyn Error + 'static)) -> String {
+    let text = causes(Some(e), ": ");
+    text.strip_prefix(": ").unwrap_or(&text).to_string()
+}

@@ -31,6 +31,14 @@ pub struct Identity {
     pub unknown_marker: Option<String>,
     /// Whether the ledger schema exists.
     pub ledger_exists: bool,
+    /// Whether the ledger has its lock table (format 2).
+    #[serde(skip)]
+    pub lock_table_exists: bool,
+    /// Whether the role may use the ledger's schema (none: there is none).
+    #[serde(skip)]
+    pub ledger_usage: Option<bool>,
+    /// `pg_backend_pid()` when the facts were read.
+    pub backend_pid: i32,
 }
 
 /// The query, one round trip. `{marker}` is the marker lookup, or NULL
@@ -41,11 +49,19 @@ pub struct Identity {
 /// Every name is qualified with `pg_catalog` (operators too): a
 /// `search_path` set by the role or the connection string could otherwise
 /// put a look-alike `pg_db_role_setting` view or `current_database()`
-/// function in front of the real ones and fake the facts.
+/// function in front of the real ones and fake the facts. The ledger's
+/// tables are looked up in the catalog, which any role can read (not with
+/// `to_regclass`, which fails for a role without USAGE on the schema).
 const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_catalog.inet_server_addr()),
        pg_catalog.inet_server_port(), session_user,
        pg_catalog.current_setting('server_version_num'), {marker},
-       pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL"#;
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'format'),
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock'),
+       pg_catalog.pg_backend_pid(),
+       (SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate')"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -103,6 +119,9 @@ impl Identity {
             marker,
             unknown_marker,
             ledger_exists: get(6).as_deref() == Some("t"),
+            lock_table_exists: get(7).as_deref() == Some("t"),
+            backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
+            ledger_usage: get(9).map(|v| v == "t"),
         })
     }
 

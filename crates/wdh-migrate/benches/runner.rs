@@ -89,7 +89,7 @@ fn main() {
             .map(|_| {
                 let db = fresh();
                 let mut c = db.connect().unwrap();
-                wdh_migrate_core::ledger::ensure(&mut c).unwrap();
+                wdh_migrate_core::ledger::ensure(&mut c, Duration::from_secs(10)).unwrap();
                 let t = Instant::now();
                 for i in 1..=MIGRATIONS {
                     let row = wdh_migrate_core::ledger::statements::record_applied(

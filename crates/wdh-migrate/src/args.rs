@@ -172,6 +172,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
 
+    /// The run lock's lease (default 10s): a run killed without releasing the lock frees it after this long.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_lease: Option<String>,
+
     /// lock_timeout for the migrations' statements, e.g. 5s.
     #[arg(long, value_name = "DURATION")]
     pub lock_timeout: Option<String>,

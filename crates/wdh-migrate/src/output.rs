@@ -95,6 +95,26 @@ pub fn status(s: &Status) {
     for (path, reason) in &s.ignored {
         println!("  {:<12} {path}  ({reason})", "ignored");
     }
+    if let Some(lock) = s.lock.as_ref().filter(|l| l.held) {
+        let state = if lock.is_live() {
+            "held by"
+        } else {
+            "left by (lease expired; the next run takes it over)"
+        };
+        println!("lock: {state} {}", lock.describe());
+    }
+    if let Some(pooling) = &s.pooling {
+        println!("pooler: {pooling}");
+    }
+    if !s.invalid_indexes.is_empty() {
+        println!(
+            "{}",
+            paint.red(&format!(
+                "INVALID index(es): {} (a failed or interrupted concurrent index build leaves one)",
+                s.invalid_indexes.join(", ")
+            ))
+        );
+    }
     let count = |state: &str| s.migrations.iter().filter(|m| m.state == state).count();
     println!(
         "{} applied, {} pending, {} drifted, {} failed, {} missing",

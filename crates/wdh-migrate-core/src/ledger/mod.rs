@@ -6,6 +6,9 @@
 //!   applied_at, execution time, applied_by, client address).
 //! - `failed`: no-transaction migrations that failed or were interrupted
 //!   part-way, with how many statements took effect.
+//! - `lock`: one row, the run lock: which run holds it (a random token),
+//!   its client, server process and role, when it was taken and when its
+//!   holder last renewed its lease.
 //! - `audit`: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE),
 //!   one row per run: operation, from → to, target database, outcome,
 //!   error, whether a safety override was used.
@@ -24,22 +27,47 @@ pub mod statements;
 mod tests;
 mod time;
 
-pub use read::read;
-pub(crate) use read::{single, statements_done};
-pub use rows::{AppliedRow, AuditEntry, FailedRow, LedgerState};
+pub(crate) use read::{invalid_indexes, single, statements_done};
+pub use read::{read, read_lock};
+pub use rows::{AppliedRow, AuditEntry, FailedRow, LedgerState, LockRow};
 pub use time::rfc3339;
 
-/// The ledger format this release writes and reads.
-pub const FORMAT: i32 = 1;
+/// The ledger format this release writes and reads: 2 adds the lock table
+/// (a format-1 ledger is upgraded in place by [`ensure`]).
+pub const FORMAT: i32 = 2;
 
 /// The ledger's schema.
 pub const SCHEMA: &str = "wdh_migrate";
 
-/// Creates the ledger in one transaction, unless it exists. Call under the run lock.
-pub fn ensure(client: &mut Client) -> Result<(), postgres::Error> {
-    let exists = single(&client.simple_query(statements::LEDGER_EXISTS)?).is_some_and(|v| v == "t");
-    if !exists {
-        client.batch_execute(&statements::create_message())?;
+/// Creates the ledger, or upgrades a format-1 ledger with the lock table,
+/// in one transaction under a transaction-scoped advisory lock waited for
+/// at most `wait`: concurrent runs on a fresh database create it once, and
+/// the lock ends with the transaction, behind a transaction pooler too.
+pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), postgres::Error> {
+    let found = client.simple_query(&statements::ledger_setup_begin(wait));
+    let row = match found {
+        // The last row: the lock's own `SELECT` answers first.
+        Ok(messages) => messages.into_iter().rev().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) if r.len() == 2 => {
+                Some((r.get(0) == Some("t"), r.get(1) == Some("t")))
+            }
+            _ => None,
+        }),
+        Err(e) => {
+            rollback(client);
+            return Err(e);
+        }
+    };
+    let (ledger, lock) = row.unwrap_or((false, false));
+    client
+        .batch_execute(&statements::ledger_setup_finish(ledger, lock))
+        .inspect_err(|_| rollback(client))
+}
+
+/// Ends a transaction left open by a failed message, if the connection
+/// still stands.
+pub(crate) fn rollback(client: &mut Client) {
+    if !client.is_closed() {
+        let _ = client.batch_execute("ROLLBACK");
     }
-    Ok(())
 }

@@ -5,14 +5,16 @@ use postgres::{Client, SimpleQueryMessage};
 use crate::migrations::Direction;
 use crate::migrations::{Layout, Version};
 
-use super::rows::{AppliedRow, FailedRow, LedgerState};
+use super::rows::{AppliedRow, FailedRow, LedgerState, LockRow};
 use super::{rfc3339, statements, FORMAT};
 
-/// Reads the ledger in one round trip (two when a no-transaction migration
+/// Reads the ledger in one round trip, with the server process that
+/// answered (to tell transaction pooling) (two when a no-transaction migration
 /// is recorded as running, to tell whether its run is still alive). `exists`
 /// comes from the identity query (no ledger: empty state). Each row's
 /// version is resolved with `layout`, the layout of the set it is compared
-/// with.
+/// with; `holds_lock` tells that the caller holds the run lock (so a
+/// migration recorded as running is not running).
 ///
 /// Kept cheap for a fresh backend, as a no-op `upgrade` runs it on every
 /// start: no views, and with `detail` false (planning needs only versions,
@@ -23,9 +25,10 @@ pub fn read(
     exists: bool,
     detail: bool,
     layout: Layout,
-) -> Result<(i32, LedgerState), postgres::Error> {
+    holds_lock: bool,
+) -> Result<(i32, LedgerState, Option<i32>), postgres::Error> {
     if !exists {
-        return Ok((FORMAT, LedgerState::default()));
+        return Ok((FORMAT, LedgerState::default(), None));
     }
     let messages = client.simple_query(&statements::read_ledger(detail))?;
     let results = result_sets(messages);
@@ -36,12 +39,15 @@ pub fn read(
             .unwrap_or(0.0)
     };
     let resolve = |v: &str| Version::parse(v, layout);
-    let format = results
-        .first()
-        .and_then(|r| r.first())
+    let first = results.first().and_then(|r| r.first());
+    let format = first
         .and_then(|r| r[0].as_deref())
         .and_then(|v| v.parse().ok())
         .unwrap_or(FORMAT);
+    let pid = first
+        .and_then(|r| r.get(1))
+        .and_then(|v| v.as_deref())
+        .and_then(|v| v.parse().ok());
     let applied = results
         .get(1)
         .map(|rows| {
@@ -68,16 +74,15 @@ pub fn read(
     for r in results.get(2).map(Vec::as_slice).unwrap_or_default() {
         let error = match r[4].as_deref() {
             Some("running") => {
-                let pid = text(&r[6]);
-                let alive =
-                    single(&client.simple_query(&statements::backend_alive(
-                        pid.parse::<i32>().unwrap_or(0),
-                    ))?)
-                    .is_some_and(|v| v == "t");
-                if alive {
-                    format!("still running in server process {pid}")
-                } else {
-                    "interrupted: the run that was applying it ended before it finished".to_string()
+                // Running only while a run holds the lock: this one (under
+                // the lock) is not running it, another renews its lease.
+                let holder = if holds_lock { None } else { read_lock(client)? };
+                match holder.filter(LockRow::is_live) {
+                    Some(lock) => format!("still running in the run holding the migration lock ({})", lock.describe()),
+                    None => format!(
+                        "interrupted: the run that was applying it ended before it finished (statement {} was in flight and may have taken effect)",
+                        num(&r[2]) as i32 + 1
+                    ),
                 }
             }
             _ => r[5].clone().unwrap_or_else(|| "failed".to_string()),
@@ -92,6 +97,7 @@ pub fn read(
             } else {
                 Direction::Up
             },
+            state: text(&r[4]),
             statements_done: num(&r[2]) as i32,
             statements_total: num(&r[3]) as i32,
             error,
@@ -105,17 +111,64 @@ pub fn read(
             applied,
             failed,
         },
+        pid,
     ))
 }
 
 /// How many statements of the failed no-transaction migration recorded as
 /// `version` took effect, as the ledger says now (none if it cannot say).
 pub(crate) fn statements_done(client: &mut Client, version: &str) -> Option<usize> {
+    // A simple query: a prepared statement would not survive a transaction
+    // pooler handing the next message to another server session.
+    let sql = statements::statements_done(version);
     client
-        .query_opt(statements::STATEMENTS_DONE, &[&version])
+        .simple_query(&sql)
         .ok()
-        .flatten()
-        .and_then(|r| usize::try_from(r.get::<_, i32>(0)).ok())
+        .and_then(|m| single(&m))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The database's INVALID indexes (none when it cannot tell).
+pub(crate) fn invalid_indexes(client: &mut Client) -> Vec<String> {
+    client
+        .simple_query(statements::INVALID_INDEXES)
+        .map(|messages| {
+            messages
+                .into_iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The run lock's row (none where the ledger has no lock table yet).
+pub fn read_lock(client: &mut Client) -> Result<Option<LockRow>, postgres::Error> {
+    if single(&client.simple_query(statements::LOCK_TABLE_EXISTS)?).as_deref() != Some("t") {
+        return Ok(None);
+    }
+    let messages = client.simple_query(&statements::lock_holder())?;
+    let Some(r) = result_sets(messages)
+        .into_iter()
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+    else {
+        return Ok(None);
+    };
+    let f = |i: usize| r[i].as_deref().and_then(|v| v.parse::<f64>().ok());
+    Ok(Some(LockRow {
+        held: r[0].as_deref() == Some("t"),
+        pid: r[1].as_deref().and_then(|v| v.parse().ok()),
+        client: r[2].clone(),
+        role: r[3].clone(),
+        client_addr: r[4].clone(),
+        operation: r[5].clone(),
+        heartbeat_age_s: f(6),
+        lease_ms: r[7].as_deref().and_then(|v| v.parse().ok()),
+        held_for_s: f(8),
+    }))
 }
 
 /// The rows of each statement of a simple query, as optional texts.

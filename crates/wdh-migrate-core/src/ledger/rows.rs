@@ -52,6 +52,9 @@ pub struct FailedRow {
     pub name: String,
     /// Whether it failed applying (`up`) or reverting (`down`).
     pub direction: Direction,
+    /// `running` (or interrupted), `failed`, or `partial` (a transactional
+    /// script that ended its transaction itself).
+    pub state: String,
     /// Statements that completed before the failure.
     pub statements_done: i32,
     /// Statements in the script.
@@ -66,6 +69,71 @@ impl FailedRow {
     /// Whether the row records `version`.
     pub fn is_version(&self, version: &Version) -> bool {
         self.resolved.as_ref() == Some(version)
+    }
+}
+
+/// The run lock's row, as read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LockRow {
+    /// Whether a run holds it (its lease may have expired).
+    pub held: bool,
+    /// The server process that took it (behind a transaction pooler, a
+    /// pooled session, not the holder's own).
+    pub pid: Option<i32>,
+    /// The holder's own description: program, version, host and process.
+    pub client: Option<String>,
+    /// The role that took it.
+    pub role: Option<String>,
+    /// The client address the server saw (none over a unix socket).
+    pub client_addr: Option<String>,
+    /// The operation holding it (`upgrade`, `downgrade`, …).
+    pub operation: Option<String>,
+    /// Seconds since the holder last renewed its lease.
+    pub heartbeat_age_s: Option<f64>,
+    /// The lease, in milliseconds: without a renewal for that long, the
+    /// lock is free.
+    pub lease_ms: Option<i64>,
+    /// Seconds since it was taken.
+    pub held_for_s: Option<f64>,
+}
+
+impl LockRow {
+    /// Held, and renewed within its lease.
+    pub fn is_live(&self) -> bool {
+        self.held
+            && match (self.heartbeat_age_s, self.lease_ms) {
+                (Some(age), Some(lease)) => age * 1000.0 <= lease as f64,
+                _ => false,
+            }
+    }
+
+    /// Who holds it, for messages: `wdh-migrate 0.1.0 on host (pid 12),
+    /// role r, upgrade, last heartbeat 1.2 s ago`.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![self
+            .client
+            .clone()
+            .unwrap_or_else(|| "an unknown client".into())];
+        if let Some(role) = &self.role {
+            parts.push(format!("role `{role}`"));
+        }
+        if let Some(addr) = &self.client_addr {
+            parts.push(format!("from {addr}"));
+        }
+        if let Some(pid) = self.pid {
+            parts.push(format!("server process {pid}"));
+        }
+        if let Some(op) = &self.operation {
+            parts.push(op.clone());
+        }
+        if let Some(age) = self.heartbeat_age_s {
+            let lease = self
+                .lease_ms
+                .map(|l| format!(" (lease {:.1} s)", l as f64 / 1000.0))
+                .unwrap_or_default();
+            parts.push(format!("last heartbeat {age:.1} s ago{lease}"));
+        }
+        parts.join(", ")
     }
 }
 

@@ -13,20 +13,37 @@ use crate::sql::{quote_ident, quote_literal};
 
 use super::AuditEntry;
 
-/// The advisory lock key of a run (`wdh_migr` in ASCII), per database.
+/// The advisory lock key (`wdh_migr` in ASCII), per database: taken
+/// transaction-scoped while the ledger is created or upgraded, and by the
+/// session lock of older releases, which it therefore waits for.
 pub const LOCK_KEY: i64 = 0x7764_685f_6d69_6772;
 
-/// The ledger's tables, ending with a newline (see [`create_message`]).
+/// The ledger's tables, ending with a newline (see [`ledger_setup_finish`]).
+/// Created with `search_path` pinned to `pg_catalog` ([`ledger_setup_begin`]),
+/// so the columns' defaults (`now()`, `current_database()`, …) bind to the
+/// real functions, not to look-alikes a role's `search_path` offers.
 const CREATE: &str = include_str!("create.sql");
 
-/// Whether the ledger exists (one row, `t` or `f`).
-pub const LEDGER_EXISTS: &str =
-    r#"SELECT pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL"#;
+/// The lock table and its one row, ending with a newline (format 2).
+const LOCK_TABLE: &str = include_str!("lock.sql");
 
-/// How many statements of a failed no-transaction migration took effect;
-/// `$1` is the version as recorded.
-pub const STATEMENTS_DONE: &str =
-    r#"SELECT "statements_done" FROM "wdh_migrate"."failed" WHERE "version" = $1"#;
+/// Whether the ledger exists (one row, `t` or `f`). Read from the catalog,
+/// not with `to_regclass`, which a role without USAGE on the schema cannot
+/// ask.
+pub const LEDGER_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'format')"#;
+
+/// Whether the ledger's lock table exists (format 2).
+pub const LOCK_TABLE_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock')"#;
+
+/// How many statements of a failed no-transaction migration took effect.
+pub fn statements_done(version: &str) -> String {
+    format!(
+        r#"SELECT "statements_done" FROM "wdh_migrate"."failed" WHERE "version" = {}"#,
+        quote_literal(version)
+    )
+}
 
 /// A timeout in whole milliseconds as PostgreSQL takes it: at least 1
 /// (0 would mean no limit) and at most `i32::MAX`.
@@ -34,51 +51,151 @@ fn server_ms(d: Duration) -> u128 {
     d.as_millis().clamp(1, i32::MAX as u128)
 }
 
-/// Takes the run lock, waiting at most `wait` for another run to release it.
-pub fn acquire_lock(wait: Duration) -> String {
-    let wait_ms = server_ms(wait);
-    format!("SET lock_timeout = '{wait_ms}ms'; SELECT pg_catalog.pg_advisory_lock({LOCK_KEY})")
-}
-
-/// The server process holding the run lock on the current database, if any.
-pub fn lock_holder() -> String {
+/// Opens the transaction that creates or upgrades the ledger: the
+/// transaction-scoped advisory lock (so concurrent runs create it once),
+/// waited for at most `wait`, then whether the ledger and its lock table
+/// exist (one row, two `t`/`f`).
+pub fn ledger_setup_begin(wait: Duration) -> String {
     format!(
-        "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' \
-         AND l.granted AND l.objsubid OPERATOR(pg_catalog.=) 1 \
-         AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d \
-             WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
-         AND ((l.classid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.|) l.objid::pg_catalog.int8) \
-             OPERATOR(pg_catalog.=) {LOCK_KEY}"
+        "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '{}ms';\n\
+         SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n\
+         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS});",
+        server_ms(wait)
     )
 }
 
-/// Releases the run lock.
-pub fn release_lock() -> String {
-    format!("SELECT pg_catalog.pg_advisory_unlock({LOCK_KEY})")
+/// The rest of the setup transaction: the whole ledger where there is none,
+/// the lock table where a format-1 ledger lacks it, then `COMMIT`.
+pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
+    match (ledger_exists, lock_exists) {
+        (false, _) => format!("{CREATE}{LOCK_TABLE}COMMIT;"),
+        (true, false) => format!(
+            "{LOCK_TABLE}INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\nCOMMIT;"
+        ),
+        (true, true) => "COMMIT;".to_string(),
+    }
 }
 
-/// The session settings of a run, once it holds the lock: the lock wait's
-/// `lock_timeout` reset, then the migrations' own timeouts.
-pub fn run_session(
+/// Takes the run lock if it is free or its lease has expired: one row
+/// (`holder` when taken, else NULL), then the previous holder's client, and
+/// how many seconds ago it last renewed, when it had one. Judged on the
+/// lock row's latest version (`READ COMMITTED`), so two runs never both
+/// take it.
+pub fn acquire_lock(token: &str, operation: &str, client: &str, lease: Duration) -> String {
+    format!(
+        r#"BEGIN ISOLATION LEVEL READ COMMITTED;
+WITH "before" AS (SELECT "holder", "client", "heartbeat_at" FROM "wdh_migrate"."lock" WHERE "id" = 1),
+"taken" AS (
+    UPDATE "wdh_migrate"."lock" SET "holder" = {t}, "operation" = {o}, "client" = {c},
+        "pid" = pg_catalog.pg_backend_pid(), "role" = session_user, "client_addr" = pg_catalog.inet_client_addr(),
+        "acquired_at" = pg_catalog.clock_timestamp(), "heartbeat_at" = pg_catalog.clock_timestamp(), "lease_ms" = {lease}
+    WHERE "id" = 1 AND ("holder" IS NULL
+        OR "heartbeat_at" + "lease_ms" * interval '1 millisecond' < pg_catalog.clock_timestamp())
+    RETURNING "holder")
+SELECT (SELECT "holder" FROM "taken"), b."client",
+    extract(epoch FROM pg_catalog.clock_timestamp() - b."heartbeat_at")
+FROM (SELECT 1) AS one LEFT JOIN "before" b ON b."holder" IS NOT NULL;
+COMMIT;"#,
+        t = quote_literal(token),
+        o = quote_literal(operation),
+        c = quote_literal(client),
+        lease = server_ms(lease),
+    )
+}
+
+/// The lock row: held, pid, client, role, client address, operation,
+/// seconds since the last heartbeat, lease in milliseconds, seconds since
+/// it was taken.
+pub fn lock_holder() -> String {
+    r#"SELECT "holder" IS NOT NULL, "pid", "client", "role", pg_catalog.host("client_addr"), "operation",
+    extract(epoch FROM pg_catalog.clock_timestamp() - "heartbeat_at"), "lease_ms",
+    extract(epoch FROM pg_catalog.clock_timestamp() - "acquired_at")
+FROM "wdh_migrate"."lock" WHERE "id" = 1"#
+        .to_string()
+}
+
+/// Renews the lease of the run holding `token` (one row when it still
+/// holds the lock, none when it lost it).
+pub fn renew_lock(token: &str) -> String {
+    format!(
+        r#"UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {} RETURNING 1"#,
+        quote_literal(token)
+    )
+}
+
+/// The SQLSTATE of [`lock_fence`] failing: this run no longer holds the
+/// lock.
+pub const LOCK_LOST: &str = "WM001";
+
+/// A statement, inside a migration's transaction, that renews the lease
+/// and fails (rolling the migration back) unless this run still holds the
+/// lock: a run whose lease expired never commits a migration.
+pub fn lock_fence(token: &str) -> String {
+    format!(
+        r#"DO $wdh$ BEGIN
+    UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {};
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'wdh-migrate: this run no longer holds the migration lock (its lease expired and another run may have taken it)' USING ERRCODE = '{LOCK_LOST}';
+    END IF;
+END $wdh$;"#,
+        quote_literal(token)
+    )
+}
+
+/// Releases the run lock held with `token`.
+pub fn release_lock(token: &str) -> String {
+    format!(
+        r#"UPDATE "wdh_migrate"."lock" SET "holder" = NULL, "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {}"#,
+        quote_literal(token)
+    )
+}
+
+/// The first message of a migration's transaction: `BEGIN`, the settings
+/// the migration runs with — `SET LOCAL`, so they end with the transaction
+/// and never stay on a pooled server session — and the transaction's id
+/// and server process (one row).
+///
+/// `standard_conforming_strings` and `backslash_quote` are pinned to the
+/// defaults the statement scanner reads with; they are set in a message of
+/// their own because the server scans a whole message before it runs any
+/// of it. `client_connection_check_interval` (14+) makes the server notice
+/// a dead client within a second and roll the migration back instead of
+/// committing it after its client is gone.
+pub fn transaction_prologue(
     server_version: i32,
     lock_timeout: Option<Duration>,
     statement_timeout: Option<Duration>,
 ) -> String {
-    let mut session = String::from("RESET lock_timeout;");
+    let mut s = String::from(
+        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n",
+    );
     if server_version >= 140_000 {
-        // A run killed mid-migration: the server notices the dead client
-        // within a second and rolls the migration back instead of
-        // committing it after its client is gone.
-        session.push_str("SET client_connection_check_interval = '1s';");
+        s.push_str("SET LOCAL client_connection_check_interval = '1s';\n");
     }
     if let Some(t) = lock_timeout {
-        session.push_str(&format!("SET lock_timeout = '{}ms';", server_ms(t)));
+        s.push_str(&format!("SET LOCAL lock_timeout = '{}ms';\n", server_ms(t)));
     }
     if let Some(t) = statement_timeout {
-        session.push_str(&format!("SET statement_timeout = '{}ms';", server_ms(t)));
+        s.push_str(&format!(
+            "SET LOCAL statement_timeout = '{}ms';\n",
+            server_ms(t)
+        ));
     }
-    session
+    s.push_str("SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();");
+    s
 }
+
+/// What became of transaction `xid` (one row: `committed`, `aborted`,
+/// `in progress`, or NULL when it is too old to tell).
+pub fn transaction_status(xid: i64) -> String {
+    format!("SELECT pg_catalog.txid_status({xid})")
+}
+
+/// The session setting no-transaction statements are scanned with: they
+/// run outside any transaction, so it cannot be `SET LOCAL`. PgBouncer
+/// tracks this parameter per client and sets it on every server session
+/// it hands the client, so it never reaches another client.
+pub const NO_TRANSACTION_SESSION: &str = "SET standard_conforming_strings = on";
 
 /// Stores the environment marker on the database itself; a marker that is
 /// not locked clears `wdh.environment_locked`.
@@ -95,14 +212,6 @@ pub fn set_marker(database: &str, environment: &str, locked: bool) -> String {
     )
 }
 
-/// The message that creates the ledger in one transaction (shown by
-/// `--dry-run` on a fresh database). `search_path` is pinned to `pg_catalog`
-/// for it, so the columns' defaults (`now()`, `current_database()`, …) bind
-/// to the real functions, not to look-alikes a role's `search_path` offers.
-pub fn create_message() -> String {
-    format!("BEGIN;\nSET LOCAL search_path = pg_catalog;\n{CREATE}COMMIT;")
-}
-
 /// Reads the ledger's format, its applied rows and its failed rows, in one
 /// message. With `detail` false (planning needs only versions, names and
 /// checksums) the applied rows come without conversions or sorting.
@@ -114,17 +223,10 @@ pub fn read_ledger(detail: bool) -> String {
         r#"SELECT "version", "name", "checksum", NULL, NULL, NULL, NULL FROM "wdh_migrate"."applied";"#
     };
     format!(
-        r#"SELECT pg_catalog.max("format") FROM "wdh_migrate"."format";
+        r#"SELECT pg_catalog.max("format"), pg_catalog.pg_backend_pid() FROM "wdh_migrate"."format";
 {applied}
 SELECT "version", "name", "statements_done", "statements_total", "state", "error", "backend_pid", extract(epoch FROM "failed_at"), "direction"
   FROM "wdh_migrate"."failed" ORDER BY "version";"#
-    )
-}
-
-/// Whether server process `pid` is alive (one row, `t` or `f`).
-pub fn backend_alive(pid: i32) -> String {
-    format!(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) {pid})"
     )
 }
 
@@ -181,13 +283,52 @@ pub fn record_done(
     }
 }
 
-/// Marks a no-transaction migration as running (before its first statement).
-pub fn record_started(version: &str, name: &str, direction: &str, total: usize) -> String {
+/// The statement, inside a migration's transaction after its script, that
+/// fails unless it runs in transaction `xid`, the one the prologue opened
+/// (the script did not end it: [`SCRIPT_ENDED_TRANSACTION`]), and, with a
+/// `token`, unless this run still holds the lock ([`LOCK_LOST`]), whose
+/// lease it renews. Either failure rolls back the ledger row with
+/// whatever ran since.
+pub fn step_fence(xid: &str, token: Option<&str>) -> String {
+    let lock = match token {
+        Some(t) => format!(
+            r#"
+    UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {};
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'wdh-migrate: this run no longer holds the migration lock (its lease expired and another run may have taken it)' USING ERRCODE = '{LOCK_LOST}';
+    END IF;"#,
+            quote_literal(t)
+        ),
+        None => String::new(),
+    };
     format!(
-        r#"INSERT INTO "wdh_migrate"."failed" ("version", "name", "direction", "state", "statements_total")
-VALUES ({v}, {n}, {d}, 'running', {total})
+        r#"DO $wdh$ BEGIN
+    IF pg_catalog.txid_current() OPERATOR(pg_catalog.<>) {xid} THEN
+        RAISE EXCEPTION 'wdh-migrate: the script ended the migration''s transaction itself' USING ERRCODE = '{SCRIPT_ENDED_TRANSACTION}';
+    END IF;{lock}
+END $wdh$;"#
+    )
+}
+
+/// The SQLSTATE of [`step_fence`] when the script ended the migration's
+/// transaction itself.
+pub const SCRIPT_ENDED_TRANSACTION: &str = "WM002";
+
+/// Marks a no-transaction migration as running (before its first
+/// statement, or before statement `resume` + 1 when it resumes after a
+/// failure: the progress recorded is kept).
+pub fn record_started(
+    version: &str,
+    name: &str,
+    direction: &str,
+    total: usize,
+    resume: usize,
+) -> String {
+    format!(
+        r#"INSERT INTO "wdh_migrate"."failed" ("version", "name", "direction", "state", "statements_done", "statements_total")
+VALUES ({v}, {n}, {d}, 'running', {resume}, {total})
 ON CONFLICT ("version") DO UPDATE SET "name" = excluded."name", "direction" = excluded."direction", "state" = 'running',
-    "statements_done" = 0, "statements_total" = excluded."statements_total", "error" = NULL,
+    "statements_done" = excluded."statements_done", "statements_total" = excluded."statements_total", "error" = NULL,
     "backend_pid" = pg_backend_pid(), "failed_at" = clock_timestamp();"#,
         v = quote_literal(version),
         n = quote_literal(name),
@@ -201,6 +342,99 @@ pub fn record_progress(version: &str, done: usize) -> String {
         r#"UPDATE "wdh_migrate"."failed" SET "statements_done" = {done} WHERE "version" = {};"#,
         quote_literal(version)
     )
+}
+
+/// Records a transactional migration whose script ended its transaction
+/// itself: part of it committed without its ledger row (state `partial`).
+pub fn record_partial(
+    version: &str,
+    name: &str,
+    direction: &str,
+    total: usize,
+    error: &str,
+) -> String {
+    format!(
+        r#"INSERT INTO "wdh_migrate"."failed" ("version", "name", "direction", "state", "statements_done", "statements_total", "error")
+VALUES ({v}, {n}, {d}, 'partial', 0, {total}, {e})
+ON CONFLICT ("version") DO UPDATE SET "name" = excluded."name", "direction" = excluded."direction", "state" = 'partial',
+    "statements_done" = 0, "statements_total" = excluded."statements_total", "error" = excluded."error",
+    "backend_pid" = pg_backend_pid(), "failed_at" = clock_timestamp();"#,
+        v = quote_literal(version),
+        n = quote_literal(name),
+        d = quote_literal(direction),
+        e = quote_literal(error),
+    )
+}
+
+/// Every INVALID index of the database outside the system schemas, as
+/// `schema.index` (quoted where needed).
+pub const INVALID_INDEXES: &str = r#"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'pg_toast'])
+ORDER BY 1"#;
+
+/// The INVALID indexes that an interrupted `statement` may have left, as
+/// `schema.index`: for `CREATE INDEX CONCURRENTLY name`, the index of that
+/// name on its table; for `REINDEX … CONCURRENTLY`, the `_ccnew` and
+/// `_ccold` copies it builds. None for any other statement (and for an
+/// unnamed index, whose leftover cannot be told from another).
+pub fn invalid_leftovers(statement: &str) -> Option<String> {
+    use crate::sql::ConcurrentIndex;
+    let table = |schema: &Option<String>, table: &str| {
+        let schema = match schema {
+            Some(s) => format!("tn.nspname OPERATOR(pg_catalog.=) {}", quote_literal(s)),
+            None => "pg_catalog.pg_table_is_visible(t.oid)".to_string(),
+        };
+        format!(
+            "t.relname OPERATOR(pg_catalog.=) {} AND {schema}",
+            quote_literal(table)
+        )
+    };
+    let filter = match crate::sql::concurrent_index(statement)? {
+        ConcurrentIndex::Create {
+            schema,
+            table: t,
+            index: Some(index),
+        } => format!(
+            "c.relname OPERATOR(pg_catalog.=) {} AND {}",
+            quote_literal(&index),
+            table(&schema, &t)
+        ),
+        ConcurrentIndex::Create { index: None, .. } => return None,
+        ConcurrentIndex::ReindexIndex { schema, index } => {
+            let like = |suffix: &str| {
+                quote_literal(&format!(
+                    "{}{suffix}%",
+                    index
+                        .replace('\\', "\\\\")
+                        .replace('_', "\\_")
+                        .replace('%', "\\%")
+                ))
+            };
+            let schema = match schema {
+                Some(s) => format!("n.nspname OPERATOR(pg_catalog.=) {}", quote_literal(&s)),
+                None => "pg_catalog.pg_table_is_visible(c.oid)".to_string(),
+            };
+            format!(
+                "(c.relname LIKE {} OR c.relname LIKE {}) AND {schema}",
+                like("\\_ccnew"),
+                like("\\_ccold")
+            )
+        }
+        ConcurrentIndex::ReindexTable { schema, table: t } => format!(
+            "(c.relname LIKE '%\\_ccnew%' OR c.relname LIKE '%\\_ccold%') AND {}",
+            table(&schema, &t)
+        ),
+    };
+    Some(format!(
+        r#"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid
+JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace
+WHERE NOT i.indisvalid AND {filter}"#
+    ))
 }
 
 /// Records the failure of a no-transaction migration.

@@ -13,58 +13,81 @@ fn formats_epoch_seconds_as_utc() {
 
 #[test]
 fn the_ledger_is_created_in_one_transaction_with_search_path_pinned() {
-    let sql = create_message();
+    let sql = ledger_setup_begin(Duration::from_secs(1)) + &ledger_setup_finish(false, false);
     assert!(
-        sql.starts_with(
-            "BEGIN;\nSET LOCAL search_path = pg_catalog;\nCREATE SCHEMA IF NOT EXISTS \"wdh_migrate\";\n"
-        ),
+        sql.starts_with("BEGIN;\nSET LOCAL search_path = pg_catalog;\n"),
         "{sql}"
     );
+    assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"wdh_migrate\";\n"));
+    assert!(sql.ends_with("INSERT INTO \"wdh_migrate\".\"lock\" (\"id\") VALUES (1);\nCOMMIT;"));
+    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);"));
+}
+
+#[test]
+fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
+    let begin = ledger_setup_begin(Duration::ZERO);
+    assert!(begin.starts_with(
+        "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '1ms';\n\
+         SELECT pg_catalog.pg_advisory_xact_lock(8603115947251296114);\n"
+    ));
+    assert!(ledger_setup_finish(false, false).starts_with("CREATE SCHEMA IF NOT EXISTS"));
+    assert!(ledger_setup_finish(false, false).ends_with("VALUES (1);\nCOMMIT;"));
+    let upgrade = ledger_setup_finish(true, false);
     assert!(
-        sql.ends_with(
-            "FOR EACH STATEMENT EXECUTE FUNCTION \"wdh_migrate\".\"audit_is_append_only\"();\nCOMMIT;"
-        ),
-        "{sql}"
+        upgrade.starts_with("CREATE TABLE \"wdh_migrate\".\"lock\""),
+        "{upgrade}"
     );
-    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (1);"));
+    assert!(upgrade
+        .ends_with("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\nCOMMIT;"));
+    assert_eq!(ledger_setup_finish(true, true), "COMMIT;");
 }
 
 #[test]
 fn lock_statements() {
-    assert_eq!(
-        acquire_lock(Duration::from_secs(60)),
-        "SET lock_timeout = '60000ms'; SELECT pg_catalog.pg_advisory_lock(8603115947251296114)"
+    let acquire = acquire_lock("tok", "upgrade", "me's", Duration::from_secs(10));
+    assert!(acquire.starts_with("BEGIN ISOLATION LEVEL READ COMMITTED;\n"));
+    assert!(acquire.ends_with("COMMIT;"));
+    assert!(
+        acquire.contains(r#"SET "holder" = 'tok', "operation" = 'upgrade', "client" = 'me''s'"#)
     );
-    // 0 would mean no limit.
+    assert!(acquire.contains(r#""lease_ms" = 10000"#));
+    assert!(acquire.contains(
+        r#"WHERE "id" = 1 AND ("holder" IS NULL
+        OR "heartbeat_at" + "lease_ms" * interval '1 millisecond' < pg_catalog.clock_timestamp())"#
+    ));
     assert_eq!(
-        acquire_lock(Duration::ZERO),
-        "SET lock_timeout = '1ms'; SELECT pg_catalog.pg_advisory_lock(8603115947251296114)"
+        release_lock("t'k"),
+        r#"UPDATE "wdh_migrate"."lock" SET "holder" = NULL, "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = 't''k'"#
     );
     assert_eq!(
-        release_lock(),
-        "SELECT pg_catalog.pg_advisory_unlock(8603115947251296114)"
+        renew_lock("tok"),
+        r#"UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = 'tok' RETURNING 1"#
     );
-    assert_eq!(
-        lock_holder(),
-        "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' \
-         AND l.granted AND l.objsubid OPERATOR(pg_catalog.=) 1 AND l.database OPERATOR(pg_catalog.=) \
-         (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) \
-         pg_catalog.current_database()) AND ((l.classid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32) \
-         OPERATOR(pg_catalog.|) l.objid::pg_catalog.int8) OPERATOR(pg_catalog.=) 8603115947251296114"
-    );
+    let fence = step_fence("42", Some("tok"));
+    assert!(fence.contains("IF pg_catalog.txid_current() OPERATOR(pg_catalog.<>) 42 THEN"));
+    assert!(fence.contains("USING ERRCODE = 'WM002'"));
+    assert!(fence.contains(r#"AND "holder" = 'tok';"#));
+    assert!(fence.contains("USING ERRCODE = 'WM001'"));
+    assert!(!step_fence("42", None).contains("wdh_migrate"));
 }
 
 #[test]
-fn run_session_statements() {
-    assert_eq!(run_session(130_000, None, None), "RESET lock_timeout;");
+fn the_transaction_prologue_sets_everything_locally() {
     assert_eq!(
-        run_session(
+        transaction_prologue(130_000, None, None),
+        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+         SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"
+    );
+    assert_eq!(
+        transaction_prologue(
             140_000,
             Some(Duration::from_secs(2)),
             Some(Duration::from_secs(u64::MAX))
         ),
-        "RESET lock_timeout;SET client_connection_check_interval = '1s';\
-         SET lock_timeout = '2000ms';SET statement_timeout = '2147483647ms';"
+        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+         SET LOCAL client_connection_check_interval = '1s';\nSET LOCAL lock_timeout = '2000ms';\n\
+         SET LOCAL statement_timeout = '2147483647ms';\n\
+         SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"
     );
 }
 
@@ -109,11 +132,11 @@ END $wdh$;"#;
         reverted
     );
     assert_eq!(
-        record_started("0001", "n", "down", 3),
-        r#"INSERT INTO "wdh_migrate"."failed" ("version", "name", "direction", "state", "statements_total")
-VALUES ('0001', 'n', 'down', 'running', 3)
+        record_started("0001", "n", "down", 3, 1),
+        r#"INSERT INTO "wdh_migrate"."failed" ("version", "name", "direction", "state", "statements_done", "statements_total")
+VALUES ('0001', 'n', 'down', 'running', 1, 3)
 ON CONFLICT ("version") DO UPDATE SET "name" = excluded."name", "direction" = excluded."direction", "state" = 'running',
-    "statements_done" = 0, "statements_total" = excluded."statements_total", "error" = NULL,
+    "statements_done" = excluded."statements_done", "statements_total" = excluded."statements_total", "error" = NULL,
     "backend_pid" = pg_backend_pid(), "failed_at" = clock_timestamp();"#
     );
     assert_eq!(
@@ -184,6 +207,7 @@ fn rows_match_migrations_by_their_resolved_version() {
         resolved: Version::parse("02", set.layout),
         name: "b".into(),
         direction: Direction::Up,
+        state: "failed".into(),
         statements_done: 0,
         statements_total: 1,
         error: String::new(),

@@ -10,11 +10,18 @@ pub enum Direction {
     Down,
 }
 
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Direction {
+    /// `up` or `down`, as the ledger records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Direction::Up => "up",
             Direction::Down => "down",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

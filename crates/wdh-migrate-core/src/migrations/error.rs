@@ -46,6 +46,26 @@ pub enum LoadError {
         /// Byte offset of the first invalid byte in the file.
         offset: usize,
     },
+    /// A file holds a NUL byte, which PostgreSQL takes in no query text.
+    #[error("{path} holds a NUL byte at offset {offset}; PostgreSQL takes no query text with one: remove it")]
+    NulByte {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the NUL byte in the file.
+        offset: usize,
+    },
+    /// A no-transaction script that PostgreSQL's parser rejects: its
+    /// statements are sent one at a time, so each must be found exactly.
+    #[error(
+        "{path} runs outside a transaction, one statement at a time, but PostgreSQL's parser rejects it ({message}); \
+         fix the SQL (statements of a no-transaction script are only split where the server's parser splits them)"
+    )]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
     /// Two migrations have the same version.
     #[error(
         "{first} and {second} have the same version {version}; give one of them another version"
@@ -150,6 +170,8 @@ impl LoadError {
             | LoadError::ReadDir { path, .. }
             | LoadError::ReadFile { path, .. }
             | LoadError::NotUtf8 { path, .. }
+            | LoadError::NulByte { path, .. }
+            | LoadError::Syntax { path, .. }
             | LoadError::MissingUp { path }
             | LoadError::MalformedName { path, .. }
             | LoadError::OrphanDown { path }

@@ -141,8 +141,8 @@ impl Script {
             return Cow::Borrowed(&self.sql);
         };
         if stmts.len() < 2
-            || sql::bare_begin_or_commit(&first.sql) != Some(sql::TransactionControl::Begin)
-            || sql::bare_begin_or_commit(&last.sql) != Some(sql::TransactionControl::Commit)
+            || !first.is_bare(sql::TransactionControl::Begin)
+            || !last.is_bare(sql::TransactionControl::Commit)
         {
             return Cow::Borrowed(&self.sql);
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{Down, LoadError, Script};
-use crate::sql::{self, Kind, TransactionControl};
+use crate::sql::{self, TransactionControl};
 
 /// Directives found in the leading comment lines of a script.
 #[derive(Debug, Default)]
@@ -71,14 +71,14 @@ fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
 
 /// Rejects `-- wdh:` directives after the leading comment lines.
 fn check_misplaced(sql: &str, header_end: usize, path: &Path) -> Result<(), LoadError> {
-    for tok in sql::tokenize(sql) {
-        if tok.kind != Kind::LineComment || tok.start < header_end {
+    for comment in sql::line_comments(sql) {
+        if comment.start < header_end {
             continue;
         }
-        if let Some(name) = directive_name(&sql[tok.start + 2..tok.end]) {
+        if let Some(name) = directive_name(&sql[comment.start + 2..comment.end]) {
             return Err(LoadError::MisplacedDirective {
                 path: path.to_path_buf(),
-                line: sql::line_of_byte(sql, tok.start),
+                line: sql::line_of_byte(sql, comment.start),
                 directive: name.to_string(),
             });
         }
@@ -86,20 +86,22 @@ fn check_misplaced(sql: &str, header_end: usize, path: &Path) -> Result<(), Load
     Ok(())
 }
 
-/// Checks the transaction control of a script that runs in a transaction.
-/// Returns whether it wraps itself in a bare `BEGIN` ... `COMMIT`.
+/// Checks the transaction control of a script that runs in a transaction,
+/// found by PostgreSQL's parser. Returns whether it wraps itself in a bare
+/// `BEGIN` ... `COMMIT`.
 fn check_transaction_control(sql: &str, path: &Path) -> Result<bool, LoadError> {
+    if !sql::may_control_transactions(sql) {
+        return Ok(false);
+    }
     let stmts = sql::split_statements(sql);
     let n = stmts.len();
-    let controls: Vec<usize> = (0..n)
-        .filter(|&i| sql::transaction_control(&stmts[i].sql).is_some())
-        .collect();
+    let controls: Vec<usize> = (0..n).filter(|&i| stmts[i].control.is_some()).collect();
     if controls.is_empty() {
         return Ok(false);
     }
     let wraps = n >= 2
-        && sql::bare_begin_or_commit(&stmts[0].sql) == Some(TransactionControl::Begin)
-        && sql::bare_begin_or_commit(&stmts[n - 1].sql) == Some(TransactionControl::Commit);
+        && stmts[0].is_bare(TransactionControl::Begin)
+        && stmts[n - 1].is_bare(TransactionControl::Commit);
     match controls
         .into_iter()
         .find(|&i| !(wraps && (i == 0 || i == n - 1)))
@@ -132,9 +134,22 @@ pub(super) fn parse_script(
 ) -> Result<(Script, bool), LoadError> {
     let path = root.join(rel);
     let sql = decode(&path, bytes)?;
+    if let Some(offset) = sql::nul_byte(sql) {
+        return Err(LoadError::NulByte { path, offset });
+    }
     let header = scan_header(sql, &path)?;
     check_misplaced(sql, header.end, &path)?;
     let no_transaction = forced_no_transaction || header.no_transaction;
+    if no_transaction {
+        // Its statements are sent one at a time: each must be where the
+        // server's parser finds it.
+        if let Some(e) = sql::syntax_error(sql) {
+            return Err(LoadError::Syntax {
+                path,
+                message: e.message,
+            });
+        }
+    }
     let wraps_own_transaction = !no_transaction && check_transaction_control(sql, &path)?;
     let script = Script {
         path: PathBuf::from(rel),

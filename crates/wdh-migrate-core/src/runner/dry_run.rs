@@ -5,7 +5,7 @@ use crate::ledger::{statements, LedgerState};
 use crate::migrations::Direction;
 use crate::plan::Plan;
 
-use super::step::{script_for, transactional_message};
+use super::step::{script_for, transactional_message, DRY_RUN_TOKEN, DRY_RUN_XID};
 
 /// A dry run: the plan and the exact SQL, in order; nothing was run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,8 +31,25 @@ pub struct DryRunStep {
     pub label: String,
     /// The file it comes from.
     pub file: Option<String>,
-    /// The SQL, exactly as it would be sent.
+    /// The messages, in order, exactly as they would be sent, joined by
+    /// newlines (see [`DryRunStep::messages`]).
     pub sql: String,
+    /// Each message exactly as it would be sent: for a transactional
+    /// migration the prologue, then the script with its fence and ledger
+    /// row, where `:xid` stands for the transaction's id and `':lock'` for
+    /// the run lock's token, both known only at run time.
+    pub messages: Vec<String>,
+}
+
+impl DryRunStep {
+    fn new(label: String, file: Option<String>, messages: Vec<String>) -> DryRunStep {
+        DryRunStep {
+            label,
+            file,
+            sql: messages.join("\n"),
+            messages,
+        }
+    }
 }
 
 pub(super) fn dry_run(
@@ -40,14 +57,18 @@ pub(super) fn dry_run(
     state: &LedgerState,
     plan: &Plan<'_>,
     guard: String,
+    options: &super::RunOptions,
 ) -> DryRun {
     let mut steps = Vec::new();
     if !identity.ledger_exists && plan.direction == Direction::Up && !plan.steps.is_empty() {
-        steps.push(DryRunStep {
-            label: "create the ledger".into(),
-            file: None,
-            sql: statements::create_message(),
-        });
+        steps.push(DryRunStep::new(
+            "create the ledger".into(),
+            None,
+            vec![
+                statements::ledger_setup_begin(options.lock_wait),
+                statements::ledger_setup_finish(false, false),
+            ],
+        ));
     }
     for m in &plan.steps {
         let Some(script) = script_for(m, plan.direction) else {
@@ -58,7 +79,7 @@ pub(super) fn dry_run(
             Direction::Down => "down",
         };
         let version = state.recorded_version(m);
-        let sql = if script.no_transaction {
+        let messages = if script.no_transaction {
             // The messages sent one by one, in order (execution_ms is measured at run time).
             let record = statements::record_done(
                 plan.direction,
@@ -69,29 +90,56 @@ pub(super) fn dry_run(
                 Some(0.0),
             );
             let parsed = crate::sql::split_statements(&script.executable_sql());
-            let mut messages = vec![statements::record_started(
-                &version,
-                &m.name,
-                dir,
-                parsed.len(),
+            let resume = state
+                .failed
+                .iter()
+                .find(|f| f.is_version(&m.version) && f.direction == plan.direction)
+                .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0))
+                .min(parsed.len());
+            let mut messages = vec![format!(
+                "{};{}",
+                statements::NO_TRANSACTION_SESSION,
+                statements::record_started(&version, &m.name, dir, parsed.len(), resume)
             )];
-            for (i, statement) in parsed.iter().enumerate() {
+            for (i, statement) in parsed.iter().enumerate().skip(resume) {
                 messages.push(statement.sql.clone());
-                messages.push(statements::record_progress(&version, i + 1));
+                messages.push(
+                    statements::record_progress(&version, i + 1)
+                        + &statements::renew_lock(DRY_RUN_TOKEN),
+                );
             }
             messages.push(statements::finish_no_transaction(&record, &version));
-            format!(
-                "-- outside a transaction, one message at a time:\n{}",
-                messages.join("\n")
-            )
+            messages
         } else {
-            transactional_message(m, script, plan.direction, &version, state.is_failed(m))
+            vec![
+                statements::transaction_prologue(
+                    identity.server_version,
+                    options.lock_timeout,
+                    options.statement_timeout,
+                ),
+                transactional_message(
+                    m,
+                    script,
+                    plan.direction,
+                    &version,
+                    state.is_failed(m),
+                    DRY_RUN_XID,
+                    Some(DRY_RUN_TOKEN),
+                ),
+            ]
         };
-        steps.push(DryRunStep {
-            label: format!("{}_{} {dir}", m.version, m.name),
-            file: Some(script.path.display().to_string()),
-            sql,
-        });
+        let mut step = DryRunStep::new(
+            format!("{}_{} {dir}", m.version, m.name),
+            Some(script.path.display().to_string()),
+            messages,
+        );
+        if script.no_transaction {
+            step.sql = format!(
+                "-- outside a transaction, one message at a time:\n{}",
+                step.sql
+            );
+        }
+        steps.push(step);
     }
     DryRun {
         identity,

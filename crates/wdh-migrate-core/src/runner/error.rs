@@ -31,9 +31,29 @@ pub struct MigrationFailure {
     pub hint: Option<String>,
     /// For a no-transaction migration: statements that took effect, of the total.
     pub partial: Option<(usize, usize)>,
+    /// For a transactional migration: what became of its transaction, as
+    /// the server says after the failure.
+    pub fate: Option<Fate>,
+    /// INVALID indexes in the database after a no-transaction migration
+    /// failed (an interrupted concurrent build leaves one).
+    pub invalid_indexes: Vec<String>,
     /// Migrations of this run that completed before the failure, in the
     /// order they ran (`version_name`); they stay applied.
     pub completed_before: Vec<String>,
+}
+
+/// What became of a failed migration's transaction, read back from the
+/// server (`txid_status`), not assumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// Rolled back with its ledger row: the database is as it was.
+    RolledBack,
+    /// The script ended the transaction itself: what ran before that
+    /// committed without the ledger row.
+    ScriptCommitted,
+    /// Could not be told (the connection was lost and no new one answered).
+    Unknown,
 }
 
 impl std::fmt::Display for MigrationFailure {
@@ -67,15 +87,38 @@ impl MigrationFailure {
         if let Some(h) = &self.hint {
             write!(f, "\nHINT: {h}")?;
         }
-        match self.partial {
-            Some((done, total)) => write!(
+        match (self.partial, self.fate) {
+            (Some((done, total)), _) => write!(
                 f,
                 "\nThis migration runs outside a transaction: {done} of {total} statement(s) took effect and stay. \
-                 `wdh-migrate status` shows it as failed. Repair: undo those statements by hand, fix the file if \
-                 needed, then run the same command with {} (it runs the script again from its first statement).",
+                 `wdh-migrate status` shows it as failed. Repair: fix the file if needed, then run the same command \
+                 with {} (it resumes at statement {}; the ones before are not run again).",
+                spelling.knob(Knob::RetryFailed),
+                done + 1
+            )?,
+            (None, Some(Fate::ScriptCommitted)) => write!(
+                f,
+                "\nThe script ended the migration's transaction itself: the statements before that point COMMITTED \
+                 without the ledger row; the rest was rolled back. It is recorded as failed (partial) and \
+                 `wdh-migrate status` shows it. Repair: undo or finish its changes by hand, remove the transaction \
+                 control from the file, then run the same command with {}.",
                 spelling.knob(Knob::RetryFailed)
             )?,
-            None => write!(f, "\nIts changes and its ledger row were rolled back; the database is as it was before this migration.")?,
+            (None, Some(Fate::Unknown)) => write!(
+                f,
+                "\nWhether its changes were rolled back could not be verified: the connection to the server was lost \
+                 and no new one could ask. Check the database and `wdh-migrate status` before running again."
+            )?,
+            (None, _) => write!(f, "\nIts changes and its ledger row were rolled back (the server confirms it); the database is as it was before this migration.")?,
+        }
+        if !self.invalid_indexes.is_empty() {
+            write!(
+                f,
+                "\nINVALID index(es) in the database: {}. A concurrent index build that fails or is interrupted leaves one; \
+                 {} drops the one the resumed statement builds and builds it again.",
+                self.invalid_indexes.join(", "),
+                spelling.knob(Knob::RetryFailed)
+            )?;
         }
         // A count and a range, not every name: the message stays short
         // whatever the set's size (the field keeps the whole list).
@@ -133,16 +176,27 @@ pub enum RunError {
     /// Another run holds the lock.
     #[error(
         "another wdh-migrate run holds the migration lock on database `{database}`{}; waited {waited_ms} ms. \
-         Wait for it to finish, or stop it (SELECT pg_terminate_backend(pid))",
-        .holder_pid.map(|p| format!(" (server process {p})")).unwrap_or_default()
+         Wait for it to finish; a run that was killed frees it when its lease expires \
+         (`wdh-migrate status` shows the holder and its last heartbeat)",
+        .holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     Locked {
         /// The database.
         database: String,
-        /// The backend pid holding the lock.
-        holder_pid: Option<i32>,
+        /// Who holds it and its last heartbeat, as the lock row says.
+        holder: Option<String>,
         /// How long this run waited.
         waited_ms: u128,
+    },
+    /// The role cannot read the ledger.
+    #[error("database `{database}`: role `{role}` cannot read the ledger: {grant} (run it as the ledger's owner)")]
+    LedgerPermission {
+        /// The database.
+        database: String,
+        /// The role.
+        role: String,
+        /// The statement that grants what is missing.
+        grant: String,
     },
     /// A no-transaction migration failed earlier and was not repaired.
     #[error("{}", self.render(&Library))]

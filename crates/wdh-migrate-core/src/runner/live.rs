@@ -17,6 +17,12 @@ use super::{Event, RunError, Runner};
 pub struct Connected {
     pub(super) client: Client,
     pub(super) identity: Identity,
+    /// The run lock this connection's run holds, if it holds it.
+    pub(super) held: Option<super::lock::Held>,
+    /// Notes for the run's output (a lock taken over from a dead run, …).
+    pub(super) notes: Vec<String>,
+    /// The server processes seen answering this connection, in order.
+    pub(super) pids: Vec<i32>,
 }
 
 impl Connected {
@@ -25,11 +31,57 @@ impl Connected {
         &self.identity
     }
 
-    /// Creates the ledger unless this session already knows it exists.
-    pub(super) fn ensure_ledger(&mut self) -> Result<(), postgres::Error> {
-        if !self.identity.ledger_exists {
-            ledger::ensure(&mut self.client)?;
+    /// What the connection showed of a pooler: the server process answering
+    /// it changed between messages (transaction pooling), or the server
+    /// listens on another port than the one connected to (a proxy or a
+    /// pooler in front). None when neither was seen, which does not prove
+    /// there is none: a pooler that kept one server session for this
+    /// client looks like a direct connection.
+    pub fn pooling(&self, target_port: Option<u16>) -> Option<String> {
+        let mut distinct: Vec<i32> = Vec::new();
+        for p in &self.pids {
+            if !distinct.contains(p) {
+                distinct.push(*p);
+            }
+        }
+        if distinct.len() > 1 {
+            let list: Vec<String> = distinct.iter().map(i32::to_string).collect();
+            return Some(format!(
+                "transaction pooling: the server process answering this connection changed between messages ({})",
+                list.join(" → ")
+            ));
+        }
+        match (self.identity.server_port, target_port) {
+            (Some(server), Some(client)) if i32::from(client) != server => Some(format!(
+                "a proxy or pooler in front of the server: connected to port {client}, the server listens on {server}"
+            )),
+            _ => None,
+        }
+    }
+
+    /// Records the server process that answered a message.
+    pub(super) fn saw_pid(&mut self, pid: i32) {
+        if self.pids.last() != Some(&pid) {
+            if self.pids.len() == 1 || (self.pids.len() > 1 && !self.pids.contains(&pid)) {
+                tracing::info!(database = %self.identity.database, from = ?self.pids.last(), to = pid,
+                    "the server process answering this connection changed: transaction pooling");
+            }
+            self.pids.push(pid);
+        }
+    }
+
+    /// Creates the ledger, or upgrades a format-1 ledger, unless this
+    /// session already knows it is current; `wait` bounds the wait for a
+    /// concurrent run creating it.
+    pub(super) fn ensure_ledger(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Result<(), postgres::Error> {
+        if !self.identity.ledger_exists || !self.identity.lock_table_exists {
+            ledger::ensure(&mut self.client, wait)?;
             self.identity.ledger_exists = true;
+            self.identity.lock_table_exists = true;
+            self.identity.ledger_usage = Some(true);
         }
         Ok(())
     }
@@ -53,12 +105,7 @@ impl Runner<'_> {
     }
 
     pub(super) fn connect_with(&self, marker: bool) -> Result<Connected, RunError> {
-        let mut config = self.target.config().clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(self.options.connect_timeout);
-        }
-        config.application_name("wdh-migrate");
-        let mut client = config.connect(NoTls).map_err(|source| RunError::Connect {
+        let mut client = (self.client_connector())().map_err(|source| RunError::Connect {
             target: self.target.redacted(),
             source,
         })?;
@@ -73,7 +120,39 @@ impl Runner<'_> {
                 connected: identity.database.clone(),
             });
         }
-        Ok(Connected { client, identity })
+        let pids = vec![identity.backend_pid];
+        Ok(Connected {
+            client,
+            identity,
+            held: None,
+            notes: Vec::new(),
+            pids,
+        })
+    }
+
+    /// The TCP port the target connects to (none over a unix socket).
+    pub(super) fn tcp_port(&self) -> Option<u16> {
+        let config = self.target.config();
+        match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(_)) => {
+                Some(config.get_ports().first().copied().unwrap_or(5432))
+            }
+            _ => None,
+        }
+    }
+
+    /// Opens a connection to the target, as every connection of a run is
+    /// opened (the heartbeat's too): the target's settings, the run's
+    /// connect timeout, `application_name` `wdh-migrate`.
+    pub(super) fn client_connector(
+        &self,
+    ) -> impl Fn() -> Result<Client, postgres::Error> + Send + 'static {
+        let mut config = self.target.config().clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.options.connect_timeout);
+        }
+        config.application_name("wdh-migrate");
+        move || config.connect(NoTls)
     }
 
     /// Judges `op` on the claim (the database the target names) before
@@ -122,13 +201,14 @@ impl Runner<'_> {
         let decision = match self.decide_live(c, op) {
             Ok(d) => d,
             Err(e) => {
-                self.audit(
+                self.audit_or_warn(
                     c,
                     AuditEntry {
                         outcome: "refused".into(),
                         error: Some(e.render(self.spelling)),
                         ..audit.clone()
                     },
+                    on,
                 );
                 return Err(e.into());
             }
@@ -140,13 +220,14 @@ impl Runner<'_> {
                 Ok(true)
             }
             Decision::Refuse(r) => {
-                self.audit(
+                self.audit_or_warn(
                     c,
                     AuditEntry {
                         outcome: "refused".into(),
                         error: Some(r.render(self.spelling)),
                         ..audit.clone()
                     },
+                    on,
                 );
                 Err(RunError::Blocked(Box::new(r)))
             }
@@ -178,17 +259,59 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Appends an audit row, creating the ledger if needed. Best effort: a
-    /// failure to audit never hides the run's own outcome.
-    pub(super) fn audit(&self, c: &mut Connected, entry: AuditEntry) {
+    /// Appends an audit row, creating the ledger if needed; a failed insert
+    /// is tried again (twice). Best effort: a failure to audit never hides
+    /// the run's own outcome, but it is said — `Err` carries what went
+    /// wrong, and the run's output shows it as a warning.
+    pub(super) fn audit(&self, c: &mut Connected, entry: AuditEntry) -> Result<(), String> {
         let entry = AuditEntry {
             target: self.target.redacted(),
             error: entry.error.map(|e| self.target.scrub(&e)),
             ..entry
         };
-        let _ = c
-            .ensure_ledger()
-            .and_then(|()| c.client.batch_execute(&statements::audit_sql(&entry)));
+        let sql = statements::audit_sql(&entry);
+        let mut last = String::new();
+        for attempt in 0..3 {
+            if c.client.is_closed() {
+                last = "the connection is closed".into();
+                break;
+            }
+            let written = c
+                .ensure_ledger(self.options.lock_wait)
+                .and_then(|()| c.client.batch_execute(&sql));
+            match written {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    ledger::rollback(&mut c.client);
+                    last = self.target.scrub(&crate::causes::describe(&e));
+                    tracing::debug!(attempt, error = %last, "writing the audit row failed");
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                }
+            }
+        }
+        Err(format!(
+            "the {} of this {} could not be written to the audit log (wdh_migrate.audit) of database `{}`: {last}",
+            match entry.outcome.as_str() {
+                "refused" => "refusal",
+                "failed" => "failure",
+                _ => "outcome",
+            },
+            entry.operation,
+            c.identity.database
+        ))
+    }
+
+    /// [`Runner::audit`], its failure shown as a warning.
+    pub(super) fn audit_or_warn(
+        &self,
+        c: &mut Connected,
+        entry: AuditEntry,
+        on: &mut dyn FnMut(Event<'_>),
+    ) {
+        if let Err(w) = self.audit(c, entry) {
+            tracing::warn!("{w}");
+            on(Event::Warning(&w));
+        }
     }
 
     /// Reads the ledger, each version resolved with `layout` (the layout of
@@ -201,13 +324,38 @@ impl Runner<'_> {
         layout: Layout,
     ) -> Result<LedgerState, RunError> {
         let exists = c.identity.ledger_exists;
-        let (format, state) = ledger::read(&mut c.client, exists, detail, layout)
-            .map_err(RunError::db(&c.identity.database, "reading the ledger"))?;
-        if format > ledger::FORMAT {
-            return Err(RunError::LedgerTooNew {
-                database: c.identity.database.clone(),
-                format,
+        let database = c.identity.database.clone();
+        if exists && c.identity.ledger_usage == Some(false) {
+            return Err(RunError::LedgerPermission {
+                database,
+                role: c.identity.role.clone(),
+                grant: format!(
+                    "GRANT USAGE ON SCHEMA wdh_migrate TO {}",
+                    crate::sql::quote_ident(&c.identity.role)
+                ),
             });
+        }
+        let holds_lock = c.held.is_some();
+        let (format, state, pid) = ledger::read(&mut c.client, exists, detail, layout, holds_lock)
+            .map_err(|e| {
+                if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+                    RunError::LedgerPermission {
+                        database: database.clone(),
+                        role: c.identity.role.clone(),
+                        grant: format!(
+                            "GRANT SELECT ON ALL TABLES IN SCHEMA wdh_migrate TO {}",
+                            crate::sql::quote_ident(&c.identity.role)
+                        ),
+                    }
+                } else {
+                    RunError::db(&database, "reading the ledger")(e)
+                }
+            })?;
+        if let Some(pid) = pid {
+            c.saw_pid(pid);
+        }
+        if format > ledger::FORMAT {
+            return Err(RunError::LedgerTooNew { database, format });
         }
         Ok(state)
     }

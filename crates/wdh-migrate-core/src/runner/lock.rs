@@ -1,9 +1,23 @@
-//! The run lock: a session-level advisory lock held for the whole run,
-//! waited for at most `lock_wait`, and released on every path (and by the
-//! server when the session ends).
+//! The run lock: a row of the ledger (`wdh_migrate.lock`) that a run takes
+//! in a short transaction and holds with a lease. It depends on no server
+//! session, so it holds behind a transaction pooler, where each
+//! transaction may run on another server session and a session-level
+//! advisory lock would be taken on one and left on another.
+//!
+//! - Taken: an `UPDATE` of the row that succeeds only when it is free or
+//!   its lease expired, retried until the run's `lock_wait` runs out.
+//! - Held: every migration's transaction renews the lease and fails unless
+//!   this run still holds the lock (a fence: a run whose lease expired never
+//!   commits a migration); a heartbeat thread renews it, on a connection of
+//!   its own, while a step runs longer than a fifth of the lease.
+//! - Released on every path (drop); a killed run's lock is free once its
+//!   lease expires, and `status` names the holder and its last heartbeat.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::ledger::{self, statements};
 
@@ -12,35 +26,99 @@ use super::{Connected, RunError, Runner};
 /// The run lock, held on a connection until dropped.
 struct RunLock<'c> {
     c: &'c mut Connected,
+    token: String,
+    heartbeat: Heartbeat,
+}
+
+/// What a connection knows of the lock its run holds: the token its fences
+/// name, and the heartbeat to tell when a migration renewed the lease.
+pub(super) struct Held {
+    pub(super) token: String,
+    beat: Arc<Beat>,
+}
+
+impl Held {
+    /// A migration's fence renewed the lease.
+    pub(super) fn renewed(&self) {
+        if let Ok(mut s) = self.beat.state.lock() {
+            s.renewed = Instant::now();
+        }
+    }
+}
+
+/// A token no other run has: random bits, this process and the time.
+fn new_token() -> String {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    let a = h.finish();
+    let b = RandomState::new().build_hasher().finish();
+    format!("{a:016x}{b:016x}")
 }
 
 impl<'c> RunLock<'c> {
-    /// Takes the lock on `c`, waiting at most the run's `lock_wait`; when it
-    /// times out, the error names the server process holding it.
-    fn acquire(runner: &Runner<'_>, c: &'c mut Connected) -> Result<RunLock<'c>, RunError> {
+    /// Takes the lock, waiting at most the run's `lock_wait`; when it times
+    /// out, the error names the run holding it and its last heartbeat.
+    fn acquire(
+        runner: &Runner<'_>,
+        c: &'c mut Connected,
+        operation: &str,
+    ) -> Result<RunLock<'c>, RunError> {
         let started = Instant::now();
-        let acquired = c
-            .client
-            .batch_execute(&statements::acquire_lock(runner.options.lock_wait));
-        if let Err(e) = acquired {
-            let database = c.identity.database.clone();
-            let timed_out = e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE);
-            if !timed_out {
-                return Err(RunError::db(&database, "taking the migration lock")(e));
-            }
-            let holder = c
+        let database = c.identity.database.clone();
+        let token = new_token();
+        let lease = runner.options.lock_lease;
+        let sql = statements::acquire_lock(&token, operation, &runner.options.client, lease);
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let rows = c
                 .client
-                .simple_query(&statements::lock_holder())
-                .ok()
-                .and_then(|m| ledger::single(&m))
-                .and_then(|p| p.parse().ok());
-            return Err(RunError::Locked {
-                database,
-                holder_pid: holder,
-                waited_ms: started.elapsed().as_millis(),
+                .simple_query(&sql)
+                .inspect_err(|_| ledger::rollback(&mut c.client))
+                .map_err(RunError::db(&database, "taking the migration lock"))?;
+            let row = rows.iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => Some((
+                    r.get(0).map(str::to_string),
+                    r.get(1).map(str::to_string),
+                    r.get(2).and_then(|v| v.parse::<f64>().ok()),
+                )),
+                _ => None,
             });
+            if let Some((Some(_), previous, age)) = row {
+                if let (Some(previous), Some(age)) = (previous, age) {
+                    c.notes.push(format!(
+                        "took over the migration lock from {previous}, whose last heartbeat was {age:.1} s ago \
+                         (its lease had expired: that run ended without releasing it)"
+                    ));
+                }
+                tracing::debug!(database = %database, waited_ms = started.elapsed().as_millis() as u64, "migration lock taken");
+                let heartbeat = Heartbeat::start(runner, &token, lease);
+                c.held = Some(Held {
+                    token: token.clone(),
+                    beat: Arc::clone(&heartbeat.beat),
+                });
+                return Ok(RunLock {
+                    c,
+                    token,
+                    heartbeat,
+                });
+            }
+            let waited = started.elapsed();
+            if waited >= runner.options.lock_wait {
+                let holder = ledger::read_lock(&mut c.client).ok().flatten();
+                return Err(RunError::Locked {
+                    database,
+                    holder: holder.filter(|h| h.held).map(|h| h.describe()),
+                    waited_ms: waited.as_millis(),
+                });
+            }
+            let left = runner.options.lock_wait - waited;
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
-        Ok(RunLock { c })
     }
 }
 
@@ -60,31 +138,125 @@ impl DerefMut for RunLock<'_> {
 
 impl Drop for RunLock<'_> {
     fn drop(&mut self) {
+        self.heartbeat.stop();
         if !self.c.client.is_closed() {
-            let _ = self.c.client.batch_execute(&statements::release_lock());
+            let _ = self
+                .c
+                .client
+                .batch_execute(&statements::release_lock(&self.token));
         }
+        self.c.held = None;
         tracing::debug!(database = %self.c.identity.database, "migration lock released");
     }
 }
 
+/// What the heartbeat thread and the run share.
+struct Beat {
+    state: Mutex<BeatState>,
+    wake: Condvar,
+}
+
+struct BeatState {
+    /// When the lease was last renewed (by a migration's fence or here).
+    renewed: Instant,
+    stop: bool,
+}
+
+/// Renews the lease from a thread of its own while a step runs long; it
+/// connects only then, so a short run opens no second connection.
+struct Heartbeat {
+    beat: Arc<Beat>,
+}
+
+impl Heartbeat {
+    fn start(runner: &Runner<'_>, token: &str, lease: Duration) -> Heartbeat {
+        let beat = Arc::new(Beat {
+            state: Mutex::new(BeatState {
+                renewed: Instant::now(),
+                stop: false,
+            }),
+            wake: Condvar::new(),
+        });
+        let every = (lease / 5).max(Duration::from_millis(50));
+        let connect = runner.client_connector();
+        let renew = statements::renew_lock(token);
+        let shared = Arc::clone(&beat);
+        let spawned = std::thread::Builder::new()
+            .name("wdh-migrate-heartbeat".into())
+            .spawn(move || {
+                let mut client: Option<postgres::Client> = None;
+                loop {
+                    {
+                        let Ok(guard) = shared.state.lock() else {
+                            return;
+                        };
+                        let Ok((guard, _)) = shared.wake.wait_timeout_while(guard, every, |s| {
+                            !s.stop && s.renewed.elapsed() < every
+                        }) else {
+                            return;
+                        };
+                        if guard.stop {
+                            return;
+                        }
+                    }
+                    if client.as_ref().is_none_or(postgres::Client::is_closed) {
+                        client = connect().ok();
+                    }
+                    let renewed = client
+                        .as_mut()
+                        .and_then(|c| c.simple_query(&renew).ok())
+                        .and_then(|m| ledger::single(&m));
+                    match renewed {
+                        Some(_) => {
+                            if let Ok(mut s) = shared.state.lock() {
+                                s.renewed = Instant::now();
+                            }
+                        }
+                        None => {
+                            tracing::warn!("renewing the migration lock's lease failed; retrying");
+                            std::thread::sleep(every.min(Duration::from_secs(1)));
+                        }
+                    }
+                }
+            });
+        if spawned.is_err() {
+            tracing::warn!("could not start the lock's heartbeat thread; the lease is renewed between migrations only");
+        }
+        Heartbeat { beat }
+    }
+
+    fn stop(&self) {
+        if let Ok(mut s) = self.beat.state.lock() {
+            s.stop = true;
+        }
+        self.beat.wake.notify_all();
+    }
+}
+
 impl Runner<'_> {
-    /// Runs `f` holding the run lock, in a session with the run's timeouts;
-    /// the lock is released on every path.
+    /// Runs `f` holding the run lock (the ledger created or upgraded
+    /// first); the lock is released on every path.
     pub(super) fn locked<T>(
         &self,
         c: &mut Connected,
+        operation: &str,
         f: impl FnOnce(&Self, &mut Connected) -> Result<T, RunError>,
     ) -> Result<T, RunError> {
-        let mut lock = RunLock::acquire(self, c)?;
-        let session = statements::run_session(
-            lock.identity.server_version,
-            self.options.lock_timeout,
-            self.options.statement_timeout,
-        );
-        let database = lock.identity.database.clone();
-        lock.client
-            .batch_execute(&session)
-            .map_err(RunError::db(&database, "setting the session's timeouts"))
-            .and_then(|()| f(self, &mut lock))
+        let database = c.identity.database.clone();
+        c.ensure_ledger(self.options.lock_wait)
+            .map_err(RunError::db(&database, "creating the ledger"))?;
+        let mut lock = RunLock::acquire(self, c, operation)?;
+        f(self, &mut lock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_differ() {
+        let a = super::new_token();
+        let b = super::new_token();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
     }
 }

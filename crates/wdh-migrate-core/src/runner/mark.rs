@@ -24,7 +24,7 @@ impl Runner<'_> {
         };
         self.refuse_early(&mut c, &Operation::Mark { from: current, to }, &early, on)?;
         // Under the run lock, so it cannot change while a downgrade is judged.
-        self.locked(&mut c, |runner, c| {
+        self.locked(&mut c, "mark", |runner, c| {
             runner.refresh_identity(c)?;
             let from = c.identity.marker;
             let audit = AuditEntry {
@@ -44,7 +44,7 @@ impl Runner<'_> {
                 Ok(()) => ("success", None),
                 Err(e) => ("failed", Some(e.report(runner.spelling))),
             };
-            runner.audit(
+            runner.audit_or_warn(
                 c,
                 AuditEntry {
                     outcome: outcome_text.into(),
@@ -52,6 +52,7 @@ impl Runner<'_> {
                     override_used,
                     ..audit
                 },
+                on,
             );
             outcome?;
             Ok(MarkReport {

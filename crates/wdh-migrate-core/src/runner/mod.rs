@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::guard::{Decision, Marker, Operation, Override, SafetyPolicy};
 use crate::identity::Identity;
-use crate::ledger::{AppliedRow, AuditEntry, FailedRow, LedgerState};
+use crate::ledger::{self, AppliedRow, AuditEntry, FailedRow, LedgerState};
 use crate::migrations::Direction;
 use crate::migrations::{Layout, Migration, MigrationSet};
 use crate::plan::{self, Allow, DowngradeTo, Plan, PlanError, UpgradeTo};
@@ -35,7 +35,7 @@ mod step;
 
 pub use crate::ledger::statements::LOCK_KEY;
 pub use dry_run::{DryRun, DryRunStep};
-pub use error::{MigrationFailure, RunError};
+pub use error::{Fate, MigrationFailure, RunError};
 pub use live::Connected;
 pub use status::{Status, StatusEntry};
 
@@ -58,6 +58,22 @@ pub struct RunOptions {
     pub override_: Override,
     /// Connection timeout.
     pub connect_timeout: Duration,
+    /// The run lock's lease: a run that has not renewed it for this long
+    /// (killed, or cut off from the server) no longer holds the lock.
+    pub lock_lease: Duration,
+    /// How the run names itself in the lock row (program, version, host,
+    /// process), for `status` and for the error of a run that waits.
+    pub client: String,
+}
+
+/// `wdh-migrate <version> (process <pid>)`: how a run names itself by
+/// default.
+pub fn default_client() -> String {
+    format!(
+        "wdh-migrate {} (process {})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    )
 }
 
 impl Default for RunOptions {
@@ -71,6 +87,8 @@ impl Default for RunOptions {
             policy: SafetyPolicy::default(),
             override_: Override::default(),
             connect_timeout: Duration::from_secs(10),
+            lock_lease: Duration::from_secs(10),
+            client: default_client(),
         }
     }
 }
@@ -213,9 +231,7 @@ impl<'t> Runner<'t> {
             }
             return Ok(RunReport::unchanged(&c.identity, plan.from));
         }
-        self.locked(c, |runner, c| {
-            c.ensure_ledger()
-                .map_err(RunError::db(&database, "creating the ledger"))?;
+        self.locked(c, "upgrade", |runner, c| {
             let state = runner.read_ledger(c, false, set.layout)?;
             runner.check_failed(&database, &state, Direction::Up)?;
             let plan = plan::plan_upgrade(set, &state, to, runner.options.allow)
@@ -260,7 +276,7 @@ impl<'t> Runner<'t> {
             ..AuditEntry::default()
         };
         self.refuse_early(c, &op, &audit, on)?;
-        self.locked(c, |runner, c| {
+        self.locked(c, "downgrade", |runner, c| {
             // Judge the live facts under the lock, as they are now: a marker
             // set while this run waited for the lock counts.
             runner.refresh_identity(c)?;
@@ -271,7 +287,7 @@ impl<'t> Runner<'t> {
                 plan::plan_downgrade(set, &state, to, runner.options.allow).map_err(|error| {
                     let e = plan_error(&database)(error);
                     if c.identity.ledger_exists {
-                        runner.audit(
+                        runner.audit_or_warn(
                             c,
                             AuditEntry {
                                 outcome: "refused".into(),
@@ -279,12 +295,11 @@ impl<'t> Runner<'t> {
                                 override_used,
                                 ..audit.clone()
                             },
+                            on,
                         );
                     }
                     e
                 })?;
-            c.ensure_ledger()
-                .map_err(RunError::db(&database, "creating the ledger"))?;
             runner.execute(c, &state, &plan, override_used, on)
         })
     }
@@ -323,6 +338,9 @@ impl<'t> Runner<'t> {
         for w in &plan.allowed {
             on(Event::Warning(&w.render(self.spelling)));
         }
+        for note in std::mem::take(&mut c.notes) {
+            on(Event::Warning(&note));
+        }
         on(Event::Planned {
             direction: plan.direction,
             steps: plan.steps.len(),
@@ -354,15 +372,22 @@ impl<'t> Runner<'t> {
                     database: database.clone(),
                     failure,
                 };
-                self.audit(
+                for note in std::mem::take(&mut c.notes) {
+                    on(Event::Warning(&note));
+                }
+                self.audit_or_warn(
                     c,
                     AuditEntry {
                         outcome: "failed".into(),
                         error: Some(failure.report(self.spelling)),
                         ..audit.clone()
                     },
+                    on,
                 );
                 return Err(failure);
+            }
+            for note in std::mem::take(&mut c.notes) {
+                on(Event::Warning(&note));
             }
             on(Event::Finished {
                 migration: m,
@@ -375,12 +400,13 @@ impl<'t> Runner<'t> {
                 elapsed.as_secs_f64() * 1000.0,
             ));
         }
-        self.audit(
+        self.audit_or_warn(
             c,
             AuditEntry {
                 outcome: "success".into(),
                 ..audit
             },
+            on,
         );
         Ok(RunReport {
             identity: c.identity.clone(),
@@ -404,6 +430,7 @@ impl<'t> Runner<'t> {
             &state,
             &plan,
             "allowed (an upgrade is not destructive)".into(),
+            &self.options,
         ))
     }
 
@@ -430,14 +457,44 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {}", r.render(self.spelling)),
             Err(e) => format!("would fail: {}", e.render(self.spelling)),
         };
-        Ok(dry_run::dry_run(c.identity, &state, &plan, verdict))
+        Ok(dry_run::dry_run(
+            c.identity,
+            &state,
+            &plan,
+            verdict,
+            &self.options,
+        ))
     }
 
     /// The state of every migration of the set on the database. Reads only.
     pub fn status(&self, set: &MigrationSet) -> Result<Status, RunError> {
         let mut c = self.connect_with(true)?;
         let state = self.read_ledger(&mut c, true, set.layout)?;
-        Ok(status::status(c.identity, set, &state, self.spelling))
+        let database = c.identity.database.clone();
+        let lock = if c.identity.lock_table_exists {
+            ledger::read_lock(&mut c.client)
+                .map_err(RunError::db(&database, "reading the migration lock"))?
+        } else {
+            None
+        };
+        let invalid_indexes = ledger::invalid_indexes(&mut c.client);
+        if let Ok(m) = c.client.simple_query("SELECT pg_catalog.pg_backend_pid()") {
+            if let Some(pid) = ledger::single(&m).and_then(|p| p.parse().ok()) {
+                c.saw_pid(pid);
+            }
+        }
+        let extra = status::Extra {
+            lock,
+            pooling: c.pooling(self.tcp_port()),
+            invalid_indexes,
+        };
+        Ok(status::status(
+            c.identity,
+            set,
+            &state,
+            self.spelling,
+            extra,
+        ))
     }
 
     /// Applied migrations in the order they were applied. Reads only.
@@ -460,14 +517,22 @@ impl<'t> Runner<'t> {
     }
 }
 
-/// What to do about a failed no-transaction migration.
+/// What to do about a migration recorded as failed.
 pub fn repair_steps(f: &FailedRow, spelling: &dyn Spelling) -> String {
+    if f.state == "partial" {
+        return format!(
+            "Part of it committed without its ledger row. Repair: undo or finish its changes by hand, remove the \
+             transaction control from the file, then run {} (it runs the script again in one transaction)",
+            spelling.knob(Knob::RetryCommand(f.direction))
+        );
+    }
     format!(
-        "{} of {} statement(s) took effect and stay. Repair: undo them by hand, fix the file if needed, \
-         then run {} (it runs the script again from its first statement)",
+        "{} of {} statement(s) took effect and stay. Repair: fix the file if needed, then run {} (it resumes at \
+         statement {}; an INVALID index the interrupted statement left is dropped and built again)",
         f.statements_done,
         f.statements_total,
-        spelling.knob(Knob::RetryCommand(f.direction))
+        spelling.knob(Knob::RetryCommand(f.direction)),
+        f.statements_done + 1
     )
 }
 

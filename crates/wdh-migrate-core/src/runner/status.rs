@@ -19,6 +19,15 @@ pub struct Status {
     pub migrations: Vec<StatusEntry>,
     /// Files that are not migrations.
     pub ignored: Vec<(String, String)>,
+    /// The run lock: who holds it and its last heartbeat (none where the
+    /// ledger has no lock row yet).
+    pub lock: Option<crate::ledger::LockRow>,
+    /// What the connection showed of a pooler (transaction pooling, a proxy
+    /// in front), if anything.
+    pub pooling: Option<String>,
+    /// The database's INVALID indexes (a failed or interrupted concurrent
+    /// index build leaves one).
+    pub invalid_indexes: Vec<String>,
 }
 
 /// One line of `status`.
@@ -40,11 +49,19 @@ pub struct StatusEntry {
     pub note: Option<String>,
 }
 
+/// What `status` reads besides the ledger's rows.
+pub(super) struct Extra {
+    pub(super) lock: Option<crate::ledger::LockRow>,
+    pub(super) pooling: Option<String>,
+    pub(super) invalid_indexes: Vec<String>,
+}
+
 pub(super) fn status(
     identity: Identity,
     set: &MigrationSet,
     state: &LedgerState,
     spelling: &dyn Spelling,
+    extra: Extra,
 ) -> Status {
     let a = plan::analyze(set, state);
     let mut entries = Vec::new();
@@ -118,5 +135,8 @@ pub(super) fn status(
         current: a.current.map(|m| m.version.to_string()),
         migrations: entries,
         ignored,
+        lock: extra.lock,
+        pooling: extra.pooling,
+        invalid_indexes: extra.invalid_indexes,
     }
 }

@@ -1,19 +1,28 @@
-//! Executing one migration step. A transactional script is sent as one
-//! message — `BEGIN; <sql>; <ledger row>; COMMIT;` — so the migration and
-//! its ledger row commit or roll back together, in one round trip. A
-//! no-transaction script runs one statement at a time, its progress
-//! recorded after each, and a failure is recorded with how many statements
-//! took effect.
+//! Executing one migration step.
+//!
+//! A transactional script runs in two messages. The first, the
+//! prologue, opens the transaction, pins the settings the migration runs
+//! with (`SET LOCAL`) and reads the transaction's id. The second is
+//! `<sql>; <fence>; <ledger row>; COMMIT;`, so the migration and its ledger
+//! row commit or roll back together. The fence fails unless the statement
+//! runs in the prologue's transaction (the script did not end it) and this
+//! run still holds the migration lock. On a failure the transaction's fate
+//! is read back from the server (`txid_status`) rather than assumed.
+//!
+//! A no-transaction script runs one statement at a time, each sent alone in
+//! the extended protocol (the server refuses a message holding two
+//! statements there), its progress recorded after each; a failure is
+//! recorded with how many statements took effect.
 
 use std::time::Instant;
 
 use postgres::error::{DbError, ErrorPosition};
-use postgres::Client;
 
-use crate::ledger::{statements, LedgerState};
+use crate::ledger::{self, statements, LedgerState};
 use crate::migrations::Direction;
 use crate::migrations::{Migration, Script};
 
+use super::error::Fate;
 use super::{Connected, MigrationFailure, Runner};
 
 /// Why a step failed: a failure with what the server said, or a database
@@ -23,8 +32,11 @@ enum StepError {
     Db(Option<postgres::Error>),
 }
 
-/// What precedes the migration's SQL in its message.
-const PREFIX: &str = "BEGIN;\n";
+/// What stands for the transaction's id and the lock's token in a dry run:
+/// both are known only when the migration runs.
+pub(super) const DRY_RUN_XID: &str = ":xid";
+/// See [`DRY_RUN_XID`].
+pub(super) const DRY_RUN_TOKEN: &str = ":lock";
 
 /// The script `m` runs in `direction` (none for a down that is not a script).
 pub(super) fn script_for(m: &Migration, direction: Direction) -> Option<&Script> {
@@ -34,13 +46,16 @@ pub(super) fn script_for(m: &Migration, direction: Direction) -> Option<&Script>
     }
 }
 
-/// The one message that runs a transactional migration with its ledger row.
+/// The message that runs a transactional migration with its fence and
+/// ledger row, in the transaction `xid` opened by the prologue.
 pub(super) fn transactional_message(
     m: &Migration,
     script: &Script,
     direction: Direction,
     version: &str,
     clear_failed: bool,
+    xid: &str,
+    token: Option<&str>,
 ) -> String {
     let record = statements::record_done(
         direction,
@@ -56,8 +71,9 @@ pub(super) fn transactional_message(
     } else {
         String::new()
     };
+    let fence = statements::step_fence(xid, token);
     format!(
-        "{PREFIX}{}\n;\n{record}\n{clear}COMMIT;",
+        "{}\n;\n{fence}\n{record}\n{clear}COMMIT;",
         script.executable_sql()
     )
 }
@@ -72,18 +88,19 @@ impl Runner<'_> {
         m: &Migration,
         direction: Direction,
     ) -> Result<(), Box<MigrationFailure>> {
+        let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
             Some(script) if script.no_transaction => {
-                self.run_no_transaction(c, m, script, direction, &state.recorded_version(m))
+                let resume = state
+                    .failed
+                    .iter()
+                    .find(|f| f.is_version(&m.version) && f.direction == direction)
+                    .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0));
+                self.run_no_transaction(c, m, script, direction, &version, resume)
             }
-            Some(script) => run_in_transaction(
-                &mut c.client,
-                m,
-                script,
-                direction,
-                &state.recorded_version(m),
-                state.is_failed(m),
-            ),
+            Some(script) => {
+                self.run_in_transaction(c, m, script, direction, &version, state.is_failed(m))
+            }
             None => Err(StepError::Db(None)),
         };
         outcome.map_err(|e| match e {
@@ -92,9 +109,120 @@ impl Runner<'_> {
         })
     }
 
-    /// Runs a no-transaction script one statement at a time; it is recorded
-    /// as running first, its progress after each statement, and applied only
-    /// after the last one succeeds.
+    /// Runs a transactional migration: the prologue, then the script with
+    /// its fence and ledger row; on failure, the position the server gives
+    /// is mapped back into the file and the transaction's fate is read
+    /// back.
+    fn run_in_transaction(
+        &self,
+        c: &mut Connected,
+        m: &Migration,
+        script: &Script,
+        direction: Direction,
+        version: &str,
+        clear_failed: bool,
+    ) -> Result<(), StepError> {
+        let prologue = statements::transaction_prologue(
+            c.identity.server_version,
+            self.options.lock_timeout,
+            self.options.statement_timeout,
+        );
+        let opened = c.client.simple_query(&prologue).map_err(|e| {
+            ledger::rollback(&mut c.client);
+            StepError::Db(Some(e))
+        })?;
+        let (xid, pid) = opened
+            .iter()
+            .find_map(|msg| match msg {
+                postgres::SimpleQueryMessage::Row(r) => Some((
+                    r.get(0).unwrap_or_default().to_string(),
+                    r.get(1).and_then(|p| p.parse::<i32>().ok()),
+                )),
+                _ => None,
+            })
+            .unwrap_or_default();
+        if let Some(pid) = pid {
+            c.saw_pid(pid);
+        }
+        let token = c.held.as_ref().map(|h| h.token.clone());
+        let message = transactional_message(
+            m,
+            script,
+            direction,
+            version,
+            clear_failed,
+            &xid,
+            token.as_deref(),
+        );
+        let e = match c.client.batch_execute(&message) {
+            Ok(()) => {
+                if let Some(held) = &c.held {
+                    held.renewed();
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        ledger::rollback(&mut c.client);
+        let fate = self.fate_of(c, &xid);
+        let sql = script.executable_sql();
+        let line_col = e.as_db_error().and_then(position).and_then(|p| {
+            (p >= 1 && p <= sql.chars().count()).then(|| crate::sql::line_col(&sql, p))
+        });
+        let mut failure = failure_from(m, direction, Some(&e), line_col, None);
+        failure.fate = Some(fate);
+        if fate == Fate::ScriptCommitted {
+            // Part of it committed, without its ledger row: say so in the
+            // ledger, so `status` shows it and no run goes on as if not.
+            let error = format!(
+                "{}: the script ended the migration's transaction itself; the statements before that committed \
+                 without the ledger row, the rest was rolled back ({}; SQLSTATE {})",
+                failure.file, failure.message, failure.code
+            );
+            let recorded = c.client.batch_execute(&statements::record_partial(
+                version,
+                &m.name,
+                direction.as_str(),
+                script.statements().len(),
+                &self.target.scrub(&error),
+            ));
+            if let Err(e) = recorded {
+                tracing::warn!(error = %crate::causes::describe(&e), "recording the partial migration failed");
+            }
+        }
+        Err(StepError::Failure(Box::new(failure)))
+    }
+
+    /// What became of transaction `xid` after a failure: asked on the run's
+    /// connection, or on a new one when that one is gone.
+    fn fate_of(&self, c: &mut Connected, xid: &str) -> Fate {
+        let Ok(xid) = xid.parse::<i64>() else {
+            return Fate::Unknown;
+        };
+        let ask = |client: &mut postgres::Client| {
+            client
+                .simple_query(&statements::transaction_status(xid))
+                .ok()
+                .and_then(|m| ledger::single(&m))
+        };
+        let status = if c.client.is_closed() {
+            (self.client_connector())()
+                .ok()
+                .and_then(|mut client| ask(&mut client))
+        } else {
+            ask(&mut c.client)
+        };
+        match status.as_deref() {
+            Some("aborted") => Fate::RolledBack,
+            Some("committed") => Fate::ScriptCommitted,
+            _ => Fate::Unknown,
+        }
+    }
+
+    /// Runs a no-transaction script one statement at a time, from statement
+    /// `resume` + 1 (the ones before took effect in an earlier run that
+    /// failed); it is recorded as running first, its progress after each
+    /// statement, and applied only after the last one succeeds.
     fn run_no_transaction(
         &self,
         c: &mut Connected,
@@ -102,34 +230,55 @@ impl Runner<'_> {
         script: &Script,
         direction: Direction,
         version: &str,
+        resume: usize,
     ) -> Result<(), StepError> {
         let sql = script.executable_sql();
         let parsed = crate::sql::split_statements(&sql);
-        let dir = match direction {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        };
+        let total = parsed.len();
+        let resume = resume.min(total);
+        let token = c.held.as_ref().map(|h| h.token.clone());
         let t = Instant::now();
         c.client
-            .batch_execute(&statements::record_started(
-                version,
-                &m.name,
-                dir,
-                parsed.len(),
+            .batch_execute(&format!(
+                "{};{}",
+                statements::NO_TRANSACTION_SESSION,
+                statements::record_started(version, &m.name, direction.as_str(), total, resume)
             ))
             .map_err(|e| StepError::Db(Some(e)))?;
-        for (i, stmt) in parsed.iter().enumerate() {
-            if let Err(e) = c.client.batch_execute(&stmt.sql) {
+        if let Some(next) = parsed.get(resume).filter(|_| resume > 0) {
+            self.repair_leftovers(c, &next.sql);
+        }
+        for (i, stmt) in parsed.iter().enumerate().skip(resume) {
+            // One statement, in the extended protocol: the server runs
+            // exactly one statement of it or none.
+            if let Err(e) = c.client.query_typed(stmt.sql.as_str(), &[]) {
                 let db = e.as_db_error();
                 // Without a server position, the statement's own start is still exact.
                 let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));
-                let failure =
-                    failure_from(m, direction, Some(&e), line_col, Some((i, parsed.len())));
-                return Err(self.no_transaction_failed(c, version, failure, parsed.len()));
+                let failure = failure_from(m, direction, Some(&e), line_col, Some((i, total)));
+                return Err(self.no_transaction_failed(c, version, failure, total));
             }
-            c.client
-                .batch_execute(&statements::record_progress(version, i + 1))
-                .map_err(|e| StepError::Db(Some(e)))?;
+            // The progress, and the lease renewed: a run that lost the
+            // lock stops before its next statement.
+            let mut progress = statements::record_progress(version, i + 1);
+            if let Some(token) = &token {
+                progress.push_str(&statements::renew_lock(token));
+            }
+            let still_held = c.client.simple_query(&progress).map_err(|e| {
+                let failure = failure_from(m, direction, Some(&e), None, Some((i + 1, total)));
+                self.no_transaction_failed(c, version, failure, total)
+            })?;
+            if token.is_some() {
+                if ledger::single(&still_held).is_none() {
+                    let mut failure = failure_from(m, direction, None, None, Some((i + 1, total)));
+                    failure.code = statements::LOCK_LOST.into();
+                    failure.message = "this run no longer holds the migration lock (its lease expired and another run may have taken it); it stops before the next statement".into();
+                    return Err(self.no_transaction_failed(c, version, failure, total));
+                }
+                if let Some(held) = &c.held {
+                    held.renewed();
+                }
+            }
         }
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         let record = statements::record_done(
@@ -140,7 +289,6 @@ impl Runner<'_> {
             true,
             Some(ms),
         );
-        let total = parsed.len();
         c.client
             .batch_execute(&statements::finish_no_transaction(&record, version))
             .map_err(|e| {
@@ -148,6 +296,45 @@ impl Runner<'_> {
                 let failure = failure_from(m, direction, Some(&e), None, Some((total, total)));
                 self.no_transaction_failed(c, version, failure, total)
             })
+    }
+
+    /// Before a no-transaction script resumes at `statement`: an index that
+    /// an interrupted `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY`
+    /// left INVALID is dropped (`DROP INDEX CONCURRENTLY IF EXISTS`), so
+    /// the statement builds it again instead of failing with "already
+    /// exists"; each is said.
+    fn repair_leftovers(&self, c: &mut Connected, statement: &str) {
+        let Some(find) = statements::invalid_leftovers(statement) else {
+            return;
+        };
+        let found = c
+            .client
+            .simple_query(&find)
+            .map(|m| {
+                m.into_iter()
+                    .filter_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for index in found {
+            let dropped = c
+                .client
+                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"));
+            let note = match dropped {
+                Ok(()) => format!(
+                    "dropped the INVALID index {index} that the interrupted statement left behind; the statement builds it again"
+                ),
+                Err(e) => format!(
+                    "could not drop the INVALID index {index} left behind: {}",
+                    self.target.scrub(&crate::causes::describe(&e))
+                ),
+            };
+            tracing::info!("{note}");
+            c.notes.push(note);
+        }
     }
 
     /// Records a no-transaction migration's failure: ends any transaction the
@@ -161,7 +348,7 @@ impl Runner<'_> {
         mut failure: MigrationFailure,
         total: usize,
     ) -> StepError {
-        let _ = c.client.batch_execute("ROLLBACK");
+        ledger::rollback(&mut c.client);
         let done = crate::ledger::statements_done(&mut c.client, version);
         if let (Some(done), Some((ran, _))) = (done, failure.partial) {
             // All ran but the ledger update: keep "all"; otherwise trust the ledger.
@@ -169,6 +356,7 @@ impl Runner<'_> {
                 failure.partial = Some((done, total));
             }
         }
+        failure.invalid_indexes = crate::ledger::invalid_indexes(&mut c.client);
         // Only what the server said: the repair steps are added where shown.
         let place = match failure.line_col {
             Some((l, col)) => format!("{}:{l}:{col}", failure.file),
@@ -180,40 +368,6 @@ impl Runner<'_> {
             &self.target.scrub(&error),
         ));
         StepError::Failure(Box::new(failure))
-    }
-}
-
-/// Runs a transactional migration as one message; on failure, the position
-/// the server gives is mapped back into the file.
-fn run_in_transaction(
-    client: &mut Client,
-    m: &Migration,
-    script: &Script,
-    direction: Direction,
-    version: &str,
-    clear_failed: bool,
-) -> Result<(), StepError> {
-    let message = transactional_message(m, script, direction, version, clear_failed);
-    match client.batch_execute(&message) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            if !client.is_closed() {
-                let _ = client.batch_execute("ROLLBACK");
-            }
-            let sql = script.executable_sql();
-            let line_col = e.as_db_error().and_then(position).and_then(|p| {
-                let in_file = p.checked_sub(PREFIX.chars().count())?;
-                (in_file >= 1 && in_file <= sql.chars().count())
-                    .then(|| crate::sql::line_col(&sql, in_file))
-            });
-            Err(StepError::Failure(Box::new(failure_from(
-                m,
-                direction,
-                Some(&e),
-                line_col,
-                None,
-            ))))
-        }
     }
 }
 
@@ -254,6 +408,8 @@ fn failure_from(
         detail: db.and_then(|d| d.detail().map(str::to_string)),
         hint: db.and_then(|d| d.hint().map(str::to_string)),
         partial,
+        fate: None,
+        invalid_indexes: Vec::new(),
         completed_before: Vec::new(),
     }
 }

@@ -1,53 +1,46 @@
-//! A small PostgreSQL lexer: statement splitting, statement classification,
-//! error-position mapping and quoting.
+//! SQL as PostgreSQL reads it: statement splitting, transaction-control
+//! detection, error-position mapping and quoting.
 //!
-//! Everything here is pure string processing; nothing talks to a server.
+//! Splitting and classification use PostgreSQL's own scanner and parser
+//! (libpg_query, built from the server's source, through the `pg_query`
+//! crate), so a statement boundary or a `COMMIT` is found exactly where the
+//! server finds it: comments ended by a bare carriage return, nested block
+//! comments, tagged dollar quotes, `E''` and `U&''` strings, keywords used
+//! as names and SQL-standard routine bodies (`BEGIN ATOMIC … END`) are read
+//! as the server reads them.
 //!
-//! # What the lexer understands
+//! # The server's settings
 //!
-//! * `--` line comments and nested `/* ... */` block comments;
-//! * single-quoted strings with `''` escapes, including the `B''`, `X''`,
-//!   `N''` and `U&''` prefixed forms;
-//! * `E''` strings, in which a backslash escapes the next character;
-//! * double-quoted identifiers with `""` escapes (and `U&""`);
-//! * dollar-quoted strings `$$ ... $$` and `$tag$ ... $tag$` (a `$` followed
-//!   by a digit is a parameter such as `$1`, not a dollar quote; a `$` inside an
-//!   identifier such as `a$b` is part of the identifier);
-//! * parentheses: like `psql`, a `;` inside parentheses does not end a
-//!   statement;
-//! * SQL-standard routine bodies: in a statement that starts with
-//!   `CREATE [OR REPLACE] FUNCTION` or `CREATE [OR REPLACE] PROCEDURE`, the
-//!   words `BEGIN`, `CASE` and `END` outside parentheses are counted the way
-//!   `psql` counts them, so the semicolons of a `BEGIN ATOMIC ... END` body do
-//!   not end the statement.
+//! The scanner reads strings as with `standard_conforming_strings = on` and
+//! `backslash_quote = safe_encoding`, the defaults. The runner pins both in
+//! every transaction that runs a migration (`SET LOCAL`, before the
+//! migration's text is sent), so the server scans a migration exactly as it
+//! was split here, whatever the database, the role or the connection string
+//! set.
 //!
-//! # Limits
+//! # A script the parser rejects
 //!
-//! * Strings are lexed as with `standard_conforming_strings = on` (the
-//!   default since PostgreSQL 9.1): a backslash is only special in `E''`
-//!   strings.
-//! * The routine-body heuristic is the one `psql` uses: it is a word count,
-//!   not a parser. An identifier spelled `begin`, `case` or `end` (unquoted)
-//!   outside parentheses in such a statement would confuse it, exactly as it
-//!   confuses `psql`.
-//! * `psql` meta-commands (`\i`, `\set`, ...) and `COPY ... FROM stdin` data
-//!   blocks are not SQL and are not understood.
-//! * An unterminated string, quoted identifier, dollar quote or block comment
-//!   extends to the end of the input; an unbalanced `(` keeps the rest of the
-//!   input in one statement. The server reports the actual syntax error.
+//! A script that does not parse is split at the scanner's top-level
+//! semicolons and no statement of it is classified. Sent as one message
+//! (a transactional migration), the server rejects the whole message before
+//! running any of it; a no-transaction script must parse
+//! ([`syntax_error`]), because its statements are sent one at a time.
 
-mod lexer;
+mod index;
 mod position;
 mod quote;
+mod scan;
 mod split;
 #[cfg(test)]
 mod tests;
 mod transaction;
 
-pub(crate) use lexer::{tokenize, Kind};
+pub use index::{concurrent_index, ConcurrentIndex};
 pub use position::line_col;
 pub(crate) use position::line_of_byte;
 pub use quote::{quote_ident, quote_literal};
-pub use split::{first_keyword, is_blank, split_statements, Statement};
-pub(crate) use transaction::bare_begin_or_commit;
-pub use transaction::{transaction_control, TransactionControl};
+pub(crate) use scan::line_comments;
+pub use scan::{is_blank, nul_byte};
+pub(crate) use split::may_control_transactions;
+pub use split::{split_statements, syntax_error, Statement, SyntaxError};
+pub use transaction::TransactionControl;

@@ -1,8 +1,11 @@
-//! Statement splitting: the top-level statements of a script, and the
-//! questions asked of a single statement (blank, first keyword).
+//! Statement splitting with PostgreSQL's parser, and the questions asked of
+//! a statement (its transaction control).
 
-use super::lexer::{tokenize, Kind, Token};
-use super::{line_col, transaction_control, TransactionControl};
+use pg_query::protobuf::{node::Node, Token};
+
+use super::line_col;
+use super::scan::{tokens, Tok};
+use super::transaction::{classify, TransactionControl};
 
 /// One top-level statement found by [`split_statements`].
 ///
@@ -19,6 +22,13 @@ pub struct Statement {
     pub start: usize,
     /// Byte offset just past the statement's last byte in the source.
     pub end: usize,
+    /// The statement's transaction control, as the parser classifies it
+    /// (none for every other statement, and for every statement of a script
+    /// the parser rejects).
+    pub control: Option<TransactionControl>,
+    /// A `BEGIN` without transaction modes, or a `COMMIT` without
+    /// `AND CHAIN`.
+    pub bare: bool,
 }
 
 impl Statement {
@@ -33,122 +43,163 @@ impl Statement {
         line_col(src, before + char_position.max(1))
     }
 
-    /// The uppercased first word of the statement, see [`first_keyword`].
-    pub fn first_keyword(&self) -> Option<String> {
-        first_keyword(&self.sql)
-    }
-
-    /// The transaction-control kind of the statement, see
-    /// [`transaction_control`].
+    /// The transaction-control kind of the statement.
     pub fn transaction_control(&self) -> Option<TransactionControl> {
-        transaction_control(&self.sql)
+        self.control
+    }
+
+    /// True for a bare `BEGIN`/`START TRANSACTION` (`want` = `Begin`) or a
+    /// bare `COMMIT`/`END` (`want` = `Commit`).
+    pub(crate) fn is_bare(&self, want: TransactionControl) -> bool {
+        self.bare && self.control == Some(want)
     }
 }
 
-/// Tracks whether a statement starts with `CREATE [OR REPLACE]
-/// FUNCTION|PROCEDURE`, the way `psql` does.
-#[derive(Default)]
-struct RoutineHead {
-    words: Vec<String>,
+/// PostgreSQL's parser rejected a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The parser's message, such as `syntax error at or near "x"`.
+    pub message: String,
 }
 
-impl RoutineHead {
-    fn push(&mut self, word: &str) {
-        if self.words.len() < 4 {
-            self.words.push(word.to_ascii_uppercase());
-        }
-    }
-
-    fn is_routine(&self) -> bool {
-        let w = |i: usize| self.words.get(i).map(String::as_str);
-        let routine = |s: Option<&str>| matches!(s, Some("FUNCTION") | Some("PROCEDURE"));
-        w(0) == Some("CREATE")
-            && (routine(w(1)) || (w(1) == Some("OR") && w(2) == Some("REPLACE") && routine(w(3))))
+/// Why PostgreSQL's parser rejects `src`, if it does.
+pub fn syntax_error(src: &str) -> Option<SyntaxError> {
+    match pg_query::parse(src, pg_query::ParserOptions::DEFAULT) {
+        Ok(_) => None,
+        Err(pg_query::Error::Parse(message)) => Some(SyntaxError { message }),
+        Err(e) => Some(SyntaxError {
+            message: e.to_string(),
+        }),
     }
 }
 
-/// Splits `src` into its top-level statements.
+/// Splits `src` into its top-level statements, where the server's parser
+/// splits it, each classified.
 ///
-/// A `;` ends a statement unless it is inside a comment, a string, a quoted
-/// identifier, a dollar quote, parentheses, or a `BEGIN ... END` routine body
-/// (see the module documentation for the exact rules and limits). Statements
-/// made only of whitespace and comments (including a lone `;`) are dropped.
-/// See [`Statement`] for the exact extent of each statement.
+/// Statements made only of whitespace and comments (a lone `;`) are
+/// dropped. A script the parser rejects is split at the scanner's
+/// top-level semicolons, unclassified; one the scanner rejects too (an
+/// unterminated string, …) is one statement. See [`Statement`] for the
+/// exact extent of each statement.
 pub fn split_statements(src: &str) -> Vec<Statement> {
-    split_with_tokens(src)
-        .into_iter()
-        .map(|(start, end, _)| Statement {
-            sql: src[start..end].to_string(),
-            start,
-            end,
-        })
-        .collect()
+    let Some(toks) = tokens(src) else {
+        return whole(src);
+    };
+    let toks: Vec<Tok> = toks.into_iter().filter(|t| !t.is_comment()).collect();
+    match pg_query::parse(src, pg_query::ParserOptions::DEFAULT) {
+        Ok(parsed) => parsed
+            .protobuf
+            .stmts
+            .iter()
+            .filter_map(|raw| {
+                let from = usize::try_from(raw.stmt_location).ok()?;
+                let to = match usize::try_from(raw.stmt_len).ok()? {
+                    0 => src.len(),
+                    len => from + len,
+                };
+                let (control, bare) = match raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
+                    Some(Node::TransactionStmt(t)) => {
+                        classify(t).map_or((None, false), |(c, b)| (Some(c), b))
+                    }
+                    _ => (None, false),
+                };
+                statement(src, &toks, from, to, control, bare)
+            })
+            .collect(),
+        Err(_) => scanner_split(src, &toks),
+    }
 }
 
-/// Splits like [`split_statements`] and returns, for each statement, its byte
-/// range and its non-comment tokens (the terminating `;` included).
-pub(super) fn split_with_tokens(src: &str) -> Vec<(usize, usize, Vec<Token>)> {
-    let mut out = Vec::new();
-    let mut toks: Vec<Token> = Vec::new();
-    let mut paren = 0usize;
-    let mut begin_depth = 0usize;
-    let mut head = RoutineHead::default();
-    for tok in tokenize(src) {
-        if tok.is_comment() {
-            continue;
-        }
-        match tok.kind {
-            Kind::Semicolon if paren == 0 && begin_depth == 0 => {
-                if let Some(first) = toks.first() {
-                    let start = first.start;
-                    toks.push(tok);
-                    out.push((start, tok.end, std::mem::take(&mut toks)));
-                }
-                head = RoutineHead::default();
-                continue;
-            }
-            Kind::OpenParen => paren += 1,
-            Kind::CloseParen => paren = paren.saturating_sub(1),
-            Kind::Word => {
-                let word = &src[tok.start..tok.end];
-                head.push(word);
-                if paren == 0 && head.is_routine() {
-                    if word.eq_ignore_ascii_case("begin") {
-                        begin_depth += 1;
-                    } else if word.eq_ignore_ascii_case("case") {
-                        if begin_depth > 0 {
-                            begin_depth += 1;
-                        }
-                    } else if word.eq_ignore_ascii_case("end") {
-                        begin_depth = begin_depth.saturating_sub(1);
-                    }
-                }
-            }
-            _ => {}
-        }
-        toks.push(tok);
+/// The statement whose tokens start in `from..to`, its terminating `;`
+/// included.
+fn statement(
+    src: &str,
+    toks: &[Tok],
+    from: usize,
+    to: usize,
+    control: Option<TransactionControl>,
+    bare: bool,
+) -> Option<Statement> {
+    let first = toks.iter().position(|t| t.start >= from && t.start < to)?;
+    let mut last = first;
+    while last + 1 < toks.len() && toks[last + 1].start < to {
+        last += 1;
     }
-    if let (Some(first), Some(last)) = (toks.first(), toks.last()) {
-        let (start, end) = (first.start, last.end);
-        out.push((start, end, toks));
+    if toks.get(last + 1).is_some_and(Tok::is_semicolon) {
+        last += 1;
+    }
+    let (start, end) = (toks[first].start, toks[last].end);
+    Some(Statement {
+        sql: src.get(start..end)?.to_string(),
+        start,
+        end,
+        control,
+        bare,
+    })
+}
+
+/// Splits at the semicolons outside parentheses (a script the parser
+/// rejects: the server rejects it too).
+fn scanner_split(src: &str, toks: &[Tok]) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut first: Option<usize> = None;
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is(Token::Ascii40) {
+            depth += 1;
+        } else if t.is(Token::Ascii41) {
+            depth = depth.saturating_sub(1);
+        }
+        if t.is_semicolon() && depth == 0 {
+            if let Some(f) = first.take() {
+                out.extend(unclassified(src, toks[f].start, t.end));
+            }
+        } else if first.is_none() {
+            first = Some(i);
+        }
+    }
+    if let (Some(f), Some(l)) = (first, toks.last()) {
+        out.extend(unclassified(src, toks[f].start, l.end));
     }
     out
 }
 
-/// True if `src` contains no statement: only whitespace, comments and
-/// semicolons.
-pub fn is_blank(src: &str) -> bool {
-    tokenize(src)
-        .iter()
-        .all(|t| t.is_comment() || t.kind == Kind::Semicolon)
+/// The whole of `src` as one statement, leading and trailing whitespace
+/// left out (a script the scanner rejects).
+fn whole(src: &str) -> Vec<Statement> {
+    let start = src.len() - src.trim_start().len();
+    let end = src.trim_end().len();
+    if start >= end {
+        return Vec::new();
+    }
+    unclassified(src, start, end).into_iter().collect()
 }
 
-/// The uppercased first word of `stmt`, after leading whitespace and
-/// comments.
-///
-/// Returns `None` if the statement is blank or does not start with an
-/// unquoted word (for example `(SELECT 1)`).
-pub fn first_keyword(stmt: &str) -> Option<String> {
-    let tok = tokenize(stmt).into_iter().find(|t| !t.is_comment())?;
-    (tok.kind == Kind::Word).then(|| stmt[tok.start..tok.end].to_ascii_uppercase())
+fn unclassified(src: &str, start: usize, end: usize) -> Option<Statement> {
+    Some(Statement {
+        sql: src.get(start..end)?.to_string(),
+        start,
+        end,
+        control: None,
+        bare: false,
+    })
+}
+
+/// Whether `src` may hold transaction control: a keyword token that starts
+/// one (`BEGIN`, `START`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`,
+/// `SAVEPOINT`, `RELEASE`, `PREPARE`), or text the scanner rejects. A
+/// cheap test before [`split_statements`] parses the whole script.
+pub(crate) fn may_control_transactions(src: &str) -> bool {
+    const KEYWORDS: [Token; 9] = [
+        Token::BeginP,
+        Token::Start,
+        Token::Commit,
+        Token::EndP,
+        Token::Rollback,
+        Token::AbortP,
+        Token::Savepoint,
+        Token::Release,
+        Token::Prepare,
+    ];
+    tokens(src).is_none_or(|toks| toks.iter().any(|t| KEYWORDS.iter().any(|k| t.is(*k))))
 }

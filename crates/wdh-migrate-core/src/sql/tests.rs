@@ -1,5 +1,5 @@
-//! Tests of the lexer, statement splitting, transaction-control detection,
-//! positions and quoting.
+//! Tests of statement splitting and transaction-control detection with
+//! PostgreSQL's scanner and parser, positions and quoting.
 
 use super::*;
 
@@ -113,7 +113,8 @@ fn parameters_and_identifier_dollars_are_not_dollar_quotes() {
 }
 
 #[test]
-fn unterminated_constructs_run_to_end() {
+fn unterminated_constructs_are_one_statement() {
+    // The scanner rejects the text; the server rejects the whole message.
     assert_eq!(
         texts("SELECT 'abc; SELECT 2"),
         vec!["SELECT 'abc; SELECT 2"]
@@ -122,8 +123,28 @@ fn unterminated_constructs_run_to_end() {
         texts("SELECT $x$ abc; SELECT 2"),
         vec!["SELECT $x$ abc; SELECT 2"]
     );
-    // A trailing comment is not part of the last statement.
-    assert_eq!(texts("SELECT 1 /* abc; SELECT 2"), vec!["SELECT 1"]);
+    assert_eq!(
+        texts("SELECT 1 /* abc; SELECT 2"),
+        vec!["SELECT 1 /* abc; SELECT 2"]
+    );
+}
+
+#[test]
+fn a_script_the_parser_rejects_splits_at_the_scanners_semicolons_unclassified() {
+    let stmts = split_statements("SELECT 1; COMMIT; SELEC nope; (SELECT 2; SELECT 3)");
+    let t: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(
+        t,
+        [
+            "SELECT 1;",
+            "COMMIT;",
+            "SELEC nope;",
+            "(SELECT 2; SELECT 3)"
+        ]
+    );
+    assert!(stmts.iter().all(|s| s.control.is_none()));
+    assert!(syntax_error("SELEC nope").is_some());
+    assert!(syntax_error("SELECT 1; COMMIT").is_none());
 }
 
 #[test]
@@ -173,16 +194,10 @@ fn non_ascii_text_is_kept_intact() {
     assert_eq!(stmts[1].sql, "SELECT 'ß'");
 }
 
-#[test]
-fn first_keyword_skips_comments() {
-    assert_eq!(
-        first_keyword("  -- x\n/* y */ select 1").as_deref(),
-        Some("SELECT")
-    );
-    assert_eq!(first_keyword("(SELECT 1)"), None);
-    assert_eq!(first_keyword("-- only"), None);
-    let s = &split_statements("begin;")[0];
-    assert_eq!(s.first_keyword().as_deref(), Some("BEGIN"));
+fn control(sql: &str) -> Option<TransactionControl> {
+    let stmts = split_statements(sql);
+    assert!(stmts.len() <= 1, "{sql}: {stmts:?}");
+    stmts.first().and_then(Statement::transaction_control)
 }
 
 #[test]
@@ -193,8 +208,6 @@ fn classifies_transaction_control() {
         ("begin work", Some(Begin)),
         ("BEGIN ISOLATION LEVEL SERIALIZABLE;", Some(Begin)),
         ("START TRANSACTION READ ONLY", Some(Begin)),
-        ("START something", None),
-        ("BEGIN ATOMIC SELECT 1; END", None),
         ("COMMIT;", Some(Commit)),
         ("COMMIT AND CHAIN", Some(Commit)),
         ("END;", Some(Commit)),
@@ -216,27 +229,86 @@ fn classifies_transaction_control() {
         ("", None),
     ];
     for (sql, want) in cases {
-        assert_eq!(transaction_control(sql), *want, "{sql}");
+        assert_eq!(control(sql), *want, "{sql}");
     }
 }
 
 #[test]
 fn bare_begin_and_commit() {
     use TransactionControl::*;
-    assert_eq!(bare_begin_or_commit("BEGIN;"), Some(Begin));
-    assert_eq!(
-        bare_begin_or_commit("begin transaction -- c\n;"),
-        Some(Begin)
-    );
-    assert_eq!(bare_begin_or_commit("START TRANSACTION"), Some(Begin));
-    assert_eq!(bare_begin_or_commit("COMMIT WORK;"), Some(Commit));
-    assert_eq!(bare_begin_or_commit("END"), Some(Commit));
-    assert_eq!(
-        bare_begin_or_commit("BEGIN ISOLATION LEVEL SERIALIZABLE"),
-        None
-    );
-    assert_eq!(bare_begin_or_commit("COMMIT AND CHAIN"), None);
-    assert_eq!(bare_begin_or_commit("ROLLBACK"), None);
+    let bare = |sql: &str, want| split_statements(sql)[0].is_bare(want);
+    assert!(bare("BEGIN;", Begin));
+    assert!(bare("begin transaction -- c\n;", Begin));
+    assert!(bare("START TRANSACTION", Begin));
+    assert!(bare("COMMIT WORK;", Commit));
+    assert!(bare("END", Commit));
+    assert!(!bare("BEGIN ISOLATION LEVEL SERIALIZABLE", Begin));
+    assert!(!bare("COMMIT AND CHAIN", Commit));
+    assert!(!bare("ROLLBACK", Commit));
+    assert!(!bare("COMMIT", Begin));
+}
+
+/// Every way found for a `COMMIT` to hide from a scanner that is not the
+/// server's: each script holds exactly one `COMMIT` statement, and the
+/// split finds it where the server does.
+#[test]
+fn a_commit_cannot_hide() {
+    let cases: &[(&str, usize)] = &[
+        // A `--` comment ends at a bare carriage return, as in the server.
+        ("SELECT 1; -- note\rCOMMIT;\rSELECT 2;", 3),
+        // A file with carriage-return line ends only.
+        ("CREATE TABLE t (a int);\r-- c\rCOMMIT;\rDROP TABLE t;\r", 3),
+        // Keywords used as names.
+        ("CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1'; SELECT begin(); COMMIT; SELECT 1", 4),
+        ("CREATE TABLE \"commit\" (\"end\" int); SELECT \"end\" FROM \"commit\"; COMMIT;", 3),
+        ("SELECT 1 AS commit; COMMIT; SELECT 1 AS begin;", 3),
+        // Nested block comments.
+        ("SELECT /* a /* b */ ; */ 1; COMMIT;", 2),
+        // Tagged dollar quotes, another tag inside.
+        ("DO $a$ BEGIN PERFORM $b$ ; COMMIT $b$; END $a$; COMMIT;", 2),
+        ("SELECT $x$ $y$ ; COMMIT $y$ $x$; COMMIT;", 2),
+        // E'' strings: a backslash escapes the quote.
+        ("SELECT E'it\\'s; COMMIT; --'; COMMIT;", 2),
+        // A standard string: the backslash is an ordinary character.
+        ("SELECT 'a\\'; COMMIT; --'", 2),
+        // U&'' strings and identifiers.
+        ("SELECT U&'d\\0061t;' UESCAPE '!'; SELECT U&\"a;\"; COMMIT;", 3),
+        // SQL-standard routine bodies.
+        ("CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END; COMMIT;", 2),
+    ];
+    for (sql, n) in cases {
+        let stmts = split_statements(sql);
+        assert_eq!(stmts.len(), *n, "{sql:?}: {stmts:?}");
+        let commits: Vec<&Statement> = stmts
+            .iter()
+            .filter(|s| s.control == Some(TransactionControl::Commit))
+            .collect();
+        assert_eq!(commits.len(), 1, "{sql:?}: {stmts:?}");
+        assert_eq!(commits[0].sql, "COMMIT;", "{sql:?}");
+        for s in &stmts {
+            assert_eq!(&sql[s.start..s.end], s.sql);
+        }
+        assert!(may_control_transactions(sql), "{sql:?}");
+    }
+}
+
+#[test]
+fn the_cheap_test_finds_no_transaction_keyword_in_strings_or_comments() {
+    assert!(!may_control_transactions(
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; -- COMMIT\n/* ROLLBACK */ SELECT 'commit'"
+    ));
+    assert!(may_control_transactions("SELECT CASE WHEN true THEN 1 END"));
+    assert!(may_control_transactions("SELECT 'unterminated"));
+}
+
+#[test]
+fn blank_scripts_and_nul_bytes() {
+    assert!(is_blank("-- nothing\r/* here */ ;\n"));
+    assert!(!is_blank("-- x\rSELECT 1"));
+    assert!(!is_blank("SELECT 'open"));
+    assert_eq!(nul_byte("SELECT 1;\0"), Some(9));
+    assert_eq!(nul_byte("SELECT 1;"), None);
+    assert_eq!(line_comments("SELECT 1 -- a\r-- b\n'-- c'").len(), 2);
 }
 
 #[test]

@@ -1,10 +1,8 @@
-//! Transaction-control detection: which statements begin, end or otherwise
-//! control a transaction.
+//! Transaction control, as PostgreSQL's parser classifies it.
 
-use super::lexer::{tokenize, Kind, Token};
+use pg_query::protobuf::{TransactionStmt, TransactionStmtKind};
 
-/// A statement that controls the transaction, as classified by
-/// [`transaction_control`].
+/// A statement that controls the transaction.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransactionControl {
@@ -28,78 +26,22 @@ pub enum TransactionControl {
     RollbackPrepared,
 }
 
-/// The non-comment tokens of `stmt` with a terminating `;` removed.
-fn significant(stmt: &str) -> Vec<Token> {
-    let mut toks: Vec<Token> = tokenize(stmt)
-        .into_iter()
-        .filter(|t| !t.is_comment())
-        .collect();
-    while toks.last().is_some_and(|t| t.kind == Kind::Semicolon) {
-        toks.pop();
-    }
-    toks
-}
-
-/// Classifies `stmt` as a transaction-control statement.
-///
-/// Recognised: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`,
-/// `ABORT`, `SAVEPOINT`, `RELEASE`, `PREPARE TRANSACTION`, `COMMIT PREPARED`
-/// and `ROLLBACK PREPARED`. `BEGIN ATOMIC` (the start of an SQL-standard
-/// routine body) is not transaction control; neither are `SET TRANSACTION`
-/// or `PREPARE name AS ...`.
-pub fn transaction_control(stmt: &str) -> Option<TransactionControl> {
-    let toks = significant(stmt);
-    let word = |i: usize| {
-        toks.get(i)
-            .filter(|t| t.kind == Kind::Word)
-            .map(|t| stmt[t.start..t.end].to_ascii_uppercase())
+/// The kind of a parsed transaction statement, and whether it is bare: a
+/// `BEGIN` without transaction modes or a `COMMIT` without `AND CHAIN`.
+pub(super) fn classify(stmt: &TransactionStmt) -> Option<(TransactionControl, bool)> {
+    use TransactionStmtKind as K;
+    let kind = match TransactionStmtKind::try_from(stmt.kind).ok()? {
+        K::TransStmtBegin | K::TransStmtStart => TransactionControl::Begin,
+        K::TransStmtCommit => TransactionControl::Commit,
+        K::TransStmtRollback => TransactionControl::Rollback,
+        K::TransStmtSavepoint => TransactionControl::Savepoint,
+        K::TransStmtRelease => TransactionControl::Release,
+        K::TransStmtRollbackTo => TransactionControl::RollbackToSavepoint,
+        K::TransStmtPrepare => TransactionControl::PrepareTransaction,
+        K::TransStmtCommitPrepared => TransactionControl::CommitPrepared,
+        K::TransStmtRollbackPrepared => TransactionControl::RollbackPrepared,
+        K::Undefined => return None,
     };
-    let w0 = word(0)?;
-    let w1 = word(1);
-    let is = |w: &Option<String>, s: &str| w.as_deref() == Some(s);
-    match w0.as_str() {
-        "BEGIN" if !is(&w1, "ATOMIC") => Some(TransactionControl::Begin),
-        "START" if is(&w1, "TRANSACTION") => Some(TransactionControl::Begin),
-        "COMMIT" if is(&w1, "PREPARED") => Some(TransactionControl::CommitPrepared),
-        "COMMIT" | "END" => Some(TransactionControl::Commit),
-        "ROLLBACK" if is(&w1, "PREPARED") => Some(TransactionControl::RollbackPrepared),
-        "ROLLBACK" | "ABORT" => {
-            let to = is(&w1, "TO")
-                || ((is(&w1, "WORK") || is(&w1, "TRANSACTION")) && is(&word(2), "TO"));
-            Some(if to && w0 == "ROLLBACK" {
-                TransactionControl::RollbackToSavepoint
-            } else {
-                TransactionControl::Rollback
-            })
-        }
-        "SAVEPOINT" => Some(TransactionControl::Savepoint),
-        "RELEASE" => Some(TransactionControl::Release),
-        "PREPARE" if is(&w1, "TRANSACTION") && toks.get(2).is_some_and(|t| t.kind == Kind::Str) => {
-            Some(TransactionControl::PrepareTransaction)
-        }
-        _ => None,
-    }
-}
-
-/// If `stmt` is a bare `BEGIN`/`START TRANSACTION` (no transaction modes) or
-/// a bare `COMMIT`/`END` (no `AND CHAIN`), returns `Begin` or `Commit`.
-pub(crate) fn bare_begin_or_commit(stmt: &str) -> Option<TransactionControl> {
-    let toks = significant(stmt);
-    if toks.iter().any(|t| t.kind != Kind::Word) {
-        return None;
-    }
-    let words: Vec<String> = toks
-        .iter()
-        .map(|t| stmt[t.start..t.end].to_ascii_uppercase())
-        .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["BEGIN"] | ["BEGIN", "WORK" | "TRANSACTION"] | ["START", "TRANSACTION"] => {
-            Some(TransactionControl::Begin)
-        }
-        ["COMMIT" | "END"] | ["COMMIT" | "END", "WORK" | "TRANSACTION"] => {
-            Some(TransactionControl::Commit)
-        }
-        _ => None,
-    }
+    let bare = stmt.options.is_empty() && !stmt.chain;
+    Some((kind, bare))
 }

@@ -21,6 +21,8 @@ pub struct ConfigFile {
     pub safe_prefixes: Option<Vec<String>>,
     /// How long to wait for another run's lock.
     pub lock_wait: Option<String>,
+    /// The run lock's lease.
+    pub lock_lease: Option<String>,
     /// lock_timeout for migration statements.
     pub lock_timeout: Option<String>,
     /// statement_timeout for migration statements.

@@ -64,7 +64,7 @@ pub enum Action {
     /// `--print-target`: say where a database command would run, and stop.
     PrintTarget(Place),
     /// A command that runs on a database.
-    Database(Place, DatabaseJob),
+    Database(Place, Box<DatabaseJob>),
     /// A command that needs no database.
     Local(LocalJob),
 }
@@ -164,7 +164,7 @@ impl Settings {
                 if global.print_target {
                     Action::PrintTarget(place)
                 } else {
-                    Action::Database(place, job)
+                    Action::Database(place, Box::new(job))
                 }
             }
         };
@@ -258,9 +258,17 @@ fn run_options(
             .map_err(CliError::Usage)
     };
     let lock_wait = duration(&run.lock_wait, &values.lock_wait, "lock-wait")?;
+    let lock_lease = duration(&run.lock_lease, &values.lock_lease, "lock-lease")?;
+    if lock_lease.is_some_and(|l| l < std::time::Duration::from_millis(100)) {
+        return Err(CliError::Usage(anyhow::anyhow!(
+            "--lock-lease must be at least 100ms: a shorter lease expires between two renewals"
+        )));
+    }
     let defaults = RunOptions::default();
     Ok(RunOptions {
         lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
+        lock_lease: lock_lease.unwrap_or(defaults.lock_lease),
+        client: client_name(),
         lock_timeout: duration(&run.lock_timeout, &values.lock_timeout, "lock-timeout")?,
         statement_timeout: duration(
             &run.statement_timeout,
@@ -276,6 +284,28 @@ fn run_options(
         override_: override_(env, confirm),
         ..defaults
     })
+}
+
+/// How a run names itself in the lock row: program, version, host and
+/// process.
+fn client_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let host = (rc == 0)
+        .then(|| {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        })
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(host) => format!(
+            "wdh-migrate {} on {host} (process {})",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        ),
+        None => wdh_migrate_core::runner::default_client(),
+    }
 }
 
 /// The guard's override as this invocation gives it: the variable, read
@@ -343,7 +373,10 @@ mod tests {
             &Env::default(),
         )
         .unwrap();
-        let Action::Database(_, DatabaseJob::Upgrade { options, .. }) = s.action else {
+        let Action::Database(_, job) = s.action else {
+            panic!("an upgrade");
+        };
+        let DatabaseJob::Upgrade { options, .. } = *job else {
             panic!("an upgrade");
         };
         assert_eq!(options.lock_timeout, Some(Duration::from_secs(2)));

@@ -420,20 +420,18 @@ fn a_no_transaction_failure_is_recorded_and_shown_with_repair_steps() {
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
     assert_eq!(run.code, 4, "{}", run.all());
     assert_eq!(snapshot(&db), before);
-    // Repair by hand, fix the file, retry.
-    db.connect()
-        .unwrap()
-        .batch_execute("DROP INDEX t_id")
-        .unwrap();
+    assert!(
+        status.stdout.contains("resumes at statement 2"),
+        "{}",
+        status.stdout
+    );
+    // Fix the failed statement; the retry resumes at it: the first one,
+    // which took effect, is not run again (its index keeps its oid).
+    let t_id: u32 = query_one(&db, "SELECT 't_id'::regclass::oid");
     write(
         dir.path(),
         "0002_idx/up.sql",
-        "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
-    );
-    write(
-        dir.path(),
-        "0002_idx/down.sql",
-        "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\n",
+        "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nCREATE INDEX CONCURRENTLY t_missing ON t (id);\n",
     );
     let run = wdh(&["upgrade", "--retry-failed"])
         .db(&db)
@@ -441,6 +439,10 @@ fn a_no_transaction_failure_is_recorded_and_shown_with_repair_steps() {
         .run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    let still: u32 = query_one(&db, "SELECT 't_id'::regclass::oid");
+    assert_eq!(still, t_id, "the statement that took effect ran once");
+    let built: bool = query_one(&db, "SELECT to_regclass('t_missing') IS NOT NULL");
+    assert!(built);
     let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
     assert!(
         !status.stdout.contains("failed  ") && status.stdout.contains("0 failed"),
@@ -449,40 +451,75 @@ fn a_no_transaction_failure_is_recorded_and_shown_with_repair_steps() {
     );
 }
 
-#[test]
-fn a_second_runner_times_out_naming_the_holder() {
-    let db = db();
-    let mut holder = db.connect().unwrap();
-    holder
+/// Sets the lock row as a run that holds it would, renewed `age` ago.
+fn hold_lock(db: &wdh_testdb::TestDatabase, age: &str, lease_ms: i32) {
+    db.connect()
+        .unwrap()
         .batch_execute(&format!(
-            "SELECT pg_advisory_lock({})",
-            wdh_migrate_core::runner::LOCK_KEY
+            "UPDATE wdh_migrate.lock SET holder = 'elsewhere', client = 'wdh-migrate 9.9 on other-host (process 4242)', \
+             operation = 'upgrade', pid = 4242, role = 'someone', acquired_at = now() - interval '{age}', \
+             heartbeat_at = now() - interval '{age}', lease_ms = {lease_ms} WHERE id = 1"
         ))
         .unwrap();
-    let holder_pid: i32 = holder
-        .query_one("SELECT pg_backend_pid()", &[])
-        .unwrap()
-        .get(0);
+}
+
+#[test]
+fn a_second_runner_times_out_naming_the_holder_and_a_dead_runs_lock_expires() {
+    let db = db();
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    wdh(&["upgrade"])
+        .db(&db)
+        .migrations(dir.path())
+        .run()
+        .expect(0, &[]);
+    write(dir.path(), "0002_u/up.sql", "CREATE TABLE u (id int);");
+    write(dir.path(), "0002_u/down.sql", "DROP TABLE u;");
+    // A live holder: renewed a moment ago, within its lease.
+    hold_lock(&db, "0 seconds", 600_000);
     let before = snapshot(&db);
     let started = Instant::now();
     let run = wdh(&["upgrade", "--lock-wait", "300ms"])
         .db(&db)
-        .migrations(&bundled_dir())
+        .migrations(dir.path())
         .run();
-    run.expect(5, &[&format!("server process {holder_pid}")]);
+    run.expect(
+        5,
+        &[
+            "holds the migration lock",
+            "wdh-migrate 9.9 on other-host (process 4242)",
+            "last heartbeat 0.",
+            "lease 600.0 s",
+        ],
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(snapshot(&db), before);
-    drop(holder);
-    let run = wdh(&["upgrade"]).db(&db).migrations(&bundled_dir()).run();
-    assert_eq!(run.code, 0, "{}", run.all());
-    // The lock is released after the run.
-    let free: bool = query_one(
-        &db,
-        &format!(
-            "SELECT pg_try_advisory_lock({})",
-            wdh_migrate_core::runner::LOCK_KEY
-        ),
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(
+        status
+            .stdout
+            .contains("lock: held by wdh-migrate 9.9 on other-host"),
+        "{}",
+        status.stdout
     );
+    // A killed run: its lease expired, so the next run takes the lock over
+    // and says so.
+    hold_lock(&db, "20 seconds", 10_000);
+    let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
+    assert!(status.stdout.contains("lease expired"), "{}", status.stdout);
+    let run = wdh(&["upgrade", "--lock-wait", "300ms"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    run.expect(
+        0,
+        &["took over the migration lock from wdh-migrate 9.9 on other-host (process 4242)"],
+    );
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+    // Released after the run.
+    let free: bool = query_one(&db, "SELECT holder IS NULL FROM wdh_migrate.lock");
     assert!(free);
 }
 
@@ -784,12 +821,27 @@ fn the_dry_run_shows_the_sql_the_server_then_receives() {
             );
             continue;
         }
-        // The server log prefixes each continuation line of a statement with a tab.
-        let logged = format!("statement: {}", sql.replace('\n', "\n\t"));
-        assert!(
-            log.contains(&logged),
-            "the server never received, verbatim:\n{sql}"
-        );
+        // A migration's two messages: the prologue, then the script with
+        // its fence and ledger row, in which the transaction's id and the
+        // lock's token are known only at run time.
+        let messages: Vec<&str> = step["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert_eq!(messages.join("\n"), sql);
+        for message in messages {
+            // The server log prefixes each continuation line of a statement with a tab.
+            let logged = format!("statement: {}", message.replace('\n', "\n\t"));
+            let pattern = regex::escape(&logged)
+                .replace(":xid", r"\d+")
+                .replace("':lock'", "'[0-9a-f]{32}'");
+            assert!(
+                regex::Regex::new(&pattern).unwrap().is_match(&log),
+                "the server never received, verbatim:\n{message}"
+            );
+        }
         compared += 1;
     }
     assert_eq!(

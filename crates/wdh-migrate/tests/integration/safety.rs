@@ -850,23 +850,25 @@ fn a_marker_set_while_a_downgrade_waits_for_the_lock_is_honoured() {
     Runner::new(&t, RunOptions::default())
         .upgrade(&bundled(), &UpgradeTo::Head, &mut |_| {})
         .unwrap();
+    // Another run holds the lock (its row, renewed now, a long lease).
     let mut holder = db.connect().unwrap();
     holder
-        .batch_execute(&format!(
-            "SELECT pg_advisory_lock({})",
-            wdh_migrate_core::runner::LOCK_KEY
-        ))
+        .batch_execute(
+            "UPDATE wdh_migrate.lock SET holder = 'elsewhere', client = 'another run', \
+             heartbeat_at = now(), acquired_at = now(), lease_ms = 600000 WHERE id = 1",
+        )
         .unwrap();
     let (child, _cwd) = wdh(&["downgrade", "base", "--lock-wait", "30s"])
         .db(&db)
         .migrations(&bundled_dir())
         .spawn();
-    // Wait until the downgrade is queued on the lock, then mark the database.
+    // Wait until the downgrade is trying for the lock, then mark the database.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let waiting: i64 = holder
             .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wdh-migrate' \
+                 AND query LIKE '%\"taken\" AS%'",
                 &[],
             )
             .unwrap()
@@ -887,7 +889,9 @@ fn a_marker_set_while_a_downgrade_waits_for_the_lock_is_honoured() {
         ))
         .unwrap();
     let before = snapshot(&db);
-    drop(holder);
+    holder
+        .batch_execute("UPDATE wdh_migrate.lock SET holder = NULL WHERE id = 1")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");

@@ -1,0 +1,74 @@
+//! The server's scanner: tokens, comments and blank scripts.
+
+use std::ops::Range;
+
+use pg_query::protobuf::Token;
+
+/// One token of PostgreSQL's scanner: its kind and byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tok {
+    pub(super) token: i32,
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+impl Tok {
+    pub(super) fn is(&self, token: Token) -> bool {
+        self.token == token as i32
+    }
+
+    pub(super) fn is_comment(&self) -> bool {
+        self.is(Token::SqlComment) || self.is(Token::CComment)
+    }
+
+    pub(super) fn is_semicolon(&self) -> bool {
+        self.is(Token::Ascii59)
+    }
+}
+
+/// The tokens of `src`, comments included; `None` when the scanner rejects
+/// it (an unterminated string or comment, a NUL byte, …).
+pub(super) fn tokens(src: &str) -> Option<Vec<Tok>> {
+    // Text made only of the scanner's white space has no token (and
+    // `scan_tokens` must not be asked: it builds a slice from a null
+    // pointer for it).
+    if src
+        .trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
+        .is_empty()
+    {
+        return Some(Vec::new());
+    }
+    let toks = pg_query::scan_tokens(src).ok()?;
+    Some(
+        toks.into_iter()
+            .map(|t| Tok {
+                token: t.token,
+                start: usize::try_from(t.start).unwrap_or(0),
+                end: usize::try_from(t.end).unwrap_or(0),
+            })
+            .collect(),
+    )
+}
+
+/// True if `src` contains no statement: only whitespace, comments and
+/// semicolons. A script the scanner rejects is not blank.
+pub fn is_blank(src: &str) -> bool {
+    tokens(src).is_some_and(|toks| toks.iter().all(|t| t.is_comment() || t.is_semicolon()))
+}
+
+/// The byte ranges of the `--` comments of `src`, as the server's scanner
+/// finds them (none when it rejects the text).
+pub(crate) fn line_comments(src: &str) -> Vec<Range<usize>> {
+    tokens(src)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.is(Token::SqlComment))
+        .map(|t| t.start..t.end)
+        .collect()
+}
+
+/// The byte offset of the first NUL byte of `src`: PostgreSQL takes no
+/// query text that holds one.
+pub fn nul_byte(src: &str) -> Option<usize> {
+    src.bytes().position(|b| b == 0)
+}

@@ -73,7 +73,7 @@ impl Admin {
 
 /// Renders a connection URL from a config, with every host in the query so
 /// unix socket paths need no encoding in the authority.
-fn url_for(config: &Config, database: &str) -> String {
+pub(crate) fn url_for(config: &Config, database: &str) -> String {
     let mut url = String::from("postgresql://");
     if let Some(user) = config.get_user() {
         url.push_str(&encode(user));

@@ -1,4 +1,4 @@
-//! Finding the PostgreSQL server binaries.
+//! Finding the PostgreSQL server binaries and the PgBouncer program.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -126,6 +126,62 @@ impl Locator {
     }
 }
 
+/// Where to look for the `pgbouncer` program, in order: an explicit program
+/// (`PGBOUNCER`), each directory of `PATH`, then the fixed places
+/// (`/usr/sbin/pgbouncer`, where the Debian package puts it, outside a
+/// normal user's `PATH`).
+///
+/// An explicit program is never second-guessed: when it is not a file the
+/// search fails instead of silently picking another installation.
+#[derive(Debug, Clone)]
+pub struct PgBouncerLocator {
+    /// An explicit program (what `PGBOUNCER` says).
+    pub explicit: Option<PathBuf>,
+    /// The search path (what `PATH` says).
+    pub path: Option<OsString>,
+    /// Programs tried after `PATH`.
+    pub fixed: Vec<PathBuf>,
+}
+
+impl PgBouncerLocator {
+    /// The standard search: `PGBOUNCER`, `PATH`, `/usr/sbin/pgbouncer`.
+    pub fn from_env() -> PgBouncerLocator {
+        PgBouncerLocator {
+            explicit: std::env::var_os("PGBOUNCER")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            path: std::env::var_os("PATH"),
+            fixed: vec![PathBuf::from("/usr/sbin/pgbouncer")],
+        }
+    }
+
+    /// Runs the search; returns the program's path.
+    pub fn locate(&self) -> Result<PathBuf> {
+        if let Some(program) = &self.explicit {
+            return if program.is_file() {
+                Ok(program.clone())
+            } else {
+                Err(Error::PgBouncerNotFound {
+                    searched: vec![program.clone()],
+                })
+            };
+        }
+        let on_path = self
+            .path
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join("pgbouncer"));
+        let mut searched = Vec::new();
+        for program in on_path.chain(self.fixed.iter().cloned()) {
+            if program.is_file() {
+                return Ok(program);
+            }
+            searched.push(program);
+        }
+        Err(Error::PgBouncerNotFound { searched })
+    }
+}
+
 fn has_server(dir: &Path) -> bool {
     dir.join("initdb").is_file() && dir.join("postgres").is_file()
 }
@@ -164,6 +220,71 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains(&empty.display().to_string()), "{msg}");
         assert!(msg.contains("apt-get install postgresql"), "{msg}");
+    }
+
+    #[test]
+    fn pgbouncer_is_found_on_path_before_the_fixed_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("pgbouncer");
+        std::fs::write(&program, "").unwrap();
+        let found = PgBouncerLocator {
+            explicit: None,
+            path: Some(OsString::from(format!(
+                "/nonexistent/a:{}",
+                dir.path().display()
+            ))),
+            fixed: vec![PathBuf::from("/nonexistent/fixed/pgbouncer")],
+        }
+        .locate()
+        .unwrap();
+        assert_eq!(found, program);
+        let fixed = PgBouncerLocator {
+            explicit: None,
+            path: Some(OsString::from("/nonexistent/a")),
+            fixed: vec![program.clone()],
+        }
+        .locate()
+        .unwrap();
+        assert_eq!(fixed, program);
+    }
+
+    #[test]
+    fn a_missing_pgbouncer_lists_every_place_and_says_how_to_install_it() {
+        let err = PgBouncerLocator {
+            explicit: None,
+            path: Some(OsString::from("/nonexistent/a:/nonexistent/b")),
+            fixed: vec![PathBuf::from("/nonexistent/sbin/pgbouncer")],
+        }
+        .locate()
+        .unwrap_err();
+        let msg = err.to_string();
+        for p in [
+            "/nonexistent/a/pgbouncer",
+            "/nonexistent/b/pgbouncer",
+            "/nonexistent/sbin/pgbouncer",
+            "scripts/setup",
+            "apt-get install pgbouncer",
+            "PGBOUNCER",
+        ] {
+            assert!(msg.contains(p), "{p} missing from: {msg}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_pgbouncer_that_is_missing_is_not_second_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let on_path = dir.path().join("pgbouncer");
+        std::fs::write(&on_path, "").unwrap();
+        let err = PgBouncerLocator {
+            explicit: Some(PathBuf::from("/nonexistent/bin/pgbouncer")),
+            path: Some(dir.path().as_os_str().to_owned()),
+            fixed: vec![on_path],
+        }
+        .locate()
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/bin/pgbouncer"), "{msg}");
+        assert!(!msg.contains(&dir.path().display().to_string()), "{msg}");
     }
 
     #[test]

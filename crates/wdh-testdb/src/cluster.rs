@@ -1,9 +1,8 @@
 //! `TestCluster`: a private PostgreSQL server on a unix socket, in a
 //! throw-away directory, removed when it stops — also when the process dies.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::fsutil::{self, Storage};
 use crate::server::{TestDatabase, TestServer};
+use crate::watchdog::Watchdog;
 
 /// Settings for tuning a server that holds only throw-away data.
 const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
@@ -100,7 +100,7 @@ pub struct TestCluster {
 
 struct Procs {
     postgres: Child,
-    watchdog: Option<(Child, ChildStdin)>,
+    watchdog: Option<Watchdog>,
 }
 
 static SHARED: OnceLock<std::result::Result<TestCluster, String>> = OnceLock::new();
@@ -144,7 +144,7 @@ impl TestCluster {
         let started = start_in(&root, &binaries, &account, &options);
         match started {
             Ok((postgres, socket_dir)) => {
-                let watchdog = spawn_watchdog(postgres.id(), &root);
+                let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
                 let server = TestServer::for_cluster(&socket_dir, options.port);
                 Ok(TestCluster {
                     root,
@@ -207,10 +207,8 @@ impl TestCluster {
     pub fn stop(&self) {
         let procs = self.procs.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(mut procs) = procs else { return };
-        if let Some((mut watchdog, stdin)) = procs.watchdog.take() {
-            let _ = watchdog.kill();
-            drop(stdin);
-            let _ = watchdog.wait();
+        if let Some(watchdog) = procs.watchdog.take() {
+            watchdog.dismiss();
         }
         // Immediate shutdown: the data is thrown away, so no checkpoint is needed.
         signal(procs.postgres.id(), libc::SIGQUIT);
@@ -363,31 +361,4 @@ fn wait_ready(
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// A small shell process that waits for this process to die (its stdin pipe
-/// closes), then stops the server and removes the directory. It covers the
-/// ways a process can end without running destructors or exit handlers.
-fn spawn_watchdog(server_pid: u32, root: &Path) -> Option<(Child, ChildStdin)> {
-    use std::os::unix::process::CommandExt;
-    let script = r#"read _ignored
-kill -QUIT "$1" 2>/dev/null
-i=0
-while kill -0 "$1" 2>/dev/null && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-rm -rf "$2""#;
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(script)
-        .arg("wdh-testdb-watchdog")
-        .arg(server_pid.to_string())
-        .arg(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .ok()?;
-    let mut stdin = child.stdin.take()?;
-    let _ = stdin.flush();
-    Some((child, stdin))
 }

@@ -76,6 +76,72 @@ pub enum Error {
         log_tail: String,
     },
 
+    /// No `pgbouncer` program was found.
+    #[error(
+        "PgBouncer (pgbouncer) not found; searched: {}.\n\
+         Install it (Debian/Ubuntu: `apt-get install pgbouncer`; in this repository \
+         `scripts/setup` does), or set PGBOUNCER to the program's path",
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    PgBouncerNotFound {
+        /// Every program path that was looked at, in order.
+        searched: Vec<PathBuf>,
+    },
+
+    /// A PgBouncer option was refused before anything was started.
+    #[error("refusing PgBouncer option `{option}`: {reason}; nothing was started")]
+    PgBouncerOptionRefused {
+        /// The option (a field of `PgBouncerOptions`, or a setting's name).
+        option: String,
+        /// Why it was refused and what to use instead.
+        reason: String,
+    },
+
+    /// PgBouncer exited while starting.
+    #[error("PgBouncer exited while starting ({status}); last lines of {log}:\n{log_tail}")]
+    PgBouncerStartFailed {
+        /// Its exit status.
+        status: String,
+        /// Where its log is.
+        log: PathBuf,
+        /// The tail of the log.
+        log_tail: String,
+    },
+
+    /// PgBouncer did not accept connections in time.
+    #[error(
+        "PgBouncer did not accept connections within {timeout_ms} ms; last lines of {log}:\n{log_tail}"
+    )]
+    PgBouncerNotReady {
+        /// The timeout that expired.
+        timeout_ms: u128,
+        /// Where its log is.
+        log: PathBuf,
+        /// The tail of the log.
+        log_tail: String,
+    },
+
+    /// Every TCP port tried on 127.0.0.1 was taken by another process.
+    #[error(
+        "PgBouncer could not listen on 127.0.0.1: ports {} were taken by other processes \
+         in the moment between choosing and binding them; retry, or leave \
+         `PgBouncerOptions::tcp` off and use the unix socket",
+        tried.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    PgBouncerPortTaken {
+        /// The ports tried, in order.
+        tried: Vec<u16>,
+    },
+
+    /// A command for PgBouncer's admin console was refused before it was sent.
+    #[error("refusing the PgBouncer admin command `SHOW {what}`: {reason}; nothing was sent")]
+    AdminCommandRefused {
+        /// What was to be shown.
+        what: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
     /// A test database name was refused before any statement was issued.
     #[error("refusing test database name `{name}`: {reason}; no statement was issued")]
     NameRefused {

@@ -3,8 +3,8 @@
 //!
 //! A list of hooks that other modules register. They run once, from one
 //! `atexit` handler installed with the first registration: every
-//! [`Phase::Finish`] hook first, then every [`Phase::Shutdown`] hook, each
-//! phase in the order of registration. A process that registers nothing
+//! [`Phase::Finish`] hook first, then every [`Phase::Poolers`] hook, then
+//! every [`Phase::Shutdown`] hook, each phase in the order of registration. A process that registers nothing
 //! installs no handler.
 
 use std::sync::{Mutex, Once};
@@ -14,6 +14,8 @@ use std::sync::{Mutex, Once};
 pub(crate) enum Phase {
     /// Finishing work that needs the servers still running.
     Finish,
+    /// Stopping the connection poolers in front of the servers.
+    Poolers,
     /// Stopping processes and removing their directories.
     Shutdown,
 }
@@ -65,13 +67,14 @@ mod tests {
         };
         run(vec![
             hook(Phase::Shutdown, "stop a"),
+            hook(Phase::Poolers, "stop pooler"),
             hook(Phase::Finish, "flush a"),
             hook(Phase::Shutdown, "stop b"),
             hook(Phase::Finish, "flush b"),
         ]);
         assert_eq!(
             *log.lock().unwrap(),
-            ["flush a", "flush b", "stop a", "stop b"]
+            ["flush a", "flush b", "stop pooler", "stop a", "stop b"]
         );
     }
 }

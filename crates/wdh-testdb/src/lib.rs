@@ -13,6 +13,8 @@
 //!   test, dropped (in the background) when the value is dropped.
 //! * [`TestServer`] — a server that test databases are made on: a private
 //!   cluster, or a server meant for tests whose admin URL is passed explicitly.
+//! * [`PgBouncer`] — a real PgBouncer in front of a private cluster, in
+//!   session or transaction pooling, stopped with the value or at exit.
 //!
 //! ```no_run
 //! #[test]
@@ -28,6 +30,8 @@
 //! `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`, then
 //! `PATH`. When the process runs as root, initdb and the server run as the
 //! `postgres` system account (or `nobody`), which owns the data directory.
+//! PgBouncer: `PGBOUNCER` (used exclusively when set), then `PATH`, then
+//! `/usr/sbin/pgbouncer`; it runs as the same account.
 
 mod account;
 mod admin;
@@ -40,13 +44,16 @@ mod exit;
 mod fsutil;
 mod initcache;
 mod names;
+mod pgbouncer;
 mod server;
 mod template;
+mod watchdog;
 
-pub use binaries::{Locator, PgBinaries};
+pub use binaries::{Locator, PgBinaries, PgBouncerLocator};
 pub use cluster::{ClusterOptions, TestCluster};
 pub use error::{Error, Result};
 pub use fsutil::Storage;
 pub use names::{check_name, PREFIX};
+pub use pgbouncer::{PgBouncer, PgBouncerOptions, PoolMode};
 pub use server::{TestDatabase, TestServer};
 pub use template::{template_name, TEMPLATE_PREFIX};

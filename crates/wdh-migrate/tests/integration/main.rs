@@ -7,6 +7,7 @@ mod support;
 
 mod check;
 mod layouts;
+mod pooler;
 mod runner;
 mod safety;
 mod workflow;

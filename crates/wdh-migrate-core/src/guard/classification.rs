@@ -116,6 +116,77 @@ impl Marker {
     }
 }
 
+/// The marker as stored on the server: the values of `wdh.environment` and
+/// `wdh.environment_locked`, read so that nothing unreadable makes a
+/// database look less protected ([`Marker::from_stored`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredMarker {
+    /// The marker the guard judges, if any is stored.
+    pub marker: Option<Marker>,
+    /// A `wdh.environment` value that names no environment (judged as
+    /// `production`), or empty when only `wdh.environment_locked` is set.
+    pub unknown_environment: Option<String>,
+    /// A `wdh.environment_locked` value that is not a boolean (judged as
+    /// locked).
+    pub unreadable_lock: Option<String>,
+}
+
+impl Marker {
+    /// Reads the stored settings `wdh.environment` (`environment`) and
+    /// `wdh.environment_locked` (`locked`), each `None` when not set.
+    ///
+    /// The environment is read as [`Environment::from_str`] reads it; the
+    /// lock as PostgreSQL reads a boolean ([`parse_bool`]). What cannot be
+    /// read protects as much as the strongest reading, never less: an
+    /// unknown environment is judged `production`, an unreadable lock as
+    /// locked, and a lock without an environment as a `production` marker
+    /// with that lock. Both are reported in the result, so they can be
+    /// shown.
+    pub fn from_stored(environment: Option<&str>, locked: Option<&str>) -> StoredMarker {
+        let mut stored = StoredMarker::default();
+        let locked = match locked {
+            None => false,
+            Some(value) => parse_bool(value).unwrap_or_else(|| {
+                stored.unreadable_lock = Some(value.to_owned());
+                true
+            }),
+        };
+        let environment = match environment {
+            Some(value) => value.parse().unwrap_or_else(|_| {
+                stored.unknown_environment = Some(value.to_owned());
+                Environment::Production
+            }),
+            None if stored.unreadable_lock.is_some() || locked => {
+                stored.unknown_environment = Some(String::new());
+                Environment::Production
+            }
+            None => return stored,
+        };
+        stored.marker = Some(Marker {
+            environment,
+            locked,
+        });
+        stored
+    }
+}
+
+/// Reads a boolean as PostgreSQL's `parse_bool` does: `true`, `false`,
+/// `yes`, `no` and any prefix of them (`t`, `f`, `y`, `n`, `tr`, ...), `on`,
+/// `off` and `of`, `1` and `0`, ignoring ASCII case and surrounding
+/// whitespace. `None` for anything else (`o` alone is ambiguous, so it is
+/// not a boolean either).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    let v = value.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str| !v.is_empty() && word.starts_with(v.as_str());
+    match v.as_str() {
+        "1" | "on" => Some(true),
+        "0" | "of" | "off" => Some(false),
+        _ if prefix_of("true") || prefix_of("yes") => Some(true),
+        _ if prefix_of("false") || prefix_of("no") => Some(false),
+        _ => None,
+    }
+}
+
 impl serde::Serialize for Marker {
     /// As its display form, e.g. `"production (locked)"`.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -52,8 +52,8 @@ mod message;
 mod tests;
 
 pub use classification::{
-    classify, classify_name, Classification, Environment, Marker, ProtectedReason, SafeReason,
-    SafetyPolicy,
+    classify, classify_name, parse_bool, Classification, Environment, Marker, ProtectedReason,
+    SafeReason, SafetyPolicy, StoredMarker,
 };
 pub use decision::{decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind};
 pub use message::{shell_word, GuardError};

@@ -626,3 +626,56 @@ fn strange_names_cannot_forge_lines() {
         1
     );
 }
+
+#[test]
+fn booleans_are_read_as_postgresql_reads_them() {
+    for yes in [
+        "on", "ON", " true ", "t", "tr", "tru", "TRUE", "yes", "y", "ye", "1", "\tOn\n",
+    ] {
+        assert_eq!(parse_bool(yes), Some(true), "{yes:?}");
+    }
+    for no in [
+        "off", "of", "OFF", "false", "f", "fa", "fals", "no", "n", "N", "0", " 0 ",
+    ] {
+        assert_eq!(parse_bool(no), Some(false), "{no:?}");
+    }
+    for neither in [
+        "", " ", "o", "onn", "offf", "truex", "yess", "2", "-1", "01", "enabled", "nope", "t f",
+    ] {
+        assert_eq!(parse_bool(neither), None, "{neither:?}");
+    }
+}
+
+#[test]
+fn a_stored_marker_is_never_read_as_less_protected_than_it_may_be() {
+    let production = |locked| Some(marker(Environment::Production, locked));
+    let read = |env: Option<&str>, lock: Option<&str>| Marker::from_stored(env, lock);
+    assert_eq!(read(None, None), StoredMarker::default());
+    assert_eq!(read(Some(" Dev "), None).marker, Some(marker(Environment::Dev, false)));
+    for locked in ["on", "Yes", " t ", "1"] {
+        let stored = read(Some("production"), Some(locked));
+        assert_eq!(stored.marker, production(true), "{locked:?}");
+        assert_eq!(stored.unreadable_lock, None);
+    }
+    for unlocked in ["off", "n", "FALSE", "0"] {
+        assert_eq!(
+            read(Some("production"), Some(unlocked)).marker,
+            production(false),
+            "{unlocked:?}"
+        );
+    }
+    // An unreadable lock counts as locked, and is reported.
+    let stored = read(Some("production"), Some("maybe"));
+    assert_eq!(stored.marker, production(true));
+    assert_eq!(stored.unreadable_lock.as_deref(), Some("maybe"));
+    // An unknown environment counts as production, and is reported.
+    let stored = read(Some("prod"), Some("off"));
+    assert_eq!(stored.marker, production(false));
+    assert_eq!(stored.unknown_environment.as_deref(), Some("prod"));
+    // A lock without an environment counts as a locked production marker.
+    let stored = read(None, Some("on"));
+    assert_eq!(stored.marker, production(true));
+    assert_eq!(stored.unknown_environment.as_deref(), Some(""));
+    assert_eq!(read(None, Some("off")).marker, None);
+    assert_eq!(read(None, Some("??")).marker, production(true));
+}

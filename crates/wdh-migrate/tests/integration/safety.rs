@@ -591,6 +591,68 @@ fn a_locked_marker_blocks_every_override_and_unlocking_is_guarded() {
 }
 
 #[test]
+fn the_lock_is_read_as_postgresql_reads_booleans_and_an_unreadable_one_counts_as_locked() {
+    use wdh_migrate_core::guard::RefusalKind;
+    let cluster = TestCluster::start().unwrap();
+    let production = Some(Marker {
+        environment: Environment::Production,
+        locked: false,
+    });
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    let cases = [
+        (" TRUE ", true),
+        ("y", true),
+        ("On", true),
+        ("1", true),
+        ("maybe", true),
+        ("o", true),
+        ("of", false),
+        ("N", false),
+        ("fal", false),
+    ];
+    for (i, (value, locked)) in cases.into_iter().enumerate() {
+        let name = format!("orders_{i}");
+        let target = marked_database(&cluster, &name, production);
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{name}\" SET wdh.environment_locked = '{value}'"
+            ))
+            .unwrap();
+        let before = versions_of(&target);
+        let result = downgrade_one(
+            &target,
+            Override {
+                allow_variable: Some(OVERRIDE.into()),
+                confirm_database: Some(name.clone()),
+            },
+        );
+        if locked {
+            match result {
+                Err(RunError::Blocked(r)) => assert_eq!(r.kind, RefusalKind::Locked, "{value:?}"),
+                other => panic!("{value:?} must count as locked: {other:?}"),
+            }
+            assert_eq!(versions_of(&target), before, "{value:?}");
+        } else {
+            result.unwrap_or_else(|e| panic!("{value:?} is not locked: {e}"));
+            assert_eq!(versions_of(&target).len(), before.len() - 1, "{value:?}");
+        }
+    }
+    // `status` shows what it could not read.
+    let run = wdh(&["status"])
+        .url(&cluster.url("orders_4"))
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "marked production (locked) (wdh.environment_locked is \"maybe\", not a boolean)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_session_setting_cannot_fake_a_weaker_marker() {
     let db = db();
     assert_eq!(wdh(&["mark", "production"]).db(&db).run().code, 0);

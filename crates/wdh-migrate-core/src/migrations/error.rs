@@ -64,6 +64,14 @@ pub enum LoadError {
         /// The folder.
         path: PathBuf,
     },
+    /// An up script holds no statement yet (only comments, whitespace or
+    /// semicolons), as `new` writes it. An empty *down* script is allowed:
+    /// a deliberate no-op.
+    #[error("{path} has no statement yet (only comments or whitespace); write the migration's SQL in it, or remove the migration if it is not needed")]
+    EmptyUp {
+        /// The up script.
+        path: PathBuf,
+    },
     /// A file or folder looks like a migration but its name does not follow
     /// the layout.
     #[error("{path} looks like a migration but {problem}")]
@@ -151,6 +159,7 @@ impl LoadError {
             | LoadError::ReadFile { path, .. }
             | LoadError::NotUtf8 { path, .. }
             | LoadError::MissingUp { path }
+            | LoadError::EmptyUp { path }
             | LoadError::MalformedName { path, .. }
             | LoadError::OrphanDown { path }
             | LoadError::MixedLayouts { path, .. }

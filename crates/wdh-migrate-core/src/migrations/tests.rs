@@ -167,6 +167,54 @@ fn empty_down_is_a_noop_and_missing_down_is_irreversible() {
 }
 
 #[test]
+fn an_up_with_no_statement_is_refused_in_every_layout() {
+    for blank in [
+        "",
+        "-- Migration: a\n-- Write the SQL here.\n",
+        "\u{feff}\r\n  \r\n",
+        "-- wdh:irreversible\n/* later */ ;\n",
+        "-- wdh:no-transaction\n",
+    ] {
+        for (listing, up) in [
+            (
+                vec![
+                    ("0001_a/up.sql", UP),
+                    ("0002_b/up.sql", blank),
+                    ("0002_b/down.sql", DOWN),
+                    ("0003_c/up.sql", UP),
+                ],
+                "0002_b/up.sql",
+            ),
+            (
+                vec![
+                    ("0001_a.up.sql", UP),
+                    ("0002_b.up.sql", blank),
+                    ("0003_c.up.sql", UP),
+                ],
+                "0002_b.up.sql",
+            ),
+        ] {
+            let e = err(&listing);
+            let path = Path::new("mig").join(up);
+            assert!(
+                matches!(&e, LoadError::EmptyUp { path: p } if p == &path),
+                "{up} {blank:?}: {e:?}"
+            );
+            assert_eq!(e.path(), path);
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&*path.to_string_lossy())
+                    && text.contains("has no statement yet")
+                    && text.contains("write the migration's SQL"),
+                "{text}"
+            );
+        }
+    }
+    // An empty down stays a deliberate no-op.
+    ok(&[("0001_a/up.sql", UP), ("0001_a/down.sql", "")]);
+}
+
+#[test]
 fn wrapping_begin_commit_is_blanked_in_place() {
     let up = "-- golang-migrate style\nBEGIN;\nCREATE TABLE t (id int);\nINSERT INTO t VALUES ('é');\nCOMMIT;\n";
     let set = ok(&[

@@ -128,7 +128,8 @@ fn new_in(dir: &std::path::Path, name: &str) -> Vec<String> {
 }
 
 fn last(dir: &std::path::Path) -> (String, String) {
-    let set = MigrationSet::load(dir).unwrap();
+    // What `new` writes is not written SQL yet: only `new` itself reads it.
+    let set = MigrationSet::load_drafts(dir).unwrap();
     let m = set.migrations.last().unwrap();
     (m.version.raw().to_string(), m.name.clone())
 }
@@ -198,6 +199,44 @@ fn new_follows_each_layout_and_version_style() {
     let paths = new_in(stamps.path(), "later");
     assert!(paths[0].ends_with("_later.up.sql"), "{paths:?}");
     assert_eq!(last(stamps.path()).0.len(), 14);
+}
+
+#[test]
+fn an_up_that_new_made_and_nobody_wrote_is_refused_before_anything_runs() {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    let db = db();
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    // Two `new` in a row: the second sees the first, not written yet.
+    let first = new_in(dir.path(), "add email");
+    let second = new_in(dir.path(), "add phone");
+    assert_eq!(last(dir.path()), ("0003".to_string(), "add_phone".to_string()));
+    let before = (snapshot(&db), audit(&db));
+    for command in [&["upgrade"][..], &["upgrade", "--dry-run"], &["status"], &["downgrade", "-1"]] {
+        let run = wdh(command).db(&db).migrations(dir.path()).run();
+        run.expect(
+            2,
+            &[
+                &format!("{} has no statement yet", first[0]),
+                "write the migration's SQL in it, or remove the migration",
+            ],
+        );
+        assert_eq!((snapshot(&db), audit(&db)), before, "{command:?}");
+    }
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    run.expect(2, &["has no statement yet"]);
+    // Written, they run; their empty down.sql files stay deliberate no-ops.
+    std::fs::write(&first[0], "ALTER TABLE t ADD COLUMN email text;").unwrap();
+    std::fs::write(&second[0], "ALTER TABLE t ADD COLUMN phone text;").unwrap();
+    std::fs::write(&second[1], "").unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
 }
 
 #[test]

@@ -38,6 +38,25 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    /// A file a layout reads is not a regular file (a FIFO, a socket, a
+    /// device); it is not opened, as reading it could block forever.
+    #[error("{path} is {kind}, not a regular file, so it is not read (reading it could block forever); replace it with a regular file holding the script")]
+    NotAFile {
+        /// The entry.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO (named pipe)`.
+        kind: &'static str,
+    },
+    /// A symbolic link in the migration directory resolves outside it.
+    #[error("{path} is a symbolic link to {target}, outside the migration directory {root}; links are followed only when they resolve inside it: copy the file into the directory instead")]
+    LinkOutside {
+        /// The link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+        /// The migration directory, canonical.
+        root: PathBuf,
+    },
     /// A file is not valid UTF-8.
     #[error("{path} is not valid UTF-8 (first invalid byte at offset {offset}); save it as UTF-8")]
     NotUtf8 {
@@ -157,6 +176,8 @@ impl LoadError {
             | LoadError::NotADirectory { path }
             | LoadError::ReadDir { path, .. }
             | LoadError::ReadFile { path, .. }
+            | LoadError::NotAFile { path, .. }
+            | LoadError::LinkOutside { path, .. }
             | LoadError::NotUtf8 { path, .. }
             | LoadError::MissingUp { path }
             | LoadError::EmptyUp { path }

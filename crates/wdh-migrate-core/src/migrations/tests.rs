@@ -400,3 +400,34 @@ fn unreadable_file_is_an_error_with_source() {
     );
     assert!(std::error::Error::source(&e).is_some());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_script_or_a_link_outside_is_an_error_naming_it() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("1_a.up.sql");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let e = MigrationSet::load(dir.path()).expect_err("a FIFO");
+    assert!(
+        matches!(&e, LoadError::NotAFile { path, kind: "a FIFO (named pipe)" } if path == &fifo),
+        "{e:?}"
+    );
+    assert_eq!(e.path(), fifo);
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    fs::write(outside.path().join("x.sql"), UP).expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("1_a.up.sql");
+    symlink(outside.path().join("x.sql"), &link).expect("symlink");
+    let e = MigrationSet::load(dir.path()).expect_err("outside");
+    assert!(
+        matches!(&e, LoadError::LinkOutside { path, .. } if path == &link),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("outside the migration directory"), "{e}");
+}

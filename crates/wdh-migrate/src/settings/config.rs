@@ -35,17 +35,37 @@ pub struct Config {
 }
 
 /// Loads `path` (given with `--config`, so it must exist) or, with none,
-/// `./wdh.toml` when it exists.
+/// `./wdh.toml` when it exists. A symbolic link that leads nowhere, or a
+/// path that is not a regular file (a FIFO would block the read), is an
+/// error, not "no configuration".
 pub fn load(path: Option<&Path>) -> Result<Config> {
     let (path, explicit) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => (PathBuf::from("wdh.toml"), false),
     };
-    if !path.exists() {
-        if explicit {
-            bail!("the configuration file {} does not exist", path.display());
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if explicit {
+                bail!("the configuration file {} does not exist", path.display());
+            }
+            return Ok(Config::default());
         }
-        return Ok(Config::default());
+        Err(e) => {
+            return Err(anyhow!(e).context(format!("reading {}", path.display())));
+        }
+        Ok(link) if link.file_type().is_symlink() => match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "the configuration file {} is a symbolic link to {}, which does not exist; \
+                 fix the link or remove it",
+                path.display(),
+                std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "an unreadable target".into())
+            ),
+            Err(e) => return Err(anyhow!(e).context(format!("reading {}", path.display()))),
+            Ok(meta) => regular(&path, &meta)?,
+        },
+        Ok(meta) => regular(&path, &meta)?,
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -55,6 +75,22 @@ pub fn load(path: Option<&Path>) -> Result<Config> {
         file: Some(path),
         values,
     })
+}
+
+/// Refuses a configuration path that is not a regular file.
+fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file (a FIFO, a socket or a device)"
+    };
+    bail!(
+        "the configuration file {} is {what}, so it is not read; make it a regular TOML file",
+        path.display()
+    )
 }
 
 impl Config {

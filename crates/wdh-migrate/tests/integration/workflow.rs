@@ -239,6 +239,105 @@ fn an_up_that_new_made_and_nobody_wrote_is_refused_before_anything_runs() {
     assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
 }
 
+/// Runs `wdh` and gives up after 20 seconds: a FIFO read would block it forever.
+fn run_within_seconds(w: Wdh) -> Run {
+    let (mut child, _cwd) = w.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("wdh-migrate blocked");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_dangling_or_special_wdh_toml_is_an_error_not_an_absent_file() {
+    use std::os::unix::fs::symlink;
+    let cwd = tempfile::tempdir().unwrap();
+    symlink("elsewhere/wdh.toml", cwd.path().join("wdh.toml")).unwrap();
+    let run = wdh(&["--sandbox", "status"]).cwd(cwd.path()).run();
+    run.expect(
+        2,
+        &["wdh.toml is a symbolic link to elsewhere/wdh.toml, which does not exist"],
+    );
+    let explicit = cwd.path().join("wdh.toml");
+    let run = wdh(&["--sandbox", "status", "--config", explicit.to_str().unwrap()]).run();
+    run.expect(2, &["is a symbolic link", "does not exist"]);
+
+    let fifo = tempfile::tempdir().unwrap();
+    mkfifo(&fifo.path().join("wdh.toml"));
+    let run = run_within_seconds(wdh(&["--sandbox", "status"]).cwd(fifo.path()));
+    run.expect(2, &["wdh.toml is not a regular file", "not read"]);
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::create_dir(folder.path().join("wdh.toml")).unwrap();
+    let run = wdh(&["--sandbox", "status"]).cwd(folder.path()).run();
+    run.expect(2, &["wdh.toml is a folder"]);
+}
+
+#[test]
+fn a_fifo_or_a_link_outside_the_folder_is_refused_and_nothing_runs() {
+    use std::os::unix::fs::symlink;
+    let db = db();
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    assert_eq!(wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code, 0);
+    let before = (snapshot(&db), audit(&db));
+
+    std::fs::create_dir(dir.path().join("0002_fifo")).unwrap();
+    let fifo = dir.path().join("0002_fifo/up.sql");
+    mkfifo(&fifo);
+    for command in [&["upgrade"][..], &["downgrade", "-1"], &["status"]] {
+        let run = run_within_seconds(wdh(command).db(&db).migrations(dir.path()));
+        run.expect(
+            2,
+            &[&format!("{} is a FIFO (named pipe), not a regular file", fifo.display())],
+        );
+        assert_eq!((snapshot(&db), audit(&db)), before, "{command:?}");
+    }
+    std::fs::remove_dir_all(dir.path().join("0002_fifo")).unwrap();
+
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("up.sql"), "DROP TABLE t;").unwrap();
+    std::fs::create_dir(dir.path().join("0002_far")).unwrap();
+    let link = dir.path().join("0002_far/up.sql");
+    symlink(outside.path().join("up.sql"), &link).unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    run.expect(
+        2,
+        &[&format!("{} is a symbolic link to", link.display()), "outside the migration directory"],
+    );
+    assert_eq!((snapshot(&db), audit(&db)), before);
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    run.expect(2, &["outside the migration directory"]);
+
+    // A link that stays inside is followed.
+    std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir(dir.path().join("shared")).unwrap();
+    std::fs::write(dir.path().join("shared/u.sql"), "CREATE TABLE u (id int);").unwrap();
+    symlink("../shared/u.sql", &link).unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
+}
+
 #[test]
 fn new_refuses_a_name_without_letters() {
     let dir = tempfile::tempdir().unwrap();

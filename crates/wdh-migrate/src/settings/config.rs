@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
-use wdh_migrate_core::guard::SafetyPolicy;
+use wdh_migrate_core::guard::{RuleSource, SafetyPolicy};
 
 /// `wdh.toml`. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
@@ -71,10 +71,15 @@ pub fn load(path: Option<&Path>) -> Result<Config> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let values: ConfigFile =
         toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))?;
-    Ok(Config {
+    let config = Config {
         file: Some(path),
         values,
-    })
+    };
+    // A safe word or prefix that could mark the wrong databases safe is a
+    // configuration error for every command, before any work. The message
+    // names the file.
+    config.policy().check().map_err(|e| anyhow!("{e}"))?;
+    Ok(config)
 }
 
 /// Refuses a configuration path that is not a regular file.
@@ -106,15 +111,31 @@ impl Config {
     }
 
     /// The safety policy: the library's default lists, replaced by the
-    /// file's `safe_words` and `safe_prefixes` where given.
+    /// file's `safe_words` and `safe_prefixes` where given, each list
+    /// marked with the file it comes from (so every destructive run can
+    /// name it).
     pub fn policy(&self) -> SafetyPolicy {
         let mut policy = SafetyPolicy::default();
+        let from = || RuleSource::File(PathBuf::from(self.file_display()));
         if let Some(words) = &self.values.safe_words {
             policy.safe_words = words.clone();
+            policy.words_from = from();
         }
         if let Some(prefixes) = &self.values.safe_prefixes {
             policy.safe_prefixes = prefixes.clone();
+            policy.prefixes_from = from();
         }
         policy
+    }
+
+    /// The file's path, absolute where it can be made so, for messages.
+    fn file_display(&self) -> String {
+        match &self.file {
+            Some(file) => std::path::absolute(file)
+                .unwrap_or_else(|_| file.clone())
+                .display()
+                .to_string(),
+            None => "no configuration file".to_owned(),
+        }
     }
 }

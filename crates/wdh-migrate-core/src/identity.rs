@@ -29,8 +29,8 @@ pub struct Identity {
     /// The environment marker stored on the database, if any.
     pub marker: Option<Marker>,
     /// A `wdh.environment` value that is not a known environment (shown,
-    /// judged as `production`); empty when only `wdh.environment_locked`
-    /// is set.
+    /// judged as `production`); empty when it is empty, or not set while
+    /// `wdh.environment_locked` is.
     pub unknown_marker: Option<String>,
     /// A `wdh.environment_locked` value that is not a boolean as PostgreSQL
     /// reads them (shown, judged as locked).
@@ -105,12 +105,14 @@ impl Identity {
             None => String::new(),
         };
         match self.unknown_marker.as_deref() {
-            Some("") => marker.push_str(" (wdh.environment_locked is set without wdh.environment)"),
+            Some("") => marker.push_str(" (wdh.environment is empty or not set)"),
             Some(v) => marker.push_str(&format!(" (wdh.environment is {v:?}, not an environment)")),
             None => {}
         }
         if let Some(v) = &self.unreadable_lock {
-            marker.push_str(&format!(" (wdh.environment_locked is {v:?}, not a boolean)"));
+            marker.push_str(&format!(
+                " (wdh.environment_locked is {v:?}, not a boolean)"
+            ));
         }
         format!(
             "database `{}` on {server} as role `{}`{marker}",

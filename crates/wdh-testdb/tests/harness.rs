@@ -340,7 +340,10 @@ fn the_sweep_skips_names_it_cannot_parse_and_goes_on() {
         );
     }
     let after = databases(server);
-    assert!(!after.contains(&stale), "the sweep went on and dropped {stale}");
+    assert!(
+        !after.contains(&stale),
+        "the sweep went on and dropped {stale}"
+    );
     for name in unparsable.iter().map(String::as_str).chain([probe.name()]) {
         assert!(after.contains(name), "{name} must survive the sweep");
     }

@@ -148,8 +148,16 @@ fn problem(kind: RuleKind, entry: &str) -> Option<PolicyProblem> {
         return Some(PolicyProblem::SplitsIntoWords);
     }
     let alone = SafetyPolicy {
-        safe_words: if kind == RuleKind::Word { vec![entry.to_owned()] } else { vec![] },
-        safe_prefixes: if kind == RuleKind::Prefix { vec![entry.to_owned()] } else { vec![] },
+        safe_words: if kind == RuleKind::Word {
+            vec![entry.to_owned()]
+        } else {
+            vec![]
+        },
+        safe_prefixes: if kind == RuleKind::Prefix {
+            vec![entry.to_owned()]
+        } else {
+            vec![]
+        },
         ..SafetyPolicy::default()
     };
     SYSTEM_DATABASES
@@ -251,7 +259,8 @@ pub struct StoredMarker {
     /// The marker the guard judges, if any is stored.
     pub marker: Option<Marker>,
     /// A `wdh.environment` value that names no environment (judged as
-    /// `production`), or empty when only `wdh.environment_locked` is set.
+    /// `production`); empty when it is empty, or not set while
+    /// `wdh.environment_locked` is.
     pub unknown_environment: Option<String>,
     /// A `wdh.environment_locked` value that is not a boolean (judged as
     /// locked).

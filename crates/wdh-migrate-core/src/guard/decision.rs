@@ -116,7 +116,11 @@ impl std::fmt::Display for SafeNote {
         if from.is_configured() {
             write!(f, "{} {from}", self.reason.rule())?;
         } else {
-            write!(f, "the built-in {}", self.reason.rule().trim_start_matches("the "))?;
+            write!(
+                f,
+                "the built-in {}",
+                self.reason.rule().trim_start_matches("the ")
+            )?;
         }
         let (other, other_from) = match self.reason {
             SafeReason::Word { .. } => ("prefixes", &self.prefixes_from),

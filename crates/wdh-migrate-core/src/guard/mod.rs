@@ -53,8 +53,7 @@ mod tests;
 
 pub use classification::{
     classify, classify_name, parse_bool, Classification, Environment, Marker, ProtectedReason,
-    RuleKind, RuleSource, SafeReason, SafetyPolicy, StoredMarker, MIN_RULE_CHARS,
-    SYSTEM_DATABASES,
+    RuleKind, RuleSource, SafeReason, SafetyPolicy, StoredMarker, MIN_RULE_CHARS, SYSTEM_DATABASES,
 };
 pub use decision::{
     decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind, SafeNote,

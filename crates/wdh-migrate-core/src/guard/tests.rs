@@ -658,7 +658,10 @@ fn a_stored_marker_is_never_read_as_less_protected_than_it_may_be() {
     let production = |locked| Some(marker(Environment::Production, locked));
     let read = |env: Option<&str>, lock: Option<&str>| Marker::from_stored(env, lock);
     assert_eq!(read(None, None), StoredMarker::default());
-    assert_eq!(read(Some(" Dev "), None).marker, Some(marker(Environment::Dev, false)));
+    assert_eq!(
+        read(Some(" Dev "), None).marker,
+        Some(marker(Environment::Dev, false))
+    );
     for locked in ["on", "Yes", " t ", "1"] {
         let stored = read(Some("production"), Some(locked));
         assert_eq!(stored.marker, production(true), "{locked:?}");
@@ -714,7 +717,8 @@ fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
         })
     );
     const NONE: &[&str] = &[];
-    let problem = |words: &[&str], prefixes: &[&str]| match from_file(words, Some(prefixes)).check() {
+    let problem = |words: &[&str], prefixes: &[&str]| match from_file(words, Some(prefixes)).check()
+    {
         Err(GuardError::UnsafePolicy { problem, kind, .. }) => Some((kind, problem)),
         Ok(()) => None,
         Err(other) => panic!("{other}"),
@@ -736,7 +740,11 @@ fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
         (NONE, &["tem"], "template0"),
         (NONE, &["template1"], "template1"),
     ] {
-        let kind = if words.is_empty() { RuleKind::Prefix } else { RuleKind::Word };
+        let kind = if words.is_empty() {
+            RuleKind::Prefix
+        } else {
+            RuleKind::Word
+        };
         assert_eq!(
             problem(words, prefixes),
             Some((kind, PolicyProblem::MakesSystemDatabaseSafe { database })),
@@ -757,7 +765,9 @@ fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
         "the safe word `ci` (from /srv/app/wdh.toml) is shorter than 3 characters, so it \
          could mark databases safe by accident; use a longer one"
     );
-    let e = from_file(&["scratch"], Some(&["post"])).check().unwrap_err();
+    let e = from_file(&["scratch"], Some(&["post"]))
+        .check()
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "the safe prefix `post` (from /srv/app/wdh.toml) would mark the system database \
@@ -766,8 +776,17 @@ fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
     // The guard refuses to decide under such a policy, even on a safe-looking name.
     let bad = from_file(&["ci"], None);
     for name in ["ci", "app_ci", "postgres"] {
-        let d = decide(&Operation::Downgrade { steps: 1 }, name, None, &bad, &Override::default());
-        assert!(matches!(d, Err(GuardError::UnsafePolicy { .. })), "{name}: {d:?}");
+        let d = decide(
+            &Operation::Downgrade { steps: 1 },
+            name,
+            None,
+            &bad,
+            &Override::default(),
+        );
+        assert!(
+            matches!(d, Err(GuardError::UnsafePolicy { .. })),
+            "{name}: {d:?}"
+        );
     }
     // An upgrade is not judged, so it does not care.
     assert_eq!(
@@ -779,10 +798,11 @@ fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
 #[test]
 fn a_destructive_run_on_a_safe_database_says_which_configured_rule_made_it_safe() {
     let down = Operation::Downgrade { steps: 1 };
-    let note = |name: &str, p: &SafetyPolicy| match decide(&down, name, None, p, &Override::default()) {
-        Ok(Decision::AllowSafe(note)) => note,
-        other => panic!("{name}: {other:?}"),
-    };
+    let note =
+        |name: &str, p: &SafetyPolicy| match decide(&down, name, None, p, &Override::default()) {
+            Ok(Decision::AllowSafe(note)) => note,
+            other => panic!("{name}: {other:?}"),
+        };
     // Built in: nothing to name.
     let built_in = note("wdh_test_x", &policy());
     assert!(!built_in.names_a_source());
@@ -811,7 +831,13 @@ fn a_destructive_run_on_a_safe_database_says_which_configured_rule_made_it_safe(
          /srv/app/wdh.toml"
     );
     // A refusal names the file its lists come from.
-    let refused = match decide(&down, "orders_test", None, &words_only, &Override::default()) {
+    let refused = match decide(
+        &down,
+        "orders_test",
+        None,
+        &words_only,
+        &Override::default(),
+    ) {
         Ok(Decision::Refuse(r)) => r.to_string(),
         other => panic!("{other:?}"),
     };
@@ -824,7 +850,13 @@ fn a_destructive_run_on_a_safe_database_says_which_configured_rule_made_it_safe(
     );
     // Not destructive: nothing was judged, so there is no note.
     assert_eq!(
-        decide(&Operation::Upgrade, "ci_42", None, &widened, &Override::default()),
+        decide(
+            &Operation::Upgrade,
+            "ci_42",
+            None,
+            &widened,
+            &Override::default()
+        ),
         Ok(Decision::Allow)
     );
 }

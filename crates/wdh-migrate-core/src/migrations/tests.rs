@@ -429,5 +429,8 @@ fn a_fifo_script_or_a_link_outside_is_an_error_naming_it() {
         matches!(&e, LoadError::LinkOutside { path, .. } if path == &link),
         "{e:?}"
     );
-    assert!(e.to_string().contains("outside the migration directory"), "{e}");
+    assert!(
+        e.to_string().contains("outside the migration directory"),
+        "{e}"
+    );
 }

@@ -45,7 +45,11 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
         let (Some(key), def) = (row.get(0), row.get(1)) else {
             continue;
         };
-        insert(&mut entries, key, def.unwrap_or_default().trim_end().to_string());
+        insert(
+            &mut entries,
+            key,
+            def.unwrap_or_default().trim_end().to_string(),
+        );
     }
     Ok(Snapshot { entries })
 }

@@ -83,7 +83,8 @@ const MEMBER_OPTIONS: &str = ", CASE WHEN a.inherit_option THEN 'INHERIT' ELSE '
 const PARAMETER_ACLS: &str = "UNION ALL SELECT 'privileges on parameter ' || p.parname, \
      p.paracl::text, NULL, NULL FROM pg_catalog.pg_parameter_acl p";
 
-const FILE_SETTINGS: &str = "UNION ALL SELECT f.key, CASE WHEN f.secret THEN NULL ELSE f.value END, \
+const FILE_SETTINGS: &str =
+    "UNION ALL SELECT f.key, CASE WHEN f.secret THEN NULL ELSE f.value END, \
      CASE WHEN f.secret THEN 'value' END, CASE WHEN f.secret THEN {digest} END \
      FROM (SELECT 'server setting ' || s.name || ' in ' \
      || regexp_replace(COALESCE(s.sourcefile, 'no file'), '^.*/', '') AS key, \
@@ -107,9 +108,7 @@ pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> 
         .unwrap_or_default();
     let mut unread = Vec::new();
     if !passwords {
-        unread.push(
-            "role password hashes (reading pg_authid needs a superuser)".to_owned(),
-        );
+        unread.push("role password hashes (reading pg_authid needs a superuser)".to_owned());
     }
     if !files {
         unread.push(
@@ -130,11 +129,19 @@ pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> 
         )
         .replace(
             "{member_options}",
-            if version >= 160_000 { MEMBER_OPTIONS } else { "" },
+            if version >= 160_000 {
+                MEMBER_OPTIONS
+            } else {
+                ""
+            },
         )
         .replace(
             "{parameter_acls}",
-            if version >= 150_000 { PARAMETER_ACLS } else { "" },
+            if version >= 150_000 {
+                PARAMETER_ACLS
+            } else {
+                ""
+            },
         )
         .replace(
             "{file_settings}",
@@ -213,11 +220,20 @@ mod tests {
             unread: vec![],
         };
         let before = globals(
-            &[("role a", "LOGIN"), ("role b", "LOGIN"), ("role c", "LOGIN")],
+            &[
+                ("role a", "LOGIN"),
+                ("role b", "LOGIN"),
+                ("role c", "LOGIN"),
+            ],
             &[("role a", "d1"), ("role b", "d2"), ("role c", "d3")],
         );
         let after = globals(
-            &[("role a", "LOGIN"), ("role b", "NOLOGIN"), ("role c", "LOGIN"), ("role d", "LOGIN")],
+            &[
+                ("role a", "LOGIN"),
+                ("role b", "NOLOGIN"),
+                ("role c", "LOGIN"),
+                ("role d", "LOGIN"),
+            ],
             &[("role a", "d1-other"), ("role d", "d4"), ("role c", "d3")],
         );
         let changes = diff_globals(&before, &after);

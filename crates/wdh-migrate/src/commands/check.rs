@@ -144,7 +144,8 @@ fn summary(report: &CheckReport, shared: bool, paint: Paint) {
     for (path, reason) in &report.ignored {
         println!("ignored: {path} ({reason})");
     }
-    if report.first_problem().is_none() && !(shared && !report.global_changes.is_empty()) {
+    let shared_changed = shared && !report.global_changes.is_empty();
+    if report.first_problem().is_none() && !shared_changed {
         println!(
             "check: {} every down.sql that can run restores its up.sql's schema ({} schema objects at head)",
             paint.green("ok:"),

@@ -70,7 +70,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
                 output,
             )?;
             if matches!(
-                job,
+                *job,
                 DatabaseJob::Upgrade { .. } | DatabaseJob::Downgrade { .. }
             ) && !output.json
             {

@@ -64,7 +64,7 @@ pub enum Action {
     /// `--print-target`: say where a database command would run, and stop.
     PrintTarget(Place),
     /// A command that runs on a database.
-    Database(Place, DatabaseJob),
+    Database(Place, Box<DatabaseJob>),
     /// A command that needs no database.
     Local(LocalJob),
 }
@@ -164,7 +164,7 @@ impl Settings {
                 if global.print_target {
                     Action::PrintTarget(place)
                 } else {
-                    Action::Database(place, job)
+                    Action::Database(place, Box::new(job))
                 }
             }
         };
@@ -343,7 +343,10 @@ mod tests {
             &Env::default(),
         )
         .unwrap();
-        let Action::Database(_, DatabaseJob::Upgrade { options, .. }) = s.action else {
+        let Action::Database(_, job) = s.action else {
+            panic!("a database command");
+        };
+        let DatabaseJob::Upgrade { options, .. } = *job else {
             panic!("an upgrade");
         };
         assert_eq!(options.lock_timeout, Some(Duration::from_secs(2)));

@@ -373,12 +373,14 @@ fn on_a_private_cluster_shared_objects_are_a_note_and_what_cannot_be_read_is_sai
     let run = wdh(&["check"]).migrations(dir.path()).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stderr.starts_with("server: a private throw-away cluster in "),
+        run.stderr
+            .starts_with("server: a private throw-away cluster in "),
         "{}",
         run.stderr
     );
     assert!(
-        run.stdout.contains("note: the migrations change what every database")
+        run.stdout
+            .contains("note: the migrations change what every database")
             && run.stdout.contains("+ role app_reader: NOSUPERUSER"),
         "{}",
         run.stdout
@@ -406,7 +408,9 @@ fn on_a_private_cluster_shared_objects_are_a_note_and_what_cannot_be_read_is_sai
     assert!(
         run.stdout
             .contains("not compared: role password hashes (reading pg_authid needs a superuser)")
-            && run.stdout.contains("not compared: configuration file settings"),
+            && run
+                .stdout
+                .contains("not compared: configuration file settings"),
         "{}",
         run.stdout
     );

@@ -1098,7 +1098,10 @@ fn a_widened_guard_names_its_file_and_rule_on_every_destructive_run() {
         "safe_words = [\"scratch\"]\nsafe_prefixes = [\"ci_\"]\n",
     )
     .unwrap();
-    let by_prefix = format!("guard: `ci_42` is safe by the prefix `ci_` from {}", file.display());
+    let by_prefix = format!(
+        "guard: `ci_42` is safe by the prefix `ci_` from {}",
+        file.display()
+    );
     let target = marked_database(&cluster, "ci_42", None);
     let down = |extra: &[&str]| {
         let mut args = vec!["downgrade", "-1"];
@@ -1130,12 +1133,7 @@ fn a_widened_guard_names_its_file_and_rule_on_every_destructive_run() {
         run.stdout
     );
     // A weaker marker is judged the same way.
-    let mark = |args: &[&str]| {
-        wdh(args)
-            .cwd(cwd.path())
-            .url(&cluster.url("ci_42"))
-            .run()
-    };
+    let mark = |args: &[&str]| wdh(args).cwd(cwd.path()).url(&cluster.url("ci_42")).run();
     assert_eq!(mark(&["mark", "dev", "--locked"]).code, 0);
     mark(&["mark", "dev"]).expect(0, &[&by_prefix]);
 
@@ -1173,9 +1171,21 @@ fn a_safe_word_or_prefix_that_could_mark_the_wrong_databases_safe_is_a_configura
     let target = marked_database(&cluster, "ci", None);
     let before = versions_of(&target);
     for (config, entry, problem) in [
-        ("safe_words = [\"ci\"]", "safe word `ci`", "is shorter than 3 characters"),
-        ("safe_prefixes = [\"c\"]", "safe prefix `c`", "is shorter than 3 characters"),
-        ("safe_words = [\"\"]", "safe word ``", "is shorter than 3 characters"),
+        (
+            "safe_words = [\"ci\"]",
+            "safe word `ci`",
+            "is shorter than 3 characters",
+        ),
+        (
+            "safe_prefixes = [\"c\"]",
+            "safe prefix `c`",
+            "is shorter than 3 characters",
+        ),
+        (
+            "safe_words = [\"\"]",
+            "safe word ``",
+            "is shorter than 3 characters",
+        ),
         (
             "safe_words = [\"scratch\", \"Postgres\"]",
             "safe word `Postgres`",

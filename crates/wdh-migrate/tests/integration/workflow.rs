@@ -215,9 +215,17 @@ fn an_up_that_new_made_and_nobody_wrote_is_refused_before_anything_runs() {
     // Two `new` in a row: the second sees the first, not written yet.
     let first = new_in(dir.path(), "add email");
     let second = new_in(dir.path(), "add phone");
-    assert_eq!(last(dir.path()), ("0003".to_string(), "add_phone".to_string()));
+    assert_eq!(
+        last(dir.path()),
+        ("0003".to_string(), "add_phone".to_string())
+    );
     let before = (snapshot(&db), audit(&db));
-    for command in [&["upgrade"][..], &["upgrade", "--dry-run"], &["status"], &["downgrade", "-1"]] {
+    for command in [
+        &["upgrade"][..],
+        &["upgrade", "--dry-run"],
+        &["status"],
+        &["downgrade", "-1"],
+    ] {
         let run = wdh(command).db(&db).migrations(dir.path()).run();
         run.expect(
             2,
@@ -277,7 +285,13 @@ fn a_dangling_or_special_wdh_toml_is_an_error_not_an_absent_file() {
         &["wdh.toml is a symbolic link to elsewhere/wdh.toml, which does not exist"],
     );
     let explicit = cwd.path().join("wdh.toml");
-    let run = wdh(&["--sandbox", "status", "--config", explicit.to_str().unwrap()]).run();
+    let run = wdh(&[
+        "--sandbox",
+        "status",
+        "--config",
+        explicit.to_str().unwrap(),
+    ])
+    .run();
     run.expect(2, &["is a symbolic link", "does not exist"]);
 
     let fifo = tempfile::tempdir().unwrap();
@@ -298,7 +312,10 @@ fn a_fifo_or_a_link_outside_the_folder_is_refused_and_nothing_runs() {
         ("0001_t/up.sql", "CREATE TABLE t (id int);"),
         ("0001_t/down.sql", "DROP TABLE t;"),
     ]);
-    assert_eq!(wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code, 0);
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
     let before = (snapshot(&db), audit(&db));
 
     std::fs::create_dir(dir.path().join("0002_fifo")).unwrap();
@@ -308,7 +325,10 @@ fn a_fifo_or_a_link_outside_the_folder_is_refused_and_nothing_runs() {
         let run = run_within_seconds(wdh(command).db(&db).migrations(dir.path()));
         run.expect(
             2,
-            &[&format!("{} is a FIFO (named pipe), not a regular file", fifo.display())],
+            &[&format!(
+                "{} is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )],
         );
         assert_eq!((snapshot(&db), audit(&db)), before, "{command:?}");
     }
@@ -322,7 +342,10 @@ fn a_fifo_or_a_link_outside_the_folder_is_refused_and_nothing_runs() {
     let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
     run.expect(
         2,
-        &[&format!("{} is a symbolic link to", link.display()), "outside the migration directory"],
+        &[
+            &format!("{} is a symbolic link to", link.display()),
+            "outside the migration directory",
+        ],
     );
     assert_eq!((snapshot(&db), audit(&db)), before);
     let run = wdh(&["check"]).migrations(dir.path()).run();

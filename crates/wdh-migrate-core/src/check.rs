@@ -4,6 +4,15 @@
 //! the capture before, and upgrade again. The first migration whose down
 //! does not restore the schema is reported with a readable diff.
 //!
+//! Each capture also reads what every database of the server shares
+//! ([`schema::capture_globals`]: roles and whether their password changed,
+//! memberships, role and database settings, tablespaces, the other
+//! databases, `ALTER SYSTEM` settings), so a down must restore those too;
+//! and [`CheckReport::global_changes`] holds what the whole check changed in
+//! them, from before the first migration to the end. On a server other
+//! databases share, that must be nothing (the CLI fails `check --admin-url`
+//! otherwise).
+//!
 //! The caller supplies the throw-away database's target: this module never
 //! decides where to run, and the CLI never hands it the configured target.
 
@@ -71,6 +80,15 @@ pub struct CheckReport {
     pub ignored: Vec<(String, String)>,
     /// Schema objects captured at head.
     pub objects_at_head: usize,
+    /// What the check changed in the objects every database of the server
+    /// shares, from before the first migration to after the last step (a
+    /// password only ever said to have changed).
+    pub global_changes: Vec<Change>,
+    /// The same, rendered for people (empty when nothing changed).
+    pub global_diff: String,
+    /// Shared objects the check's role could not read, with why: their
+    /// changes go unseen.
+    pub globals_unread: Vec<String>,
 }
 
 impl CheckReport {
@@ -136,8 +154,10 @@ pub fn run(
         source,
     };
     let mut capture_client: Client = target.config().connect(NoTls).map_err(db_err)?;
-    // The starting point: whatever a fresh database holds (the public schema).
-    let mut before = schema::capture(&mut capture_client, EXCLUDE).map_err(db_err)?;
+    // The starting point: whatever a fresh database holds (the public
+    // schema), and what the server's databases share.
+    let mut before = State::capture(&mut capture_client).map_err(db_err)?;
+    let globals_at_start = before.globals.clone();
     let runner = Runner::new(target, RunOptions::default()).with_spelling(spelling);
     // One session for every step: a connection per step would cost more than the steps.
     let mut session = runner.connect().map_err(|source| CheckError::Connect {
@@ -154,6 +174,9 @@ pub fn run(
             .map(|i| (i.path.display().to_string(), i.reason.clone()))
             .collect(),
         objects_at_head: 0,
+        global_changes: Vec::new(),
+        global_diff: String::new(),
+        globals_unread: globals_at_start.unread().to_vec(),
     };
     let step = |result: Result<_, RunError>, what: &str| {
         result
@@ -172,7 +195,7 @@ pub fn run(
                 runner.upgrade_on(&mut session, set, &UpgradeTo::Steps(1), &mut |_| {}),
                 "up",
             )?;
-            let after_up = schema::capture(&mut capture_client, EXCLUDE)
+            let after_up = State::capture(&mut capture_client)
                 .map_err(|e| ("capture".to_string(), e.to_string()))?;
             let skip = match &m.down {
                 Down::Missing => Some(Outcome::Irreversible {
@@ -192,9 +215,9 @@ pub fn run(
                 runner.downgrade_on(&mut session, set, &DowngradeTo::Steps(1), &mut |_| {}),
                 "down",
             )?;
-            let after_down = schema::capture(&mut capture_client, EXCLUDE)
+            let after_down = State::capture(&mut capture_client)
                 .map_err(|e| ("capture".to_string(), e.to_string()))?;
-            let changes = schema::diff(&before, &after_down);
+            let changes = before.diff(&after_down);
             if !changes.is_empty() {
                 let diff = schema::render(&changes);
                 return Ok(Outcome::NotInverse { changes, diff });
@@ -222,8 +245,35 @@ pub fn run(
             break;
         }
     }
-    report.objects_at_head = before.len();
+    report.objects_at_head = before.schema.len();
+    // Captured again: a failed step leaves whatever it changed.
+    let globals_at_end = schema::capture_globals(&mut capture_client).map_err(db_err)?;
+    report.global_changes = schema::diff_globals(&globals_at_start, &globals_at_end);
+    report.global_diff = schema::render(&report.global_changes);
     Ok(report)
+}
+
+/// What one capture holds: the database's schema and the server's shared
+/// objects.
+struct State {
+    schema: schema::Snapshot,
+    globals: schema::Globals,
+}
+
+impl State {
+    fn capture(client: &mut Client) -> Result<State, postgres::Error> {
+        Ok(State {
+            schema: schema::capture(client, EXCLUDE)?,
+            globals: schema::capture_globals(client)?,
+        })
+    }
+
+    /// The schema's changes, then the shared objects'.
+    fn diff(&self, after: &State) -> Vec<Change> {
+        let mut changes = schema::diff(&self.schema, &after.schema);
+        changes.extend(schema::diff_globals(&self.globals, &after.globals));
+        changes
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! The environment marker is stored on the database itself with
 //! `ALTER DATABASE … SET wdh.environment = '<env>'` (and
-//! `wdh.environment_locked = 'on'` for a locked marker). It is read from the
+//! `wdh.environment_locked = 'on'` for a locked marker; the lock is read as
+//! PostgreSQL reads a boolean, see [`Marker::from_stored`]). It is read from the
 //! catalog `pg_db_role_setting` (the database-wide entry), not through
 //! `current_setting()`, so a session-level `SET`, `PGOPTIONS` or a role
 //! setting cannot fake or weaken it; it survives dropping every schema, and
@@ -10,7 +11,7 @@
 
 use postgres::{Client, SimpleQueryMessage};
 
-use crate::guard::{Environment, Marker};
+use crate::guard::Marker;
 
 /// The facts of a live connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -27,8 +28,13 @@ pub struct Identity {
     pub server_version: i32,
     /// The environment marker stored on the database, if any.
     pub marker: Option<Marker>,
-    /// A marker value that is not a known environment (shown, treated as protected).
+    /// A `wdh.environment` value that is not a known environment (shown,
+    /// judged as `production`); empty when it is empty, or not set while
+    /// `wdh.environment_locked` is.
     pub unknown_marker: Option<String>,
+    /// A `wdh.environment_locked` value that is not a boolean as PostgreSQL
+    /// reads them (shown, judged as locked).
+    pub unreadable_lock: Option<String>,
     /// Whether the ledger schema exists.
     pub ledger_exists: bool,
     /// Whether the ledger has its lock table (format 2).
@@ -81,43 +87,25 @@ impl Identity {
             _ => None,
         });
         let get = |i: usize| row.and_then(|r| r.get(i)).map(str::to_string);
-        let (mut environment, mut locked) = (None, false);
+        let (mut environment, mut locked) = (None, None);
         for setting in parse_text_array(&get(5).unwrap_or_default()) {
-            let setting = setting.as_str();
             if let Some(v) = setting.strip_prefix("wdh.environment=") {
                 environment = Some(v.to_string());
             } else if let Some(v) = setting.strip_prefix("wdh.environment_locked=") {
-                locked = matches!(v, "on" | "true" | "1" | "yes");
+                locked = Some(v.to_string());
             }
         }
-        let (marker, unknown_marker) = match environment {
-            None => (None, None),
-            Some(v) => match v.parse::<Environment>() {
-                Ok(environment) => (
-                    Some(Marker {
-                        environment,
-                        locked,
-                    }),
-                    None,
-                ),
-                // An unreadable marker protects as much as the strongest one.
-                Err(_) => (
-                    Some(Marker {
-                        environment: Environment::Production,
-                        locked,
-                    }),
-                    Some(v),
-                ),
-            },
-        };
+        // What cannot be read protects as much as the strongest reading.
+        let stored = Marker::from_stored(environment.as_deref(), locked.as_deref());
         Ok(Identity {
             database: get(0).unwrap_or_default(),
             server_addr: get(1),
             server_port: get(2).and_then(|p| p.parse().ok()),
             role: get(3).unwrap_or_default(),
             server_version: get(4).and_then(|v| v.parse().ok()).unwrap_or(0),
-            marker,
-            unknown_marker,
+            marker: stored.marker,
+            unknown_marker: stored.unknown_environment,
+            unreadable_lock: stored.unreadable_lock,
             ledger_exists: get(6).as_deref() == Some("t"),
             lock_table_exists: get(7).as_deref() == Some("t"),
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
@@ -131,10 +119,20 @@ impl Identity {
             (Some(a), Some(p)) => format!("{a}:{p}"),
             _ => "a unix socket".to_string(),
         };
-        let marker = match &self.marker {
+        let mut marker = match &self.marker {
             Some(m) => format!(", marked {m}"),
             None => String::new(),
         };
+        match self.unknown_marker.as_deref() {
+            Some("") => marker.push_str(" (wdh.environment is empty or not set)"),
+            Some(v) => marker.push_str(&format!(" (wdh.environment is {v:?}, not an environment)")),
+            None => {}
+        }
+        if let Some(v) = &self.unreadable_lock {
+            marker.push_str(&format!(
+                " (wdh.environment_locked is {v:?}, not a boolean)"
+            ));
+        }
         format!(
             "database `{}` on {server} as role `{}`{marker}",
             self.database, self.role

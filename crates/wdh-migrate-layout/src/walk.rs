@@ -36,12 +36,30 @@ pub enum WalkError {
         /// The underlying error.
         source: io::Error,
     },
-    /// The target of a symbolic link could not be read.
+    /// The target of a symbolic link could not be read (a dangling link,
+    /// for example).
     Stat {
         /// The entry.
         path: PathBuf,
         /// The underlying error.
         source: io::Error,
+    },
+    /// A file a layout reads is not a regular file (a FIFO, a socket, a
+    /// device): reading it could block forever, so it is not read.
+    NotAFile {
+        /// The entry.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO (named pipe)`.
+        kind: &'static str,
+    },
+    /// A symbolic link resolves outside the directory being walked.
+    LinkOutside {
+        /// The link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+        /// The directory being walked.
+        root: PathBuf,
     },
 }
 
@@ -54,6 +72,20 @@ impl fmt::Display for WalkError {
             WalkError::Stat { path, source } => {
                 write!(f, "cannot read {}: {source}", path.display())
             }
+            WalkError::NotAFile { path, kind } => write!(
+                f,
+                "{} is {kind}, not a regular file, so it is not read (reading it could \
+                 block forever); replace it with a regular file",
+                path.display()
+            ),
+            WalkError::LinkOutside { path, target, root } => write!(
+                f,
+                "{} is a symbolic link to {}, outside {}; links are followed only when \
+                 they resolve inside the migration directory: copy the file in instead",
+                path.display(),
+                target.display(),
+                root.display()
+            ),
         }
     }
 }
@@ -62,17 +94,41 @@ impl Error for WalkError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             WalkError::ReadDir { source, .. } | WalkError::Stat { source, .. } => Some(source),
+            WalkError::NotAFile { .. } | WalkError::LinkOutside { .. } => None,
         }
     }
 }
 
-/// A directory entry: name, path and whether it is a folder.
-type Found = (OsString, PathBuf, bool);
+/// A directory entry: name, path and its type (symbolic links followed).
+type Found = (OsString, PathBuf, fs::FileType);
+
+/// What a file that is neither a regular file nor a folder is.
+fn kind(t: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = t;
+    "neither a file nor a folder"
+}
 
 /// The non-hidden entries of `dir`, sorted by name. The type comes from the
 /// directory entry itself (no `stat` per file); only symbolic links are
-/// followed with a `stat`.
-fn entries(dir: &Path) -> Result<Vec<Found>, WalkError> {
+/// followed, with a `stat`, and only when they resolve inside `root` (the
+/// walked directory, canonical).
+fn entries(dir: &Path, root: &Path) -> Result<Vec<Found>, WalkError> {
     let read_err = |source: io::Error| WalkError::ReadDir {
         path: dir.to_path_buf(),
         source,
@@ -85,19 +141,51 @@ fn entries(dir: &Path) -> Result<Vec<Found>, WalkError> {
             continue;
         }
         let path = entry.path();
-        let is_dir = match entry.file_type() {
-            Ok(t) if !t.is_symlink() => t.is_dir(),
-            _ => fs::metadata(&path)
-                .map_err(|source| WalkError::Stat {
-                    path: path.clone(),
-                    source,
-                })?
-                .is_dir(),
+        let file_type = match entry.file_type() {
+            Ok(t) if !t.is_symlink() => t,
+            _ => followed(&path, root)?,
         };
-        out.push((name, path, is_dir));
+        out.push((name, path, file_type));
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// The type of what the link (or entry of unknown type) at `path` resolves
+/// to, if it resolves inside `root`.
+fn followed(path: &Path, root: &Path) -> Result<fs::FileType, WalkError> {
+    let stat = |source| WalkError::Stat {
+        path: path.to_path_buf(),
+        source,
+    };
+    let target = fs::canonicalize(path).map_err(stat)?;
+    if !target.starts_with(root) {
+        return Err(WalkError::LinkOutside {
+            path: path.to_path_buf(),
+            target,
+            root: root.to_path_buf(),
+        });
+    }
+    Ok(fs::metadata(&target).map_err(stat)?.file_type())
+}
+
+/// A listed entry, refused if a layout reads it and it is not a regular
+/// file.
+fn listed(parts: &[&OsStr], path: PathBuf, file_type: fs::FileType) -> Result<Listed, WalkError> {
+    let is_dir = file_type.is_dir();
+    let wanted = !is_dir && wanted(parts);
+    if wanted && !file_type.is_file() {
+        return Err(WalkError::NotAFile {
+            path,
+            kind: kind(file_type),
+        });
+    }
+    Ok(Listed {
+        rel: rel(parts, is_dir),
+        path,
+        is_dir,
+        wanted,
+    })
 }
 
 /// Joins relative components with `/`, with a trailing `/` for a folder.
@@ -127,9 +215,19 @@ fn wanted(parts: &[&OsStr]) -> bool {
 /// The top level is listed at once; a folder's entries are listed when the
 /// iterator reaches them, so a caller reading contents as it goes reads in
 /// the same order as the listing.
+///
+/// Symbolic links are followed when they resolve inside `root`; one that
+/// resolves outside is a [`WalkError::LinkOutside`], a dangling one a
+/// [`WalkError::Stat`]. A file a layout reads that is not a regular file
+/// (a FIFO, a device) is a [`WalkError::NotAFile`], never opened.
 pub fn walk(root: &Path) -> Result<Walk, WalkError> {
+    let canonical = fs::canonicalize(root).map_err(|source| WalkError::ReadDir {
+        path: root.to_path_buf(),
+        source,
+    })?;
     Ok(Walk {
-        top: entries(root)?.into_iter(),
+        top: entries(root, &canonical)?.into_iter(),
+        root: canonical,
         open: None,
         children: Vec::new().into_iter(),
         failed: false,
@@ -141,6 +239,8 @@ pub fn walk(root: &Path) -> Result<Walk, WalkError> {
 #[derive(Debug)]
 pub struct Walk {
     top: vec::IntoIter<Found>,
+    /// The walked directory, canonical.
+    root: PathBuf,
     /// A listed folder whose entries come next: its name and path.
     open: Option<(OsString, PathBuf)>,
     /// The remaining entries of the current folder, and its name.
@@ -156,7 +256,7 @@ impl Iterator for Walk {
             return None;
         }
         if let Some((name, path)) = self.open.take() {
-            match entries(&path) {
+            match entries(&path, &self.root) {
                 Ok(found) => {
                     self.children = found
                         .into_iter()
@@ -170,25 +270,16 @@ impl Iterator for Walk {
                 }
             }
         }
-        if let Some((parent, (child, path, is_dir))) = self.children.next() {
-            let parts = [parent.as_os_str(), child.as_os_str()];
-            return Some(Ok(Listed {
-                rel: rel(&parts, is_dir),
-                wanted: !is_dir && wanted(&parts),
-                path,
-                is_dir,
-            }));
-        }
-        let (name, path, is_dir) = self.top.next()?;
-        let parts = [name.as_os_str()];
-        if is_dir && name.to_str().is_some_and(lists_folder) {
-            self.open = Some((name.clone(), path.clone()));
-        }
-        Some(Ok(Listed {
-            rel: rel(&parts, is_dir),
-            wanted: !is_dir && wanted(&parts),
-            path,
-            is_dir,
-        }))
+        let result = if let Some((parent, (child, path, file_type))) = self.children.next() {
+            listed(&[parent.as_os_str(), child.as_os_str()], path, file_type)
+        } else {
+            let (name, path, file_type) = self.top.next()?;
+            if file_type.is_dir() && name.to_str().is_some_and(lists_folder) {
+                self.open = Some((name.clone(), path.clone()));
+            }
+            listed(&[name.as_os_str()], path, file_type)
+        };
+        self.failed = result.is_err();
+        Some(result)
     }
 }

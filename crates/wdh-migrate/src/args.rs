@@ -111,7 +111,9 @@ pub enum DatabaseCommand {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// An admin URL of a server meant for tests to run on (it creates and drops a
-    /// wdh_test_ database there) [default: a private throw-away cluster].
+    /// wdh_test_ database there; the check fails if the migrations change the roles,
+    /// settings or databases the server's databases share) [default: a private
+    /// throw-away cluster].
     #[arg(long, value_name = "URL")]
     pub admin_url: Option<String>,
 }

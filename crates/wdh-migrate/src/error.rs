@@ -69,6 +69,9 @@ pub enum CliError {
     CheckNotInverse,
     /// `check` could not run a migration (exit 1).
     CheckFailed,
+    /// `check --admin-url`: the migrations changed what every database of
+    /// the shared server shares (exit 4).
+    CheckGlobals,
     /// Anything else that failed while working (exit 1).
     Failed(anyhow::Error),
 }
@@ -89,7 +92,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => Exit::Usage,
             CliError::Run(e) => run_code(e),
-            CliError::CheckNotInverse => Exit::Checks,
+            CliError::CheckNotInverse | CliError::CheckGlobals => Exit::Checks,
             CliError::CheckFailed | CliError::Failed(_) => Exit::Failed,
         }
     }
@@ -108,6 +111,11 @@ impl CliError {
             CliError::CheckFailed => {
                 "error: check failed: a migration did not run (see above)".to_string()
             }
+            CliError::CheckGlobals => "error: check failed: the migrations changed roles, \
+                 settings or databases that every database of this shared server shares (see \
+                 above); make them leave those as they were, or check them on a private \
+                 cluster (`wdh-migrate check` without --admin-url)"
+                .to_string(),
         };
         match target {
             Some(t) => t.scrub(&text),
@@ -181,7 +189,7 @@ impl Failure {
     pub fn to_json(&self) -> Option<serde_json::Value> {
         if matches!(
             self.error,
-            CliError::CheckNotInverse | CliError::CheckFailed
+            CliError::CheckNotInverse | CliError::CheckFailed | CliError::CheckGlobals
         ) {
             return None;
         }

@@ -127,7 +127,8 @@ pub fn slug(name: &str) -> Result<String> {
 
 /// Creates the next migration in `dir`; returns the paths created.
 pub fn new_migration(dir: &Path, name: &str, now_epoch_secs: i64) -> Result<Vec<PathBuf>> {
-    let set = MigrationSet::load(dir)?;
+    // Migrations made by an earlier `new` and not written yet count too.
+    let set = MigrationSet::load_drafts(dir)?;
     let style = detect(&set);
     let version = next_version(&set, style, now_epoch_secs)?;
     let slug = slug(name)?;

@@ -98,6 +98,8 @@ impl Progress {
                 self.eprintln(&format!("{} {text}", self.err.red("WARNING:")));
             }
             Event::Warning(w) => self.eprintln(&format!("{} {w}", self.err.yellow("warning:"))),
+            // Which configured rule let a destructive run through: never hidden.
+            Event::Safe(note) => self.eprintln(&format!("{} {note}", self.err.yellow("guard:"))),
             _ if self.quiet => {}
             Event::Planned { steps, .. } if steps > BAR_AFTER && self.bar_allowed => {
                 let bar =

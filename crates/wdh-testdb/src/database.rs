@@ -34,6 +34,11 @@ pub(crate) fn drop_now(admin: &Admin, name: &str) -> Result<()> {
 /// Drops every `wdh_test_` database that a process of this host created
 /// and that process is gone, if nobody is connected to it. Returns the
 /// names dropped.
+///
+/// A name this harness does not make (not `wdh_test_<pid>_<host>_<random>`
+/// with a valid name, or not UTF-8) is skipped with a line on stderr: its
+/// creator is unknown, so it is never dropped, and the sweep goes on.
+/// Templates (`wdh_test_tpl_`) are left to their own sweep, silently.
 pub(crate) fn sweep_stale(admin: &Admin) -> Result<Vec<String>> {
     let host = names::host_tag();
     let rows = admin
@@ -45,17 +50,33 @@ pub(crate) fn sweep_stale(admin: &Admin) -> Result<Vec<String>> {
             )
         })
         .map_err(Error::pg("listing test databases"))?;
-    let stale: Vec<String> = rows
-        .iter()
-        .filter(|row| row.get::<_, i64>(1) == 0)
-        .map(|row| row.get::<_, String>(0))
-        .filter(|name| {
-            names::creator(name).is_some_and(|c| c.host == host && !names::process_alive(c.pid))
-        })
-        .collect();
+    let mut stale = Vec::new();
+    for row in &rows {
+        let Ok(name) = row.try_get::<_, String>(0) else {
+            eprintln!(
+                "wdh-testdb: the sweep skipped a test database whose name is not valid UTF-8; \
+                 drop it by hand if it is a leftover"
+            );
+            continue;
+        };
+        if name.starts_with(names::TEMPLATE_PREFIX) {
+            continue;
+        }
+        let Some(creator) = names::creator(&name) else {
+            eprintln!(
+                "wdh-testdb: the sweep skipped test database {name:?}: it is not a name this \
+                 harness makes (wdh_test_<pid>_<host>_<random>), so its creator is unknown; \
+                 drop it by hand if it is a leftover"
+            );
+            continue;
+        };
+        let sessions = row.try_get::<_, i64>(1).unwrap_or(1);
+        if sessions == 0 && creator.host == host && !names::process_alive(creator.pid) {
+            stale.push(name);
+        }
+    }
     let mut dropped = Vec::new();
     for name in stale {
-        check_name(&name)?;
         // A plain DROP: a session that connected since the listing makes
         // it fail, instead of being terminated as WITH (FORCE) would.
         match admin

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 /// The prefix every test database carries.
 pub const PREFIX: &str = "wdh_test_";
 
+/// The prefix of template databases (see `template`).
+pub const TEMPLATE_PREFIX: &str = "wdh_test_tpl_";
+
 /// PostgreSQL truncates identifiers longer than this many bytes.
 const MAX_NAME_BYTES: usize = 63;
 
@@ -55,7 +58,11 @@ pub(crate) struct Creator {
     pub host: String,
 }
 
+/// Who created the test database `name`, if its name is one
+/// [`fresh_name`] makes: a valid name (see [`check_name`]) of the form
+/// `wdh_test_<pid>_<host>_<random>`.
 pub(crate) fn creator(name: &str) -> Option<Creator> {
+    check_name(name).ok()?;
     let rest = name.strip_prefix(PREFIX)?;
     let mut parts = rest.split('_');
     let pid = parts.next()?.parse().ok()?;
@@ -158,6 +165,12 @@ mod tests {
             "old 4-digit tags are not judged"
         );
         assert_eq!(creator("business"), None);
+        assert_eq!(
+            creator("wdh_test_123_abcdef12_0123456789AB"),
+            None,
+            "a name the check refuses has no creator"
+        );
+        assert_eq!(creator("wdh_test_123_abcdef12_0123456789a-"), None);
     }
 
     #[test]

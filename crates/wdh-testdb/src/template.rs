@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::names::{self, check_name};
 
 /// The prefix of template databases.
-pub const TEMPLATE_PREFIX: &str = "wdh_test_tpl_";
+pub const TEMPLATE_PREFIX: &str = names::TEMPLATE_PREFIX;
 
 /// Advisory lock namespaces (first key of the two-key form).
 const USE_LOCK: i32 = 0x7764_7470; // "wdtp": a process uses this template (shared)
@@ -243,7 +243,9 @@ fn sweep_stale_templates(admin: &Admin, client: &mut Client, keep: &str) {
         return;
     };
     for row in rows {
-        let name: String = row.get(0);
+        let Ok(name) = row.try_get::<_, String>(0) else {
+            continue; // not UTF-8: not a name this harness made; never touched
+        };
         if check_name(&name).is_err() {
             continue; // not a name this harness made; never touched
         }

@@ -295,6 +295,62 @@ fn the_sweep_drops_leftovers_of_killed_runs_only() {
 }
 
 #[test]
+fn child_opens_a_server_by_its_admin_url() {
+    let Ok(admin) = std::env::var("WDH_TESTDB_TEST_CHILD_SWEEP_URL") else {
+        return;
+    };
+    // The first use of an admin URL sweeps it; a failed sweep fails here.
+    TestServer::from_admin_url(&admin).unwrap();
+    println!("OPENED");
+}
+
+#[test]
+fn the_sweep_skips_names_it_cannot_parse_and_goes_on() {
+    let cluster = TestCluster::start().unwrap();
+    let server = cluster.server();
+    // This host's tag, as the harness writes it into its names.
+    let probe = server.create_database().unwrap();
+    let host = probe.name().split('_').nth(3).unwrap().to_string();
+    // No process has an id above the kernel's largest pid_max (2^22).
+    let dead = 4_194_305;
+    let stale = format!("wdh_test_{dead}_{host}_0123456789ab");
+    let unparsable = [
+        format!("wdh_test_{dead}_{host}_0123456789AB"),
+        format!("wdh_test_{dead}_{host}_01234567-9ab"),
+        format!("wdh_test_{dead}_{host}_0123456789ab_x"),
+        "wdh_test_kept by hand".to_string(),
+    ];
+    let mut admin = server.connect("postgres").unwrap();
+    for name in unparsable.iter().chain([&stale]) {
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+    }
+
+    let out = run_child(
+        "child_opens_a_server_by_its_admin_url",
+        &[("WDH_TESTDB_TEST_CHILD_SWEEP_URL", &cluster.url("postgres"))],
+    );
+    let text = both(&out);
+    assert!(out.status.success() && text.contains("OPENED"), "{text}");
+    for name in &unparsable {
+        assert!(
+            text.contains(&format!("the sweep skipped test database {name:?}")),
+            "a log line names {name}: {text}"
+        );
+    }
+    let after = databases(server);
+    assert!(
+        !after.contains(&stale),
+        "the sweep went on and dropped {stale}"
+    );
+    for name in unparsable.iter().map(String::as_str).chain([probe.name()]) {
+        assert!(after.contains(name), "{name} must survive the sweep");
+    }
+    assert_eq!(server.sweep_stale().unwrap(), Vec::<String>::new());
+}
+
+#[test]
 fn child_starts_a_cluster_with_the_environment_it_is_given() {
     if std::env::var_os("WDH_TESTDB_TEST_CHILD_START").is_none() {
         return;

@@ -3,8 +3,8 @@
 
 use super::message::{shorten, shown};
 use super::{
-    classify, Classification, GuardError, Marker, ProtectedReason, SafetyPolicy, OVERRIDE_VALUE,
-    OVERRIDE_VARIABLE,
+    classify, Classification, GuardError, Marker, ProtectedReason, RuleSource, SafeReason,
+    SafetyPolicy, OVERRIDE_VALUE, OVERRIDE_VARIABLE,
 };
 use crate::spelling::{Knob, Library, Spelling};
 
@@ -68,8 +68,12 @@ pub struct Override {
 /// What the guard decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Go ahead.
+    /// Go ahead: the operation is not destructive.
     Allow,
+    /// Go ahead: a destructive operation on a database the policy marks
+    /// safe. Show the note when [`SafeNote::names_a_source`]: it says which
+    /// rule made the database safe and where the policy's lists come from.
+    AllowSafe(SafeNote),
     /// Go ahead because of an explicit override; show the warning first.
     AllowWithOverride {
         /// The warning to show: the database and the override used.
@@ -77,6 +81,56 @@ pub enum Decision {
     },
     /// Do not run the operation; show the refusal.
     Refuse(Refusal),
+}
+
+/// Why a destructive operation is allowed without the override: the rule
+/// of the policy that makes the database safe. Its `Display` is
+/// `` `ci_42` is safe by the prefix `ci_` from /srv/app/wdh.toml ``, and
+/// names where the policy's other list comes from when that is not built
+/// in either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafeNote {
+    /// The database.
+    pub database: String,
+    /// The rule that makes it safe.
+    pub reason: SafeReason,
+    /// Where the policy's safe words come from.
+    pub words_from: RuleSource,
+    /// Where the policy's safe prefixes come from.
+    pub prefixes_from: RuleSource,
+}
+
+impl SafeNote {
+    /// Whether the policy was not entirely built in: then every
+    /// destructive run should show the note, so a configuration that
+    /// widened the guard is never silent.
+    pub fn names_a_source(&self) -> bool {
+        self.words_from.is_configured() || self.prefixes_from.is_configured()
+    }
+}
+
+impl std::fmt::Display for SafeNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is safe by ", shown(&self.database))?;
+        let from = self.reason.from();
+        if from.is_configured() {
+            write!(f, "{} {from}", self.reason.rule())?;
+        } else {
+            write!(
+                f,
+                "the built-in {}",
+                self.reason.rule().trim_start_matches("the ")
+            )?;
+        }
+        let (other, other_from) = match self.reason {
+            SafeReason::Word { .. } => ("prefixes", &self.prefixes_from),
+            SafeReason::Prefix { .. } => ("words", &self.words_from),
+        };
+        if other_from.is_configured() && other_from != from {
+            write!(f, "; the safe {other} come {other_from}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The warning of an operation allowed by the override.
@@ -167,10 +221,11 @@ pub(super) enum Action {
 ///
 /// # Errors
 ///
-/// [`GuardError::BadOverrideValue`] if a destructive operation on a
-/// protected database meets an override variable set to anything other than
-/// [`OVERRIDE_VALUE`] (a locked `production` marker refuses a downgrade
-/// before that).
+/// [`GuardError::UnsafePolicy`] if a destructive operation meets a policy
+/// that fails [`SafetyPolicy::check`]. [`GuardError::BadOverrideValue`] if a
+/// destructive operation on a protected database meets an override
+/// variable set to anything other than [`OVERRIDE_VALUE`] (a locked
+/// `production` marker refuses a downgrade before that).
 pub fn decide(
     op: &Operation,
     database: &str,
@@ -181,8 +236,16 @@ pub fn decide(
     if !op.is_destructive_given(marker) {
         return Ok(Decision::Allow);
     }
+    policy.check()?;
     let reason = match classify(database, marker, policy) {
-        Classification::Safe(_) => return Ok(Decision::Allow),
+        Classification::Safe(reason) => {
+            return Ok(Decision::AllowSafe(SafeNote {
+                database: database.to_owned(),
+                reason,
+                words_from: policy.words_from.clone(),
+                prefixes_from: policy.prefixes_from.clone(),
+            }))
+        }
         Classification::Protected(reason) => reason,
     };
     let action = match op {

@@ -5,7 +5,10 @@
 use std::fmt;
 
 use super::decision::Action;
-use super::{ProtectedReason, Refusal, RefusalKind, OVERRIDE_VALUE, OVERRIDE_VARIABLE};
+use super::{
+    ProtectedReason, Refusal, RefusalKind, RuleKind, RuleSource, MIN_RULE_CHARS, OVERRIDE_VALUE,
+    OVERRIDE_VARIABLE,
+};
 use crate::spelling::{Knob, Library, Spelling};
 
 /// How many characters of a wrong override value are shown.
@@ -89,6 +92,35 @@ pub enum GuardError {
         /// The value found, quoted, escaped and cut to 40 characters.
         value: String,
     },
+    /// A safe word or prefix of the policy could mark databases safe that
+    /// must never be ([`SafetyPolicy::check`](super::SafetyPolicy::check)).
+    #[error("{}", self.render(&Library))]
+    UnsafePolicy {
+        /// A safe word or a safe prefix.
+        kind: RuleKind,
+        /// The entry, quoted, escaped and cut to 40 characters.
+        entry: String,
+        /// Where its list comes from.
+        from: RuleSource,
+        /// What is wrong with it.
+        problem: PolicyProblem,
+    },
+}
+
+/// What is wrong with a safe word or prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyProblem {
+    /// Shorter than [`MIN_RULE_CHARS`] characters.
+    TooShort,
+    /// It would make this system database safe.
+    MakesSystemDatabaseSafe {
+        /// `postgres`, `template0` or `template1`.
+        database: &'static str,
+    },
+    /// A safe word holding `_`, `-` or `.`, which split a name into words,
+    /// so it can never match.
+    SplitsIntoWords,
 }
 
 impl GuardError {
@@ -105,6 +137,32 @@ impl GuardError {
             GuardError::UnknownEnvironment { value } => format!(
                 "{value} is not an environment; use one of production, staging, test or dev"
             ),
+            GuardError::UnsafePolicy {
+                kind,
+                entry,
+                from,
+                problem,
+            } => {
+                let what = match problem {
+                    PolicyProblem::TooShort => format!(
+                        "is shorter than {MIN_RULE_CHARS} characters, so it could mark databases \
+                         safe by accident; use a longer one"
+                    ),
+                    PolicyProblem::MakesSystemDatabaseSafe { database } => format!(
+                        "would mark the system database `{database}` safe to downgrade; remove it \
+                         or make it more specific"
+                    ),
+                    PolicyProblem::SplitsIntoWords => "holds `_`, `-` or `.`, which split a name \
+                         into words, so it can never match a word; list it as a safe prefix, or \
+                         drop the separator"
+                        .to_owned(),
+                };
+                let from = match from {
+                    RuleSource::BuiltIn => String::new(),
+                    from => format!(" ({from})"),
+                };
+                format!("the {kind} {entry}{from} {what}")
+            }
         }
     }
 }

@@ -52,11 +52,13 @@ mod message;
 mod tests;
 
 pub use classification::{
-    classify, classify_name, Classification, Environment, Marker, ProtectedReason, SafeReason,
-    SafetyPolicy,
+    classify, classify_name, parse_bool, Classification, Environment, Marker, ProtectedReason,
+    RuleKind, RuleSource, SafeReason, SafetyPolicy, StoredMarker, MIN_RULE_CHARS, SYSTEM_DATABASES,
 };
-pub use decision::{decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind};
-pub use message::{shell_word, GuardError};
+pub use decision::{
+    decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind, SafeNote,
+};
+pub use message::{shell_word, GuardError, PolicyProblem};
 
 /// The exact value of `WDH_ALLOW_PRODUCTION_DOWNGRADE` that permits a
 /// destructive operation on a protected database.

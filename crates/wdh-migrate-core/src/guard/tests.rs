@@ -65,7 +65,8 @@ fn reasons() {
     assert_eq!(
         classify_name("app_TEST", &p),
         Classification::Safe(SafeReason::Word {
-            word: "test".to_owned()
+            word: "test".to_owned(),
+            from: RuleSource::BuiltIn,
         })
     );
     assert_eq!(
@@ -75,16 +76,19 @@ fn reasons() {
     let prefixed = SafetyPolicy {
         safe_words: vec![],
         safe_prefixes: vec!["scratch".to_owned()],
+        ..SafetyPolicy::default()
     };
     assert_eq!(
         classify_name("ScratchPad", &prefixed),
         Classification::Safe(SafeReason::Prefix {
-            prefix: "scratch".to_owned()
+            prefix: "scratch".to_owned(),
+            from: RuleSource::BuiltIn,
         })
     );
     assert_eq!(
         SafeReason::Prefix {
-            prefix: "wdh_test_".to_owned()
+            prefix: "wdh_test_".to_owned(),
+            from: RuleSource::BuiltIn,
         }
         .to_string(),
         "its name has the prefix `wdh_test_`"
@@ -115,6 +119,7 @@ fn empty_policy_entries_are_ignored() {
     let p = SafetyPolicy {
         safe_words: vec![String::new()],
         safe_prefixes: vec![String::new()],
+        ..SafetyPolicy::default()
     };
     for name in ["prod", "prod__db", "", "prod_"] {
         assert!(!classify_name(name, &p).is_safe(), "{name:?}");
@@ -126,6 +131,7 @@ fn prefix_on_non_ascii_boundary() {
     let p = SafetyPolicy {
         safe_words: vec![],
         safe_prefixes: vec!["ab".to_owned()],
+        ..SafetyPolicy::default()
     };
     assert!(!classify_name("é", &p).is_safe());
     assert!(!classify_name("aé", &p).is_safe());
@@ -138,6 +144,7 @@ fn name_classes() -> Vec<(&'static str, SafetyPolicy, bool)> {
     let prefixed = SafetyPolicy {
         safe_words: vec!["test".to_owned()],
         safe_prefixes: vec!["scratch".to_owned()],
+        ..SafetyPolicy::default()
     };
     vec![
         ("app_test", policy(), true),
@@ -271,7 +278,7 @@ enum Outcome {
 
 fn outcome(result: Result<Decision, GuardError>) -> Outcome {
     match result {
-        Ok(Decision::Allow) => Outcome::Allow,
+        Ok(Decision::Allow | Decision::AllowSafe(_)) => Outcome::Allow,
         Ok(Decision::AllowWithOverride { .. }) => Outcome::Override,
         Ok(Decision::Refuse(refusal)) => Outcome::Refuse(refusal.kind),
         Err(GuardError::BadOverrideValue { .. }) => Outcome::BadValue,
@@ -624,5 +631,232 @@ fn strange_names_cannot_forge_lines() {
             .filter(|l| l.starts_with("BLOCKED"))
             .count(),
         1
+    );
+}
+
+#[test]
+fn booleans_are_read_as_postgresql_reads_them() {
+    for yes in [
+        "on", "ON", " true ", "t", "tr", "tru", "TRUE", "yes", "y", "ye", "1", "\tOn\n",
+    ] {
+        assert_eq!(parse_bool(yes), Some(true), "{yes:?}");
+    }
+    for no in [
+        "off", "of", "OFF", "false", "f", "fa", "fals", "no", "n", "N", "0", " 0 ",
+    ] {
+        assert_eq!(parse_bool(no), Some(false), "{no:?}");
+    }
+    for neither in [
+        "", " ", "o", "onn", "offf", "truex", "yess", "2", "-1", "01", "enabled", "nope", "t f",
+    ] {
+        assert_eq!(parse_bool(neither), None, "{neither:?}");
+    }
+}
+
+#[test]
+fn a_stored_marker_is_never_read_as_less_protected_than_it_may_be() {
+    let production = |locked| Some(marker(Environment::Production, locked));
+    let read = |env: Option<&str>, lock: Option<&str>| Marker::from_stored(env, lock);
+    assert_eq!(read(None, None), StoredMarker::default());
+    assert_eq!(
+        read(Some(" Dev "), None).marker,
+        Some(marker(Environment::Dev, false))
+    );
+    for locked in ["on", "Yes", " t ", "1"] {
+        let stored = read(Some("production"), Some(locked));
+        assert_eq!(stored.marker, production(true), "{locked:?}");
+        assert_eq!(stored.unreadable_lock, None);
+    }
+    for unlocked in ["off", "n", "FALSE", "0"] {
+        assert_eq!(
+            read(Some("production"), Some(unlocked)).marker,
+            production(false),
+            "{unlocked:?}"
+        );
+    }
+    // An unreadable lock counts as locked, and is reported.
+    let stored = read(Some("production"), Some("maybe"));
+    assert_eq!(stored.marker, production(true));
+    assert_eq!(stored.unreadable_lock.as_deref(), Some("maybe"));
+    // An unknown environment counts as production, and is reported.
+    let stored = read(Some("prod"), Some("off"));
+    assert_eq!(stored.marker, production(false));
+    assert_eq!(stored.unknown_environment.as_deref(), Some("prod"));
+    // A lock without an environment counts as a locked production marker.
+    let stored = read(None, Some("on"));
+    assert_eq!(stored.marker, production(true));
+    assert_eq!(stored.unknown_environment.as_deref(), Some(""));
+    assert_eq!(read(None, Some("off")).marker, None);
+    assert_eq!(read(None, Some("??")).marker, production(true));
+}
+
+fn from_file(words: &[&str], prefixes: Option<&[&str]>) -> SafetyPolicy {
+    let file = RuleSource::File("/srv/app/wdh.toml".into());
+    let mut p = SafetyPolicy {
+        safe_words: words.iter().map(|w| w.to_string()).collect(),
+        words_from: file.clone(),
+        ..SafetyPolicy::default()
+    };
+    if let Some(prefixes) = prefixes {
+        p.safe_prefixes = prefixes.iter().map(|w| w.to_string()).collect();
+        p.prefixes_from = file;
+    }
+    p
+}
+
+#[test]
+fn a_policy_that_could_mark_the_wrong_databases_safe_is_refused() {
+    assert_eq!(SafetyPolicy::default().check(), Ok(()));
+    assert_eq!(
+        from_file(&["qa_env"], Some(&["ci_"])).check(),
+        Err(GuardError::UnsafePolicy {
+            kind: RuleKind::Word,
+            entry: "`qa_env`".into(),
+            from: RuleSource::File("/srv/app/wdh.toml".into()),
+            problem: PolicyProblem::SplitsIntoWords,
+        })
+    );
+    const NONE: &[&str] = &[];
+    let problem = |words: &[&str], prefixes: &[&str]| match from_file(words, Some(prefixes)).check()
+    {
+        Err(GuardError::UnsafePolicy { problem, kind, .. }) => Some((kind, problem)),
+        Ok(()) => None,
+        Err(other) => panic!("{other}"),
+    };
+    let short = Some((RuleKind::Word, PolicyProblem::TooShort));
+    assert_eq!(problem(&["ci"], NONE), short);
+    assert_eq!(problem(&[""], NONE), short);
+    assert_eq!(problem(&["é"], NONE), short);
+    assert_eq!(
+        problem(NONE, &["c_"]),
+        Some((RuleKind::Prefix, PolicyProblem::TooShort))
+    );
+    for (words, prefixes, database) in [
+        (&["Postgres"][..], NONE, "postgres"),
+        (&["template0"], NONE, "template0"),
+        (&["TEMPLATE1"], NONE, "template1"),
+        (NONE, &["pos"], "postgres"),
+        (NONE, &["POSTGRES"], "postgres"),
+        (NONE, &["tem"], "template0"),
+        (NONE, &["template1"], "template1"),
+    ] {
+        let kind = if words.is_empty() {
+            RuleKind::Prefix
+        } else {
+            RuleKind::Word
+        };
+        assert_eq!(
+            problem(words, prefixes),
+            Some((kind, PolicyProblem::MakesSystemDatabaseSafe { database })),
+            "{words:?} {prefixes:?}"
+        );
+    }
+    for (words, prefixes) in [
+        (NONE, &["ci_"][..]),
+        (&["scratch", "tmp"], &["wdh_test_", "ci_", "postgres_"]),
+        (&["template"], &["templates_"]),
+        (NONE, &["pg_test_"]),
+    ] {
+        assert_eq!(problem(words, prefixes), None, "{words:?} {prefixes:?}");
+    }
+    let e = from_file(&["ci"], None).check().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the safe word `ci` (from /srv/app/wdh.toml) is shorter than 3 characters, so it \
+         could mark databases safe by accident; use a longer one"
+    );
+    let e = from_file(&["scratch"], Some(&["post"]))
+        .check()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the safe prefix `post` (from /srv/app/wdh.toml) would mark the system database \
+         `postgres` safe to downgrade; remove it or make it more specific"
+    );
+    // The guard refuses to decide under such a policy, even on a safe-looking name.
+    let bad = from_file(&["ci"], None);
+    for name in ["ci", "app_ci", "postgres"] {
+        let d = decide(
+            &Operation::Downgrade { steps: 1 },
+            name,
+            None,
+            &bad,
+            &Override::default(),
+        );
+        assert!(
+            matches!(d, Err(GuardError::UnsafePolicy { .. })),
+            "{name}: {d:?}"
+        );
+    }
+    // An upgrade is not judged, so it does not care.
+    assert_eq!(
+        decide(&Operation::Upgrade, "ci", None, &bad, &Override::default()),
+        Ok(Decision::Allow)
+    );
+}
+
+#[test]
+fn a_destructive_run_on_a_safe_database_says_which_configured_rule_made_it_safe() {
+    let down = Operation::Downgrade { steps: 1 };
+    let note =
+        |name: &str, p: &SafetyPolicy| match decide(&down, name, None, p, &Override::default()) {
+            Ok(Decision::AllowSafe(note)) => note,
+            other => panic!("{name}: {other:?}"),
+        };
+    // Built in: nothing to name.
+    let built_in = note("wdh_test_x", &policy());
+    assert!(!built_in.names_a_source());
+    assert_eq!(
+        built_in.to_string(),
+        "`wdh_test_x` is safe by the built-in word `test`"
+    );
+    let widened = from_file(&["scratch"], Some(&["ci_"]));
+    let n = note("ci_42", &widened);
+    assert!(n.names_a_source());
+    assert_eq!(
+        n.to_string(),
+        "`ci_42` is safe by the prefix `ci_` from /srv/app/wdh.toml"
+    );
+    assert_eq!(
+        note("orders_scratch", &widened).to_string(),
+        "`orders_scratch` is safe by the word `scratch` from /srv/app/wdh.toml"
+    );
+    // A built-in rule under a policy whose other list comes from a file.
+    let words_only = from_file(&["scratch"], None);
+    let n = note("wdh_test_y", &words_only);
+    assert!(n.names_a_source());
+    assert_eq!(
+        n.to_string(),
+        "`wdh_test_y` is safe by the built-in prefix `wdh_test_`; the safe words come from \
+         /srv/app/wdh.toml"
+    );
+    // A refusal names the file its lists come from.
+    let refused = match decide(
+        &down,
+        "orders_test",
+        None,
+        &words_only,
+        &Override::default(),
+    ) {
+        Ok(Decision::Refuse(r)) => r.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        refused.contains(
+            "Protected because its name matches no safe word or prefix (safe words: scratch \
+             (from /srv/app/wdh.toml); prefixes: wdh_test_)."
+        ),
+        "{refused}"
+    );
+    // Not destructive: nothing was judged, so there is no note.
+    assert_eq!(
+        decide(
+            &Operation::Upgrade,
+            "ci_42",
+            None,
+            &widened,
+            &Override::default()
+        ),
+        Ok(Decision::Allow)
     );
 }

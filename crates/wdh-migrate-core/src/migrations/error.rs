@@ -38,6 +38,25 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    /// A file a layout reads is not a regular file (a FIFO, a socket, a
+    /// device); it is not opened, as reading it could block forever.
+    #[error("{path} is {kind}, not a regular file, so it is not read (reading it could block forever); replace it with a regular file holding the script")]
+    NotAFile {
+        /// The entry.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO (named pipe)`.
+        kind: &'static str,
+    },
+    /// A symbolic link in the migration directory resolves outside it.
+    #[error("{path} is a symbolic link to {target}, outside the migration directory {root}; links are followed only when they resolve inside it: copy the file into the directory instead")]
+    LinkOutside {
+        /// The link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+        /// The migration directory, canonical.
+        root: PathBuf,
+    },
     /// A file is not valid UTF-8.
     #[error("{path} is not valid UTF-8 (first invalid byte at offset {offset}); save it as UTF-8")]
     NotUtf8 {
@@ -82,6 +101,14 @@ pub enum LoadError {
     #[error("migration folder {path} has no up.sql; add one, or move the folder out of the migration directory")]
     MissingUp {
         /// The folder.
+        path: PathBuf,
+    },
+    /// An up script holds no statement yet (only comments, whitespace or
+    /// semicolons), as `new` writes it. An empty *down* script is allowed:
+    /// a deliberate no-op.
+    #[error("{path} has no statement yet (only comments or whitespace); write the migration's SQL in it, or remove the migration if it is not needed")]
+    EmptyUp {
+        /// The up script.
         path: PathBuf,
     },
     /// A file or folder looks like a migration but its name does not follow
@@ -169,10 +196,13 @@ impl LoadError {
             | LoadError::NotADirectory { path }
             | LoadError::ReadDir { path, .. }
             | LoadError::ReadFile { path, .. }
+            | LoadError::NotAFile { path, .. }
+            | LoadError::LinkOutside { path, .. }
             | LoadError::NotUtf8 { path, .. }
             | LoadError::NulByte { path, .. }
             | LoadError::Syntax { path, .. }
             | LoadError::MissingUp { path }
+            | LoadError::EmptyUp { path }
             | LoadError::MalformedName { path, .. }
             | LoadError::OrphanDown { path }
             | LoadError::MixedLayouts { path, .. }

@@ -4,17 +4,28 @@
 //! Hidden names are skipped, names that are not UTF-8 are reported as
 //! ignored, and the other entries are offered in path order to each layout
 //! of [`Layout::DETECTED`] until one recognises them. Then the layout that
-//! found migrations (at most one) builds them.
+//! found migrations (at most one) builds them. An up script with no
+//! statement is refused here, for every layout.
 
 use std::path::{is_separator, Path, PathBuf};
 
 use super::layout::{self, Collect, Entry, Offer};
 use super::{IgnoredFile, Layout, LoadError, MigrationSet};
 
+/// Whether up scripts with no statement yet are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Drafts {
+    /// Refused ([`LoadError::EmptyUp`]): what running and checking load.
+    Refuse,
+    /// Allowed: for adding migrations next to ones not written yet.
+    Allow,
+}
+
 /// Parses a listing; see [`MigrationSet::from_files`].
 pub(super) fn parse(
     root: &Path,
     files: Vec<(PathBuf, Vec<u8>)>,
+    drafts: Drafts,
 ) -> Result<MigrationSet, LoadError> {
     let (entries, mut ignored) = entries(files);
     let mut collectors: Vec<(Layout, Box<dyn Collect>)> = Layout::DETECTED
@@ -45,6 +56,12 @@ pub(super) fn parse(
         }
         None => (Layout::Empty, Vec::new()),
     };
+    let blank = migrations.iter().find(|m| m.up.is_empty());
+    if let (Some(blank), Drafts::Refuse) = (blank, drafts) {
+        return Err(LoadError::EmptyUp {
+            path: root.join(&blank.up.path),
+        });
+    }
     Ok(MigrationSet {
         layout,
         migrations,

@@ -39,7 +39,10 @@
 //!
 //! A missing down script makes the migration irreversible
 //! ([`Down::Missing`]); a down script with only whitespace and comments is a
-//! deliberate no-op and is allowed.
+//! deliberate no-op and is allowed. An *up* script with only whitespace and
+//! comments (what `wdh-migrate new` writes) is a [`LoadError::EmptyUp`]: it
+//! is not written yet, and applying it would record a migration that did
+//! nothing.
 //!
 //! The comment lines at the top of a script (`--` lines and blank lines
 //! before anything else) may hold directives, in every layout:
@@ -271,6 +274,14 @@ impl MigrationSet {
         MigrationSet::from_files(dir, files)
     }
 
+    /// Like [`MigrationSet::load`], but an up script with no statement yet
+    /// is not an error: for tools that add a migration next to ones not
+    /// written yet (`wdh-migrate new`). Never run such a set.
+    pub fn load_drafts(dir: &Path) -> Result<MigrationSet, LoadError> {
+        let files = read::read_listing(dir)?;
+        listing::parse(dir, files, listing::Drafts::Allow)
+    }
+
     /// Parses a listing of files.
     ///
     /// Each entry is a path relative to the set root, with `/` separators,
@@ -283,11 +294,14 @@ impl MigrationSet {
     /// contents for other files.
     ///
     /// `root_display` is only used to name paths in errors.
+    ///
+    /// An up script with no statement (only comments, whitespace or
+    /// semicolons) is a [`LoadError::EmptyUp`].
     pub fn from_files(
         root_display: &Path,
         files: Vec<(PathBuf, Vec<u8>)>,
     ) -> Result<MigrationSet, LoadError> {
-        listing::parse(root_display, files)
+        listing::parse(root_display, files, listing::Drafts::Refuse)
     }
 
     /// SHA-256 identifying the set: over each migration's normalized

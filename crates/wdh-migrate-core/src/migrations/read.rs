@@ -14,6 +14,10 @@ fn walk_error(e: WalkError) -> LoadError {
     match e {
         WalkError::ReadDir { path, source } => LoadError::ReadDir { path, source },
         WalkError::Stat { path, source } => LoadError::ReadFile { path, source },
+        WalkError::NotAFile { path, kind } => LoadError::NotAFile { path, kind },
+        WalkError::LinkOutside { path, target, root } => {
+            LoadError::LinkOutside { path, target, root }
+        }
     }
 }
 
@@ -49,7 +53,9 @@ pub(super) fn check_dir(dir: &Path) -> Result<(), LoadError> {
 
 /// Lists `dir` with [`walk`]: its entries, and the entries directly inside
 /// the folders a layout lists. Folders are listed with a trailing `/`; only
-/// the files a layout reads are read.
+/// the files a layout reads are read, and only regular files (a FIFO named
+/// `up.sql` is an error, never opened). Symbolic links are followed only
+/// when they resolve inside `dir`.
 pub(super) fn read_listing(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, LoadError> {
     check_dir(dir)?;
     let mut out = Vec::new();

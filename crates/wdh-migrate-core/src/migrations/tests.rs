@@ -167,6 +167,54 @@ fn empty_down_is_a_noop_and_missing_down_is_irreversible() {
 }
 
 #[test]
+fn an_up_with_no_statement_is_refused_in_every_layout() {
+    for blank in [
+        "",
+        "-- Migration: a\n-- Write the SQL here.\n",
+        "\u{feff}\r\n  \r\n",
+        "-- wdh:irreversible\n/* later */ ;\n",
+        "-- wdh:no-transaction\n",
+    ] {
+        for (listing, up) in [
+            (
+                vec![
+                    ("0001_a/up.sql", UP),
+                    ("0002_b/up.sql", blank),
+                    ("0002_b/down.sql", DOWN),
+                    ("0003_c/up.sql", UP),
+                ],
+                "0002_b/up.sql",
+            ),
+            (
+                vec![
+                    ("0001_a.up.sql", UP),
+                    ("0002_b.up.sql", blank),
+                    ("0003_c.up.sql", UP),
+                ],
+                "0002_b.up.sql",
+            ),
+        ] {
+            let e = err(&listing);
+            let path = Path::new("mig").join(up);
+            assert!(
+                matches!(&e, LoadError::EmptyUp { path: p } if p == &path),
+                "{up} {blank:?}: {e:?}"
+            );
+            assert_eq!(e.path(), path);
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&*path.to_string_lossy())
+                    && text.contains("has no statement yet")
+                    && text.contains("write the migration's SQL"),
+                "{text}"
+            );
+        }
+    }
+    // An empty down stays a deliberate no-op.
+    ok(&[("0001_a/up.sql", UP), ("0001_a/down.sql", "")]);
+}
+
+#[test]
 fn wrapping_begin_commit_is_blanked_in_place() {
     let up = "-- golang-migrate style\nBEGIN;\nCREATE TABLE t (id int);\nINSERT INTO t VALUES ('é');\nCOMMIT;\n";
     let set = ok(&[
@@ -351,4 +399,38 @@ fn unreadable_file_is_an_error_with_source() {
         "{e:?}"
     );
     assert!(std::error::Error::source(&e).is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_script_or_a_link_outside_is_an_error_naming_it() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("1_a.up.sql");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let e = MigrationSet::load(dir.path()).expect_err("a FIFO");
+    assert!(
+        matches!(&e, LoadError::NotAFile { path, kind: "a FIFO (named pipe)" } if path == &fifo),
+        "{e:?}"
+    );
+    assert_eq!(e.path(), fifo);
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    fs::write(outside.path().join("x.sql"), UP).expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("1_a.up.sql");
+    symlink(outside.path().join("x.sql"), &link).expect("symlink");
+    let e = MigrationSet::load(dir.path()).expect_err("outside");
+    assert!(
+        matches!(&e, LoadError::LinkOutside { path, .. } if path == &link),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("outside the migration directory"),
+        "{e}"
+    );
 }

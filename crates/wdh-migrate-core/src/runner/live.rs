@@ -169,7 +169,7 @@ impl Runner<'_> {
             &self.options.override_,
         )?;
         match decision {
-            Decision::Allow => Ok(false),
+            Decision::Allow | Decision::AllowSafe(_) => Ok(false),
             Decision::AllowWithOverride { .. } => Ok(true),
             Decision::Refuse(r) => Err(RunError::Blocked(Box::new(r))),
         }
@@ -215,6 +215,12 @@ impl Runner<'_> {
         };
         match decision {
             Decision::Allow => Ok(false),
+            Decision::AllowSafe(note) => {
+                if note.names_a_source() {
+                    on(Event::Safe(&note.to_string()));
+                }
+                Ok(false)
+            }
             Decision::AllowWithOverride { warning } => {
                 on(Event::Override(&warning.render(self.spelling)));
                 Ok(true)
@@ -245,7 +251,9 @@ impl Runner<'_> {
     ) -> Result<(), RunError> {
         let decision = self.decide_live(c, op);
         match decision {
-            Ok(Decision::Allow | Decision::AllowWithOverride { .. }) => Ok(()),
+            Ok(Decision::Allow | Decision::AllowSafe(_) | Decision::AllowWithOverride { .. }) => {
+                Ok(())
+            }
             Ok(Decision::Refuse(_)) | Err(_) => self.judge_live(c, op, audit, on).map(|_| ()),
         }
     }

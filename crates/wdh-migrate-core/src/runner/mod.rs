@@ -101,6 +101,10 @@ pub enum Event<'a> {
     Connected(&'a Identity),
     /// The guard was overridden (print it loudly).
     Override(&'a str),
+    /// A destructive operation is allowed because the database is safe
+    /// under a policy that is not entirely built in: which rule made it
+    /// safe, and where it comes from (print it, even when quiet).
+    Safe(&'a str),
     /// Something was allowed that is normally refused (drift, …).
     Warning(&'a str),
     /// The plan is known.
@@ -448,6 +452,8 @@ impl<'t> Runner<'t> {
             .map_err(plan_error(&c.identity.database))?;
         let verdict = match self.decide_live(&c, &downgrade_operation(to)) {
             Ok(Decision::Allow) => "allowed".to_string(),
+            Ok(Decision::AllowSafe(note)) if note.names_a_source() => format!("allowed: {note}"),
+            Ok(Decision::AllowSafe(_)) => "allowed".to_string(),
             Ok(Decision::AllowWithOverride { warning }) => {
                 format!(
                     "allowed with the override: {}",

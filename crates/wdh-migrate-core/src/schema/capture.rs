@@ -45,24 +45,31 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
         let (Some(key), def) = (row.get(0), row.get(1)) else {
             continue;
         };
-        let def = def.unwrap_or_default().trim_end().to_string();
-        match entries.get_mut(key) {
-            // Keys are unique by construction; should two objects ever share
-            // one, keep both definitions in a stable order.
-            Some(existing) => {
-                let mut both = [existing.clone(), def];
-                both.sort();
-                *existing = both.join("\n");
-            }
-            None => {
-                entries.insert(key.to_string(), def);
-            }
-        }
+        insert(
+            &mut entries,
+            key,
+            def.unwrap_or_default().trim_end().to_string(),
+        );
     }
     Ok(Snapshot { entries })
 }
 
-fn rows(messages: Vec<SimpleQueryMessage>) -> impl Iterator<Item = SimpleQueryRow> {
+/// Adds an entry. Keys are unique by construction; should two objects ever
+/// share one, both definitions are kept in a stable order.
+pub(super) fn insert(entries: &mut BTreeMap<String, String>, key: &str, def: String) {
+    match entries.get_mut(key) {
+        Some(existing) => {
+            let mut both = [existing.clone(), def];
+            both.sort();
+            *existing = both.join("\n");
+        }
+        None => {
+            entries.insert(key.to_string(), def);
+        }
+    }
+}
+
+pub(super) fn rows(messages: Vec<SimpleQueryMessage>) -> impl Iterator<Item = SimpleQueryRow> {
     messages.into_iter().filter_map(|m| match m {
         SimpleQueryMessage::Row(row) => Some(row),
         _ => None,
@@ -72,7 +79,7 @@ fn rows(messages: Vec<SimpleQueryMessage>) -> impl Iterator<Item = SimpleQueryRo
 /// Output settings that `pg_get_*` functions and constant deparsing depend
 /// on, fixed for the capture's transaction (and JIT off: compiling would
 /// cost more than the query), then the server version.
-const SETTINGS: &str = include_str!("settings.sql");
+pub(super) const SETTINGS: &str = include_str!("settings.sql");
 
 /// A column's compression method (PostgreSQL 14 and later).
 const COMPRESSION: &str = "CASE WHEN a.attcompression <> '' THEN ' COMPRESSION ' || \

@@ -1,5 +1,10 @@
 //! Catalog-based schema capture and comparison.
 //!
+//! [`capture_globals`] reads what every database of the server shares
+//! (roles, memberships, role and database settings, tablespaces, other
+//! databases, `ALTER SYSTEM` settings) into [`Globals`], compared with
+//! [`diff_globals`]; a password hash is only ever said to have changed.
+//!
 //! [`capture`] reads a database's schema from the system catalogs into a
 //! [`Snapshot`]: one entry per object, keyed by a stable identity such as
 //! `table business.annuity_performance` or
@@ -74,6 +79,7 @@
 
 mod capture;
 mod diff;
+mod globals;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -84,6 +90,7 @@ use serde::Serialize;
 
 pub use capture::capture;
 pub use diff::diff;
+pub use globals::{capture_globals, diff_globals, Globals};
 pub use render::render;
 
 /// A catalog-based capture of a database's schema: one entry per object,
@@ -162,6 +169,15 @@ pub enum Change {
         /// Its definition in the second snapshot.
         after: String,
     },
+    /// A secret of the object differs (a role's password hash, a setting
+    /// that looks like a secret). Neither value is kept: `what` only says
+    /// what changed, e.g. `password changed`.
+    Secret {
+        /// The object's key.
+        key: String,
+        /// What changed, e.g. `password changed (removed)`.
+        what: String,
+    },
 }
 
 impl Change {
@@ -170,7 +186,8 @@ impl Change {
         match self {
             Change::Added { key, .. }
             | Change::Removed { key, .. }
-            | Change::Changed { key, .. } => key,
+            | Change::Changed { key, .. }
+            | Change::Secret { key, .. } => key,
         }
     }
 }

@@ -36,6 +36,8 @@ const CONTEXT: usize = 3;
 ///   `- key: definition` line (just the key when the definition is empty);
 ///   a multi-line definition follows its `+ key:`/`- key:` line, one
 ///   indented line each, prefixed with the same sign;
+/// - a secret that changed is one `~ key: what` line, e.g.
+///   `~ role app: password changed`, never with a value;
 /// - a changed object with single-line definitions is a `- key: before`
 ///   line then a `+ key: after` line;
 /// - a changed object with a multi-line definition is a `~ key:` line
@@ -48,6 +50,9 @@ pub fn render(changes: &[Change]) -> String {
         match change {
             Change::Added { key, after } => render_whole(&mut out, '+', key, after),
             Change::Removed { key, before } => render_whole(&mut out, '-', key, before),
+            Change::Secret { key, what } => {
+                let _ = writeln!(out, "~ {key}: {what}");
+            }
             Change::Changed { key, before, after } => {
                 if before.contains('\n') || after.contains('\n') {
                     let _ = writeln!(out, "~ {key}:");

@@ -1,11 +1,14 @@
 //! `wdh-migrate check`: on a throw-away database (a private cluster, or a
 //! server meant for tests given with `--admin-url`), never on the
-//! configured target, which is not even read.
+//! configured target, which is not even read. The server is named on
+//! stderr first. On a server given with `--admin-url`, which other
+//! databases share, the check fails if the migrations changed what every
+//! database of it shares (roles, passwords, settings, other databases).
 
 use std::path::Path;
 
 use wdh_migrate_core::check::{self, CheckReport, MigrationCheck, Outcome};
-use wdh_migrate_core::target::{Source, Target};
+use wdh_migrate_core::target::{redact, Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
 use super::load;
@@ -29,9 +32,16 @@ fn check(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(
     // The cluster (if any) must outlive the database: declared first, dropped last.
     let cluster;
     let server = match admin_url {
-        Some(url) => TestServer::from_admin_url(url).map_err(CliError::failed)?,
+        Some(url) => {
+            eprintln!("server: {} (from --admin-url)", shown_url(url));
+            TestServer::from_admin_url(url).map_err(CliError::failed)?
+        }
         None => {
             cluster = TestCluster::start().map_err(CliError::failed)?;
+            eprintln!(
+                "server: a private throw-away cluster in {} (started for this check)",
+                cluster.root().display()
+            );
             cluster.server().clone()
         }
     };
@@ -52,15 +62,25 @@ fn check(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(
     })
     .map_err(CliError::failed)?;
     drop(database);
+    let shared = admin_url.is_some();
     if json {
         crate::output::json(&report);
     } else {
-        summary(&report, paint);
+        summary(&report, shared, paint);
     }
     match report.first_problem().map(|m| &m.outcome) {
+        None if shared && !report.global_changes.is_empty() => Err(CliError::CheckGlobals),
         None => Ok(()),
         Some(Outcome::NotInverse { .. }) => Err(CliError::CheckNotInverse),
         Some(_) => Err(CliError::CheckFailed),
+    }
+}
+
+/// The admin URL as it may be shown: without its password.
+fn shown_url(url: &str) -> String {
+    match Target::parse(url, Source::Explicit) {
+        Ok(target) => target.redacted(),
+        Err(_) => redact(url, ""),
     }
 }
 
@@ -94,7 +114,27 @@ fn line(m: &MigrationCheck, paint: Paint) {
     }
 }
 
-fn summary(report: &CheckReport, paint: Paint) {
+fn summary(report: &CheckReport, shared: bool, paint: Paint) {
+    for unread in &report.globals_unread {
+        println!("not compared: {unread}");
+    }
+    if !report.global_changes.is_empty() {
+        if shared {
+            println!(
+                "{}: the migrations changed what every database of this server shares:",
+                paint.red("SHARED OBJECTS CHANGED")
+            );
+        } else {
+            println!(
+                "{} the migrations change what every database of a server shares (harmless on \
+                 this private cluster; `check --admin-url` fails on it):",
+                paint.yellow("note:")
+            );
+        }
+        for l in report.global_diff.lines() {
+            println!("      {l}");
+        }
+    }
     if !report.missing_down.is_empty() {
         println!("missing down.sql: {}", report.missing_down.join(", "));
     }
@@ -104,7 +144,8 @@ fn summary(report: &CheckReport, paint: Paint) {
     for (path, reason) in &report.ignored {
         println!("ignored: {path} ({reason})");
     }
-    if report.first_problem().is_none() {
+    let shared_changed = shared && !report.global_changes.is_empty();
+    if report.first_problem().is_none() && !shared_changed {
         println!(
             "check: {} every down.sql that can run restores its up.sql's schema ({} schema objects at head)",
             paint.green("ok:"),

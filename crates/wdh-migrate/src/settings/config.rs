@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
-use wdh_migrate_core::guard::SafetyPolicy;
+use wdh_migrate_core::guard::{RuleSource, SafetyPolicy};
 
 /// `wdh.toml`. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
@@ -37,26 +37,67 @@ pub struct Config {
 }
 
 /// Loads `path` (given with `--config`, so it must exist) or, with none,
-/// `./wdh.toml` when it exists.
+/// `./wdh.toml` when it exists. A symbolic link that leads nowhere, or a
+/// path that is not a regular file (a FIFO would block the read), is an
+/// error, not "no configuration".
 pub fn load(path: Option<&Path>) -> Result<Config> {
     let (path, explicit) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => (PathBuf::from("wdh.toml"), false),
     };
-    if !path.exists() {
-        if explicit {
-            bail!("the configuration file {} does not exist", path.display());
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if explicit {
+                bail!("the configuration file {} does not exist", path.display());
+            }
+            return Ok(Config::default());
         }
-        return Ok(Config::default());
+        Err(e) => {
+            return Err(anyhow!(e).context(format!("reading {}", path.display())));
+        }
+        Ok(link) if link.file_type().is_symlink() => match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "the configuration file {} is a symbolic link to {}, which does not exist; \
+                 fix the link or remove it",
+                path.display(),
+                std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "an unreadable target".into())
+            ),
+            Err(e) => return Err(anyhow!(e).context(format!("reading {}", path.display()))),
+            Ok(meta) => regular(&path, &meta)?,
+        },
+        Ok(meta) => regular(&path, &meta)?,
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let values: ConfigFile =
         toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))?;
-    Ok(Config {
+    let config = Config {
         file: Some(path),
         values,
-    })
+    };
+    // A safe word or prefix that could mark the wrong databases safe is a
+    // configuration error for every command, before any work. The message
+    // names the file.
+    config.policy().check().map_err(|e| anyhow!("{e}"))?;
+    Ok(config)
+}
+
+/// Refuses a configuration path that is not a regular file.
+fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file (a FIFO, a socket or a device)"
+    };
+    bail!(
+        "the configuration file {} is {what}, so it is not read; make it a regular TOML file",
+        path.display()
+    )
 }
 
 impl Config {
@@ -72,15 +113,31 @@ impl Config {
     }
 
     /// The safety policy: the library's default lists, replaced by the
-    /// file's `safe_words` and `safe_prefixes` where given.
+    /// file's `safe_words` and `safe_prefixes` where given, each list
+    /// marked with the file it comes from (so every destructive run can
+    /// name it).
     pub fn policy(&self) -> SafetyPolicy {
         let mut policy = SafetyPolicy::default();
+        let from = || RuleSource::File(PathBuf::from(self.file_display()));
         if let Some(words) = &self.values.safe_words {
             policy.safe_words = words.clone();
+            policy.words_from = from();
         }
         if let Some(prefixes) = &self.values.safe_prefixes {
             policy.safe_prefixes = prefixes.clone();
+            policy.prefixes_from = from();
         }
         policy
+    }
+
+    /// The file's path, absolute where it can be made so, for messages.
+    fn file_display(&self) -> String {
+        match &self.file {
+            Some(file) => std::path::absolute(file)
+                .unwrap_or_else(|_| file.clone())
+                .display()
+                .to_string(),
+            None => "no configuration file".to_owned(),
+        }
     }
 }

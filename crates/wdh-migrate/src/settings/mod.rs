@@ -374,7 +374,7 @@ mod tests {
         )
         .unwrap();
         let Action::Database(_, job) = s.action else {
-            panic!("an upgrade");
+            panic!("a database command");
         };
         let DatabaseJob::Upgrade { options, .. } = *job else {
             panic!("an upgrade");

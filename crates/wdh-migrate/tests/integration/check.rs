@@ -176,3 +176,242 @@ fn check_runs_on_a_server_given_with_admin_url_and_cleans_up() {
         .get(0);
     assert_eq!(left, 0, "the check's database is dropped");
 }
+
+/// A cluster with a role `r` that has a password, and the text of its hash.
+fn cluster_with_a_role_that_has_a_password() -> (wdh_testdb::TestCluster, String) {
+    let cluster = wdh_testdb::TestCluster::start().unwrap();
+    let mut c = cluster.server().connect("postgres").unwrap();
+    c.batch_execute("CREATE ROLE r LOGIN PASSWORD 'Secret-r-Pa55'")
+        .unwrap();
+    let hash: String = c
+        .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = 'r'", &[])
+        .unwrap()
+        .get(0);
+    assert!(hash.starts_with("SCRAM-SHA-256$"), "{hash}");
+    (cluster, hash)
+}
+
+/// Every trace a password hash could leave in a text: the hash, its parts,
+/// the password, and hex digests a capture could compute of it.
+fn assert_no_secret(text: &str, hash: &str) {
+    assert!(!text.contains("Secret-r-Pa55"), "{text}");
+    for part in hash.split(['$', ':', '*']).filter(|p| p.len() >= 8) {
+        assert!(!text.contains(part), "a piece of the hash is shown: {text}");
+    }
+    assert!(!text.contains("SCRAM-SHA-256"), "{text}");
+}
+
+fn role_r(cluster: &wdh_testdb::TestCluster) -> (String, bool) {
+    let mut c = cluster.server().connect("postgres").unwrap();
+    let row = c
+        .query_one(
+            "SELECT coalesce(rolpassword, ''), rolcanlogin FROM pg_authid WHERE rolname = 'r'",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[test]
+fn a_migration_that_recreates_a_role_on_a_shared_server_fails_and_never_shows_the_hash() {
+    let (cluster, hash) = cluster_with_a_role_that_has_a_password();
+    let admin = cluster.url("postgres");
+    // Down reverts nothing: only the whole check's before and after differ.
+    let noop_down = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        ("0002_role/up.sql", "DROP ROLE IF EXISTS r; CREATE ROLE r;"),
+        ("0002_role/down.sql", "-- nothing to undo\n"),
+    ]);
+    let run = wdh(&["check", "--admin-url", &admin])
+        .migrations(noop_down.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with(&format!("server: {admin} (from --admin-url)\n")),
+        "the server is named first: {}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("SHARED OBJECTS CHANGED")
+            && run.stdout.contains("~ role r: password changed (removed)")
+            && run.stdout.contains("- role r: NOSUPERUSER INHERIT")
+            && run.stdout.contains("+ role r: NOSUPERUSER INHERIT"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("changed roles, settings or databases"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("check: ok"), "{}", run.stdout);
+    assert_no_secret(&run.all(), &hash);
+    // The damage is real: that is why a shared server must be told.
+    assert_eq!(role_r(&cluster), (String::new(), false));
+
+    let mut c = cluster.server().connect("postgres").unwrap();
+    c.batch_execute("ALTER ROLE r LOGIN PASSWORD 'Secret-r-Pa55'")
+        .unwrap();
+    let (hash, _) = role_r(&cluster);
+    let json = wdh(&["check", "--json", "--admin-url", &admin])
+        .migrations(noop_down.path())
+        .run();
+    assert_eq!(json.code, 4, "{}", json.all());
+    assert_no_secret(&json.all(), &hash);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        v["global_changes"].as_array().unwrap().iter().any(|c| c
+            == &serde_json::json!({"change": "secret", "key": "role r", "what": "password changed (removed)"})),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_down_must_restore_the_shared_objects_too_and_a_new_password_is_only_said_to_differ() {
+    let (cluster, hash) = cluster_with_a_role_that_has_a_password();
+    let admin = cluster.url("postgres");
+    // The down re-creates the role with another password: everything but the hash is back.
+    let dir = folder(&[
+        (
+            "0001_role/up.sql",
+            "DROP ROLE IF EXISTS r; CREATE ROLE r LOGIN;",
+        ),
+        (
+            "0001_role/down.sql",
+            "DROP ROLE r; CREATE ROLE r LOGIN PASSWORD 'another-one';",
+        ),
+    ]);
+    let run = wdh(&["check", "--admin-url", &admin])
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stdout.contains("NOT INVERSE") && run.stdout.contains("0001_role"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("      ~ role r: password changed\n"),
+        "{}",
+        run.stdout
+    );
+    assert_no_secret(&run.all(), &hash);
+    let (now, _) = role_r(&cluster);
+    assert_no_secret(&run.all(), &now);
+
+    // A role, membership, setting, database and ALTER SYSTEM left behind on a shared server.
+    let (cluster, hash) = cluster_with_a_role_that_has_a_password();
+    let admin = cluster.url("postgres");
+    cluster
+        .server()
+        .connect("postgres")
+        .unwrap()
+        .batch_execute("CREATE DATABASE billing")
+        .unwrap();
+    let dir = folder(&[
+        (
+            "0001_shared/up.sql",
+            "CREATE ROLE app_reader; GRANT app_reader TO r; \
+             ALTER ROLE r SET work_mem = '64MB'; \
+             ALTER DATABASE billing SET statement_timeout = '5s'; \
+             COMMENT ON ROLE r IS 'reader';",
+        ),
+        ("0001_shared/down.sql", ""),
+    ]);
+    let run = wdh(&["check", "--admin-url", &admin])
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    for line in [
+        "+ role app_reader: NOSUPERUSER",
+        "+ membership r in app_reader granted by postgres: WITHOUT ADMIN OPTION",
+        "+ setting work_mem for role r in every database: 64MB",
+        "+ setting statement_timeout for every role in database billing: 5s",
+        "+ comment on role r: reader",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+    assert_no_secret(&run.all(), &hash);
+}
+
+#[test]
+fn alter_system_and_other_databases_are_shared_objects_too() {
+    let cluster = wdh_testdb::TestCluster::start().unwrap();
+    let admin = cluster.url("postgres");
+    let mut c = cluster.server().connect("postgres").unwrap();
+    c.batch_execute("CREATE DATABASE billing").unwrap();
+    // ALTER SYSTEM and DROP DATABASE cannot run in a transaction.
+    let dir = folder(&[
+        (
+            "0001_system/up.sql",
+            "-- wdh:no-transaction\nALTER SYSTEM SET work_mem = '77MB';\nDROP DATABASE billing;\n",
+        ),
+        ("0001_system/down.sql", ""),
+    ]);
+    let run = wdh(&["check", "--admin-url", &admin])
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    for line in [
+        "+ server setting work_mem in postgresql.auto.conf: 77MB",
+        "- database billing: OWNER postgres",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+    c.batch_execute("ALTER SYSTEM RESET ALL").unwrap();
+}
+
+#[test]
+fn on_a_private_cluster_shared_objects_are_a_note_and_what_cannot_be_read_is_said() {
+    let dir = folder(&[
+        ("0001_role/up.sql", "CREATE ROLE app_reader;"),
+        ("0001_role/down.sql", "DROP ROLE app_reader;"),
+    ]);
+    // The down restores it; the final up leaves it, which a private cluster tolerates.
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with("server: a private throw-away cluster in "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("note: the migrations change what every database")
+            && run.stdout.contains("+ role app_reader: NOSUPERUSER"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("check: ok"), "{}", run.stdout);
+    // The same migrations on a shared server fail.
+    let cluster = wdh_testdb::TestCluster::start().unwrap();
+    let run = wdh(&["check", "--admin-url", &cluster.url("postgres")])
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    // A role that may create databases but is no superuser: what it cannot read is named.
+    let mut c = cluster.server().connect("postgres").unwrap();
+    c.batch_execute("CREATE ROLE tester LOGIN CREATEDB; DROP ROLE app_reader;")
+        .unwrap();
+    let url = cluster.url("postgres").replacen("postgres@", "tester@", 1);
+    let bundled_like = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    let run = wdh(&["check", "--admin-url", &url])
+        .migrations(bundled_like.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("not compared: role password hashes (reading pg_authid needs a superuser)")
+            && run
+                .stdout
+                .contains("not compared: configuration file settings"),
+        "{}",
+        run.stdout
+    );
+}

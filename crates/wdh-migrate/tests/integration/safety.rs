@@ -591,6 +591,68 @@ fn a_locked_marker_blocks_every_override_and_unlocking_is_guarded() {
 }
 
 #[test]
+fn the_lock_is_read_as_postgresql_reads_booleans_and_an_unreadable_one_counts_as_locked() {
+    use wdh_migrate_core::guard::RefusalKind;
+    let cluster = TestCluster::start().unwrap();
+    let production = Some(Marker {
+        environment: Environment::Production,
+        locked: false,
+    });
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    let cases = [
+        (" TRUE ", true),
+        ("y", true),
+        ("On", true),
+        ("1", true),
+        ("maybe", true),
+        ("o", true),
+        ("of", false),
+        ("N", false),
+        ("fal", false),
+    ];
+    for (i, (value, locked)) in cases.into_iter().enumerate() {
+        let name = format!("orders_{i}");
+        let target = marked_database(&cluster, &name, production);
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{name}\" SET wdh.environment_locked = '{value}'"
+            ))
+            .unwrap();
+        let before = versions_of(&target);
+        let result = downgrade_one(
+            &target,
+            Override {
+                allow_variable: Some(OVERRIDE.into()),
+                confirm_database: Some(name.clone()),
+            },
+        );
+        if locked {
+            match result {
+                Err(RunError::Blocked(r)) => assert_eq!(r.kind, RefusalKind::Locked, "{value:?}"),
+                other => panic!("{value:?} must count as locked: {other:?}"),
+            }
+            assert_eq!(versions_of(&target), before, "{value:?}");
+        } else {
+            result.unwrap_or_else(|e| panic!("{value:?} is not locked: {e}"));
+            assert_eq!(versions_of(&target).len(), before.len() - 1, "{value:?}");
+        }
+    }
+    // `status` shows what it could not read.
+    let run = wdh(&["status"])
+        .url(&cluster.url("orders_4"))
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "marked production (locked) (wdh.environment_locked is \"maybe\", not a boolean)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_session_setting_cannot_fake_a_weaker_marker() {
     let db = db();
     assert_eq!(wdh(&["mark", "production"]).db(&db).run().code, 0);
@@ -979,14 +1041,14 @@ fn passwords_never_appear_with_real_password_authentication() {
 fn safe_words_and_prefixes_come_from_wdh_toml() {
     // The socket does not exist: passing the claim shows as a failed connection (exit 1),
     // a refusal on the claim as exit 3 without any connection.
-    let url = "postgresql://app@/orders_qa?host=/nonexistent/socket/dir";
+    let url = "postgresql://app@/orders_scratch?host=/nonexistent/socket/dir";
     let cwd = tempfile::tempdir().unwrap();
     let run = wdh(&["downgrade", "base", "--database-url", url])
         .cwd(cwd.path())
         .migrations(&bundled_dir())
         .run();
     assert_eq!(run.code, 3, "{}", run.all());
-    std::fs::write(cwd.path().join("wdh.toml"), "safe_words = [\"qa\"]\n").unwrap();
+    std::fs::write(cwd.path().join("wdh.toml"), "safe_words = [\"scratch\"]\n").unwrap();
     let run = wdh(&["downgrade", "base", "--database-url", url])
         .cwd(cwd.path())
         .migrations(&bundled_dir())
@@ -998,7 +1060,8 @@ fn safe_words_and_prefixes_come_from_wdh_toml() {
         run.all()
     );
     assert!(run.stderr.contains("could not connect"), "{}", run.stderr);
-    // The configured lists replace the defaults: `test` is no longer a safe word.
+    // The configured lists replace the defaults: `test` is no longer a safe
+    // word, and the refusal says where the list comes from.
     let run = wdh(&[
         "downgrade",
         "base",
@@ -1008,12 +1071,15 @@ fn safe_words_and_prefixes_come_from_wdh_toml() {
     .cwd(cwd.path())
     .migrations(&bundled_dir())
     .run();
-    assert_eq!(run.code, 3, "{}", run.all());
-    std::fs::write(
-        cwd.path().join("wdh.toml"),
-        "safe_prefixes = [\"scratch_\"]\n",
-    )
-    .unwrap();
+    let file = cwd.path().join("wdh.toml");
+    run.expect(
+        3,
+        &[&format!(
+            "(safe words: scratch (from {}); prefixes: wdh_test_)",
+            file.display()
+        )],
+    );
+    std::fs::write(&file, "safe_prefixes = [\"scratch_\"]\n").unwrap();
     let run = wdh(&[
         "downgrade",
         "base",
@@ -1024,6 +1090,177 @@ fn safe_words_and_prefixes_come_from_wdh_toml() {
     .migrations(&bundled_dir())
     .run();
     assert_eq!(run.code, 1, "{}", run.all());
+}
+
+#[test]
+fn a_widened_guard_names_its_file_and_rule_on_every_destructive_run() {
+    let cluster = TestCluster::start().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let file = cwd.path().join("wdh.toml");
+    std::fs::write(
+        &file,
+        "safe_words = [\"scratch\"]\nsafe_prefixes = [\"ci_\"]\n",
+    )
+    .unwrap();
+    let by_prefix = format!(
+        "guard: `ci_42` is safe by the prefix `ci_` from {}",
+        file.display()
+    );
+    let target = marked_database(&cluster, "ci_42", None);
+    let down = |extra: &[&str]| {
+        let mut args = vec!["downgrade", "-1"];
+        args.extend_from_slice(extra);
+        wdh(&args)
+            .cwd(cwd.path())
+            .url(&cluster.url("ci_42"))
+            .migrations(&bundled_dir())
+            .run()
+    };
+    let run = down(&[]);
+    run.expect(0, &[&by_prefix]);
+    assert_eq!(versions_of(&target).len(), 1);
+    // Never hidden, in JSON or quiet runs either.
+    for flag in ["--quiet", "--json"] {
+        Runner::new(&target, RunOptions::default())
+            .upgrade(&bundled(), &UpgradeTo::Steps(1), &mut |_| {})
+            .unwrap();
+        down(&[flag]).expect(0, &[&by_prefix]);
+    }
+    let run = down(&["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!(
+            "allowed: `ci_42` is safe by the prefix `ci_` from {}",
+            file.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    // A weaker marker is judged the same way.
+    let mark = |args: &[&str]| wdh(args).cwd(cwd.path()).url(&cluster.url("ci_42")).run();
+    assert_eq!(mark(&["mark", "dev", "--locked"]).code, 0);
+    mark(&["mark", "dev"]).expect(0, &[&by_prefix]);
+
+    // A built-in rule under a file that changes the other list: the file is named too.
+    std::fs::write(&file, "safe_words = [\"scratch\"]\n").unwrap();
+    let t = marked_database(&cluster, "wdh_test_by_default", None);
+    let run = wdh(&["downgrade", "-1"])
+        .cwd(cwd.path())
+        .url(&cluster.url("wdh_test_by_default"))
+        .migrations(&bundled_dir())
+        .run();
+    run.expect(
+        0,
+        &[&format!(
+            "guard: `wdh_test_by_default` is safe by the built-in prefix `wdh_test_`; the safe \
+             words come from {}",
+            file.display()
+        )],
+    );
+    assert_eq!(versions_of(&t).len(), 1);
+    // Without a file that changes the lists, nothing is added.
+    std::fs::remove_file(&file).unwrap();
+    let run = wdh(&["downgrade", "-1"])
+        .cwd(cwd.path())
+        .url(&cluster.url("wdh_test_by_default"))
+        .migrations(&bundled_dir())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stderr.contains("guard:"), "{}", run.stderr);
+}
+
+#[test]
+fn a_safe_word_or_prefix_that_could_mark_the_wrong_databases_safe_is_a_configuration_error() {
+    let cluster = TestCluster::start().unwrap();
+    let target = marked_database(&cluster, "ci", None);
+    let before = versions_of(&target);
+    for (config, entry, problem) in [
+        (
+            "safe_words = [\"ci\"]",
+            "safe word `ci`",
+            "is shorter than 3 characters",
+        ),
+        (
+            "safe_prefixes = [\"c\"]",
+            "safe prefix `c`",
+            "is shorter than 3 characters",
+        ),
+        (
+            "safe_words = [\"\"]",
+            "safe word ``",
+            "is shorter than 3 characters",
+        ),
+        (
+            "safe_words = [\"scratch\", \"Postgres\"]",
+            "safe word `Postgres`",
+            "would mark the system database `postgres` safe",
+        ),
+        (
+            "safe_words = [\"template1\"]",
+            "safe word `template1`",
+            "would mark the system database `template1` safe",
+        ),
+        (
+            "safe_prefixes = [\"post\"]",
+            "safe prefix `post`",
+            "would mark the system database `postgres` safe",
+        ),
+        (
+            "safe_prefixes = [\"tem\"]",
+            "safe prefix `tem`",
+            "would mark the system database `template0` safe",
+        ),
+        (
+            "safe_words = [\"ci_env\"]",
+            "safe word `ci_env`",
+            "holds `_`, `-` or `.`, which split a name into words, so it can never match",
+        ),
+    ] {
+        let cwd = tempfile::tempdir().unwrap();
+        let file = cwd.path().join("wdh.toml");
+        std::fs::write(&file, format!("{config}\n")).unwrap();
+        let expected = format!("the {entry} (from {}) {problem}", file.display());
+        // Every command, before any work: no server binary runs, no target line.
+        for args in [
+            &["--sandbox", "downgrade", "-1"][..],
+            &["--sandbox", "status"],
+            &["check"],
+            &["new", "x"],
+        ] {
+            let bindir = recording_bindir();
+            let run = wdh(args)
+                .cwd(cwd.path())
+                .env("PG_BINDIR", bindir.path().to_str().unwrap())
+                .run();
+            run.expect(2, &[&expected]);
+            assert!(!run.stderr.contains("target:"), "{}", run.stderr);
+            assert_eq!(ran(&bindir), Vec::<String>::new(), "{args:?}");
+        }
+        assert!(!cwd.path().join("migrations").exists());
+        let run = wdh(&["downgrade", "-1"])
+            .cwd(cwd.path())
+            .url(&cluster.url("ci"))
+            .migrations(&bundled_dir())
+            .run();
+        run.expect(2, &[&expected]);
+        assert_eq!(versions_of(&target), before);
+    }
+    // The library refuses to judge under such a policy too.
+    let bad = wdh_migrate_core::guard::SafetyPolicy {
+        safe_words: vec!["ci".into()],
+        ..Default::default()
+    };
+    let err = Runner::new(
+        &target,
+        RunOptions {
+            policy: bad,
+            ..RunOptions::default()
+        },
+    )
+    .downgrade(&bundled(), &DowngradeTo::Steps(1), &mut |_| {})
+    .unwrap_err();
+    assert!(err.to_string().contains("the safe word `ci`"), "{err}");
+    assert_eq!(versions_of(&target), before);
 }
 
 #[test]

@@ -128,7 +128,8 @@ fn new_in(dir: &std::path::Path, name: &str) -> Vec<String> {
 }
 
 fn last(dir: &std::path::Path) -> (String, String) {
-    let set = MigrationSet::load(dir).unwrap();
+    // What `new` writes is not written SQL yet: only `new` itself reads it.
+    let set = MigrationSet::load_drafts(dir).unwrap();
     let m = set.migrations.last().unwrap();
     (m.version.raw().to_string(), m.name.clone())
 }
@@ -198,6 +199,166 @@ fn new_follows_each_layout_and_version_style() {
     let paths = new_in(stamps.path(), "later");
     assert!(paths[0].ends_with("_later.up.sql"), "{paths:?}");
     assert_eq!(last(stamps.path()).0.len(), 14);
+}
+
+#[test]
+fn an_up_that_new_made_and_nobody_wrote_is_refused_before_anything_runs() {
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    let db = db();
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    // Two `new` in a row: the second sees the first, not written yet.
+    let first = new_in(dir.path(), "add email");
+    let second = new_in(dir.path(), "add phone");
+    assert_eq!(
+        last(dir.path()),
+        ("0003".to_string(), "add_phone".to_string())
+    );
+    let before = (snapshot(&db), audit(&db));
+    for command in [
+        &["upgrade"][..],
+        &["upgrade", "--dry-run"],
+        &["status"],
+        &["downgrade", "-1"],
+    ] {
+        let run = wdh(command).db(&db).migrations(dir.path()).run();
+        run.expect(
+            2,
+            &[
+                &format!("{} has no statement yet", first[0]),
+                "write the migration's SQL in it, or remove the migration",
+            ],
+        );
+        assert_eq!((snapshot(&db), audit(&db)), before, "{command:?}");
+    }
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    run.expect(2, &["has no statement yet"]);
+    // Written, they run; their empty down.sql files stay deliberate no-ops.
+    std::fs::write(&first[0], "ALTER TABLE t ADD COLUMN email text;").unwrap();
+    std::fs::write(&second[0], "ALTER TABLE t ADD COLUMN phone text;").unwrap();
+    std::fs::write(&second[1], "").unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
+}
+
+/// Runs `wdh` and gives up after 20 seconds: a FIFO read would block it forever.
+fn run_within_seconds(w: Wdh) -> Run {
+    let (mut child, _cwd) = w.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("wdh-migrate blocked");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_dangling_or_special_wdh_toml_is_an_error_not_an_absent_file() {
+    use std::os::unix::fs::symlink;
+    let cwd = tempfile::tempdir().unwrap();
+    symlink("elsewhere/wdh.toml", cwd.path().join("wdh.toml")).unwrap();
+    let run = wdh(&["--sandbox", "status"]).cwd(cwd.path()).run();
+    run.expect(
+        2,
+        &["wdh.toml is a symbolic link to elsewhere/wdh.toml, which does not exist"],
+    );
+    let explicit = cwd.path().join("wdh.toml");
+    let run = wdh(&[
+        "--sandbox",
+        "status",
+        "--config",
+        explicit.to_str().unwrap(),
+    ])
+    .run();
+    run.expect(2, &["is a symbolic link", "does not exist"]);
+
+    let fifo = tempfile::tempdir().unwrap();
+    mkfifo(&fifo.path().join("wdh.toml"));
+    let run = run_within_seconds(wdh(&["--sandbox", "status"]).cwd(fifo.path()));
+    run.expect(2, &["wdh.toml is not a regular file", "not read"]);
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::create_dir(folder.path().join("wdh.toml")).unwrap();
+    let run = wdh(&["--sandbox", "status"]).cwd(folder.path()).run();
+    run.expect(2, &["wdh.toml is a folder"]);
+}
+
+#[test]
+fn a_fifo_or_a_link_outside_the_folder_is_refused_and_nothing_runs() {
+    use std::os::unix::fs::symlink;
+    let db = db();
+    let dir = folder(&[
+        ("0001_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+    ]);
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    let before = (snapshot(&db), audit(&db));
+
+    std::fs::create_dir(dir.path().join("0002_fifo")).unwrap();
+    let fifo = dir.path().join("0002_fifo/up.sql");
+    mkfifo(&fifo);
+    for command in [&["upgrade"][..], &["downgrade", "-1"], &["status"]] {
+        let run = run_within_seconds(wdh(command).db(&db).migrations(dir.path()));
+        run.expect(
+            2,
+            &[&format!(
+                "{} is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )],
+        );
+        assert_eq!((snapshot(&db), audit(&db)), before, "{command:?}");
+    }
+    std::fs::remove_dir_all(dir.path().join("0002_fifo")).unwrap();
+
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("up.sql"), "DROP TABLE t;").unwrap();
+    std::fs::create_dir(dir.path().join("0002_far")).unwrap();
+    let link = dir.path().join("0002_far/up.sql");
+    symlink(outside.path().join("up.sql"), &link).unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    run.expect(
+        2,
+        &[
+            &format!("{} is a symbolic link to", link.display()),
+            "outside the migration directory",
+        ],
+    );
+    assert_eq!((snapshot(&db), audit(&db)), before);
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    run.expect(2, &["outside the migration directory"]);
+
+    // A link that stays inside is followed.
+    std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir(dir.path().join("shared")).unwrap();
+    std::fs::write(dir.path().join("shared/u.sql"), "CREATE TABLE u (id int);").unwrap();
+    symlink("../shared/u.sql", &link).unwrap();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["0001", "0002"]);
 }
 
 #[test]

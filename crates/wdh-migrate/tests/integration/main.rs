@@ -9,4 +9,5 @@ mod check;
 mod layouts;
 mod runner;
 mod safety;
+mod secrets;
 mod workflow;

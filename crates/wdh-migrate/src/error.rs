@@ -9,7 +9,7 @@ use wdh_migrate_core::guard::shell_word;
 use wdh_migrate_core::migrations::Direction;
 use wdh_migrate_core::runner::RunError;
 use wdh_migrate_core::spelling::{Knob, Spelling};
-use wdh_migrate_core::target::Target;
+use wdh_migrate_core::target::{Secrets, Target};
 
 /// The CLI's names for the settings a library message points to: its flags.
 #[derive(Debug)]
@@ -97,8 +97,8 @@ impl CliError {
         }
     }
 
-    /// The text for stderr, each cause once, secrets of `target` scrubbed.
-    pub fn render(&self, target: Option<&Target>) -> String {
+    /// The text for stderr, each cause once, `secrets` scrubbed.
+    pub fn render(&self, secrets: &Secrets) -> String {
         let text = match self {
             // anyhow's alternate form writes each cause once, after a colon.
             CliError::Usage(e) | CliError::Failed(e) => format!("error: {e:#}"),
@@ -117,10 +117,7 @@ impl CliError {
                  cluster (`wdh-migrate check` without --admin-url)"
                 .to_string(),
         };
-        match target {
-            Some(t) => t.scrub(&text),
-            None => text,
-        }
+        secrets.scrub(&text)
     }
 }
 
@@ -151,22 +148,24 @@ fn run_code(e: &RunError) -> Exit {
     }
 }
 
-/// A failed command, with the target whose secrets its text must not show.
+/// A failed command, with the secrets its text must not show.
 #[derive(Debug)]
 pub struct Failure {
     /// What failed.
     pub error: CliError,
-    /// The target the command worked on, if any.
-    pub target: Option<Box<Target>>,
+    /// The passwords of the target (or admin URL) the command worked on.
+    pub secrets: Secrets,
 }
 
 impl Failure {
     /// A failure on `target`.
     pub fn on(error: CliError, target: &Target) -> Failure {
-        Failure {
-            error,
-            target: Some(Box::new(target.clone())),
-        }
+        Failure::hiding(error, target.secrets().clone())
+    }
+
+    /// A failure whose text must not show `secrets`.
+    pub fn hiding(error: CliError, secrets: Secrets) -> Failure {
+        Failure { error, secrets }
     }
 
     /// The exit code.
@@ -176,7 +175,7 @@ impl Failure {
 
     /// The text for stderr.
     pub fn render(&self) -> String {
-        self.error.render(self.target.as_deref())
+        self.error.render(&self.secrets)
     }
 
     /// The failure as a JSON document, for `--json`: the exit code, the
@@ -204,29 +203,24 @@ impl Failure {
                 "migration": migration,
             }
         });
-        if let Some(target) = &self.target {
-            scrub_strings(&mut doc, target);
-        }
+        scrub_strings(&mut doc, &self.secrets);
         Some(doc)
     }
 }
 
-/// Scrubs the target's secrets from every string of a JSON document.
-fn scrub_strings(value: &mut serde_json::Value, target: &Target) {
+/// Scrubs secrets from every string of a JSON document.
+fn scrub_strings(value: &mut serde_json::Value, secrets: &Secrets) {
     match value {
-        serde_json::Value::String(s) => *s = target.scrub(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, target)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, target)),
+        serde_json::Value::String(s) => *s = secrets.scrub(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, secrets)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, secrets)),
         _ => {}
     }
 }
 
 impl From<CliError> for Failure {
     fn from(error: CliError) -> Self {
-        Failure {
-            error,
-            target: None,
-        }
+        Failure::hiding(error, Secrets::default())
     }
 }
 
@@ -377,5 +371,83 @@ mod tests {
             );
         }
         assert!(Library.knob(Knob::AllowDrift).contains("RunOptions"));
+    }
+}
+
+#[cfg(test)]
+#[path = "../../wdh-migrate-core/tests/support/conn_strings.rs"]
+mod conn_strings;
+
+/// No part of a generated password shows in a failure's text or JSON.
+#[cfg(test)]
+mod secret_tests {
+    use proptest::prelude::*;
+    use wdh_migrate_core::target::{server_secrets, Source};
+
+    use super::conn_strings::{assert_hidden, case, Case, Expect, Place};
+    use super::*;
+
+    /// Every string of the failure's JSON document, decoded, and the
+    /// document as printed.
+    fn json_texts(failure: &Failure) -> Vec<String> {
+        fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+                serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+                _ => {}
+            }
+        }
+        let doc = failure.to_json().expect("a JSON document");
+        let mut out = vec![doc.to_string()];
+        strings(&doc, &mut out);
+        out
+    }
+
+    fn assert_failure_hidden(case: &Case, failure: &Failure) {
+        let mut texts = vec![("the message", failure.render())];
+        texts.extend(json_texts(failure).into_iter().map(|t| ("the JSON", t)));
+        assert_hidden(case, &texts);
+    }
+
+    /// A failure on a target whose message quotes the password as the
+    /// server or the driver might, when the target read that password.
+    fn on_target(case: &Case, target: &Target) -> Failure {
+        let message = if case.expect == Expect::Anything {
+            format!("could not connect to {target}")
+        } else {
+            format!(
+                "could not connect to {target}: password \"{}\" rejected for {}",
+                case.password, case.conn
+            )
+        };
+        Failure::on(CliError::Failed(anyhow::anyhow!("{message}")), target)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn failures_show_no_part_of_a_password(case in case(Place::any())) {
+            match Target::parse(&case.conn, Source::Flag) {
+                Ok(target) => {
+                    assert_hidden(&case, &[("the target line", format!("target: {target}"))]);
+                    assert_failure_hidden(&case, &on_target(&case, &target));
+                }
+                Err(e) => assert_failure_hidden(&case, &Failure::from(CliError::Usage(e.into()))),
+            }
+            match server_secrets(&case.conn, Source::AdminUrl) {
+                Ok(secrets) if case.expect != Expect::Anything => {
+                    let e = anyhow::anyhow!("connecting to {} with \"{}\" failed", case.conn, case.password);
+                    assert_failure_hidden(&case, &Failure::hiding(CliError::Failed(e), secrets));
+                }
+                Ok(_) => {}
+                Err(e) => assert_failure_hidden(&case, &Failure::from(CliError::Usage(e.into()))),
+            }
+        }
     }
 }

@@ -76,10 +76,10 @@ impl Admin {
 pub(crate) fn url_for(config: &Config, database: &str) -> String {
     let mut url = String::from("postgresql://");
     if let Some(user) = config.get_user() {
-        url.push_str(&encode(user));
+        url.push_str(&encode_credential(user.as_bytes()));
         if let Some(password) = config.get_password() {
             url.push(':');
-            url.push_str(&encode(&String::from_utf8_lossy(password)));
+            url.push_str(&encode_credential(password));
         }
         url.push('@');
     }
@@ -122,12 +122,25 @@ pub(crate) fn url_for(config: &Config, database: &str) -> String {
     url
 }
 
+/// Percent-encodes a host path or a database name (a `/` stays as it is).
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+    encode_bytes(s.as_bytes(), b"/")
+}
+
+/// Percent-encodes a user name or password, `/` included: libpq reads no
+/// credentials in front of an `@` that follows a `/`.
+fn encode_credential(bytes: &[u8]) -> String {
+    encode_bytes(bytes, b"")
+}
+
+fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 (b as char).to_string()
             }
+            b if keep.contains(&b) => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -146,6 +159,10 @@ mod tests {
             .user("postgres")
             .password("p@ss:w/rd");
         let url = url_for(&config, "wdh_test_x");
+        assert!(
+            url.starts_with("postgresql://postgres:p%40ss%3Aw%2Frd@/"),
+            "{url}"
+        );
         let parsed: Config = url.parse().unwrap();
         assert_eq!(parsed.get_dbname(), Some("wdh_test_x"));
         assert_eq!(parsed.get_hosts(), config.get_hosts());

@@ -13,18 +13,28 @@
 //!   path says `app_test` and whose `dbname` parameter says `app` is refused.
 //! * The key=value form must be parsed completely; trailing text that the
 //!   driver would silently ignore is refused.
+//! * The string is read as libpq reads it, and refused wherever libpq would
+//!   refuse it or read it differently from the driver: a second `@` in a
+//!   URL, a `/` or `?` before its `@`, a `%` that starts no `%XX` escape,
+//!   white space in a URL, a second `=` in a query value, the password given
+//!   twice, a non-ASCII space outside quotes, a setting the driver does not
+//!   know. The user name and password the driver reads must be libpq's.
 //!
 //! The password never appears in anything this module prints: [`Target`]'s
 //! `Display` and `Debug`, [`Target::redacted`] and every [`TargetError`]
-//! replace it with `***`, also when the string could not be parsed at all.
-//! Use [`Target::scrub`] or [`redact`] to remove it from other text, such as
-//! error messages from the server or the driver.
+//! replace it with `***`, also when the string could not be parsed at all;
+//! then everything that could be the password is masked (in a URL up to the
+//! last `@`, a secret setting up to the next setting that libpq knows), and
+//! the reason names no part of the string that could belong to it. Use
+//! [`Target::scrub`], [`Secrets`] or [`redact`] to remove it from other
+//! text, such as error messages from the server or the driver.
 //!
-//! Surrounding whitespace of the connection string is ignored. Nothing else
-//! is rewritten: the connection settings are exactly what
+//! Surrounding ASCII white space of the connection string is ignored.
+//! Nothing else is rewritten: the connection settings are exactly what
 //! `postgres::Config::from_str` makes of the string.
 
 mod display;
+mod keys;
 mod parse;
 mod redact;
 #[cfg(test)]
@@ -34,10 +44,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-pub use redact::redact;
+pub use redact::{redact, Secrets};
 
-use parse::structure;
-use redact::{error_chain, scrub_all, unparseable};
+use parse::{structure, trim, Refusal, Structure};
+use redact::{error_chain, unparseable};
 
 /// Where a target came from.
 ///
@@ -55,6 +65,8 @@ pub enum Source {
     ConfigFile(PathBuf),
     /// A throw-away database created for `--sandbox`.
     Sandbox,
+    /// The `--admin-url` of a server meant for tests.
+    AdminUrl,
     /// A target passed directly by a program using the library.
     Explicit,
 }
@@ -67,6 +79,7 @@ impl fmt::Display for Source {
             Source::DatabaseUrl => f.write_str("DATABASE_URL"),
             Source::ConfigFile(path) => write!(f, "database_url in {}", path.display()),
             Source::Sandbox => f.write_str("--sandbox"),
+            Source::AdminUrl => f.write_str("--admin-url"),
             Source::Explicit => f.write_str("the caller"),
         }
     }
@@ -79,7 +92,7 @@ impl fmt::Display for Source {
 #[non_exhaustive]
 pub enum TargetError {
     /// The string is neither a valid `postgres://` URL nor valid key=value
-    /// settings.
+    /// settings, or libpq and the driver would read it differently.
     #[error(
         "cannot parse the connection string {redacted} (from {origin}): {reason}. \
          No database was contacted. Fix the string: use a URL such as \
@@ -165,7 +178,7 @@ pub struct Target {
     redacted: String,
     /// The password as written in the input and as decoded; used by
     /// [`Target::scrub`]. Never printed.
-    secrets: Vec<String>,
+    secrets: Secrets,
 }
 
 impl Target {
@@ -175,29 +188,14 @@ impl Target {
     /// # Errors
     ///
     /// * [`TargetError::Unparseable`] if the string is not a valid connection
-    ///   string;
+    ///   string, or one that libpq and the driver would read differently;
     /// * [`TargetError::NoDatabase`] if it names no database or an empty one;
     /// * [`TargetError::ConflictingDatabases`] if it names two different
     ///   databases.
     pub fn parse(conn: &str, source: Source) -> Result<Target, TargetError> {
-        let conn = conn.trim();
-
-        let config = match postgres::Config::from_str(conn) {
-            Ok(config) => config,
-            Err(err) => return Err(unparseable(conn, source, &error_chain(&err))),
-        };
-        let parsed = match structure(conn) {
-            Ok(parsed) => parsed,
-            Err(reason) => return Err(unparseable(conn, source, &reason)),
-        };
-
-        let mut secrets = parsed.secrets;
-        if let Some(password) = config.get_password() {
-            secrets.push(String::from_utf8_lossy(password).into_owned());
-        }
-        secrets.retain(|s| !s.is_empty());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        let conn = trim(conn);
+        let (parsed, config) = read(conn, &source)?;
+        let secrets = Secrets::new(parsed.secrets);
         let redacted = parsed.redacted;
 
         let mut named = parsed.mentions.iter().filter(|m| !m.name.is_empty());
@@ -267,6 +265,49 @@ impl Target {
     /// Removes this target's password from `text`, e.g. from an error
     /// message of the driver or the server, replacing it with `***`.
     pub fn scrub(&self, text: &str) -> String {
-        scrub_all(text, &self.secrets)
+        self.secrets.scrub(text)
     }
+
+    /// This target's password as written and as decoded, to scrub other
+    /// text with.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+}
+
+/// Checks a connection string that need not name a database, such as the
+/// admin URL of a server meant for tests, by the rules of [`Target::parse`],
+/// and returns its password to scrub other text with.
+///
+/// # Errors
+///
+/// [`TargetError::Unparseable`] if the string is not a valid connection
+/// string, or one that libpq and the driver would read differently.
+pub fn server_secrets(conn: &str, source: Source) -> Result<Secrets, TargetError> {
+    let (parsed, _) = read(trim(conn), &source)?;
+    Ok(Secrets::new(parsed.secrets))
+}
+
+/// Reads `conn` as libpq would and as the driver does, and refuses it
+/// unless both read it alike: the same user and the same password.
+fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), TargetError> {
+    let refuse = |refusal| Err(unparseable(conn, source.clone(), refusal));
+    let parsed = match structure(conn) {
+        Ok(parsed) => parsed,
+        Err(refusal) => return refuse(refusal),
+    };
+    let config = match postgres::Config::from_str(conn) {
+        Ok(config) => config,
+        Err(err) => return refuse(Refusal::Driver(error_chain(&err))),
+    };
+    // libpq ignores an empty user name or password; so does our reading.
+    let driver_password = config.get_password().filter(|p| !p.is_empty());
+    let driver_user = config.get_user().filter(|u| !u.is_empty());
+    if driver_password != parsed.password.as_deref() || driver_user != parsed.user.as_deref() {
+        return refuse(Refusal::Plain(
+            "libpq and the driver would not read the same user name and password from it"
+                .to_owned(),
+        ));
+    }
+    Ok((parsed, config))
 }

@@ -1,9 +1,20 @@
-//! Reading the parts of a connection string that matter for safety: the
-//! URL and key=value structure, the database names, the password values,
-//! and percent-decoding.
+//! Reading a connection string as libpq reads it: the URL and key=value
+//! structure, the database names, the user and the password, with libpq's
+//! strict percent-decoding.
+//!
+//! Whatever libpq refuses, or would read differently from the driver
+//! (`postgres::Config`), is a [`Refusal`]. A refusal quotes no part of the
+//! string, except a setting name that the caller shows only where it cannot
+//! be part of a password.
 
+use std::ops::Range;
+
+use super::keys::{self, Known};
 use super::redact::MASK;
 use super::DatabasePlace;
+
+/// The two schemes of the URL form; libpq spells them in lower case only.
+pub(super) const URL_PREFIXES: [&str; 2] = ["postgresql://", "postgres://"];
 
 /// One place in the connection string that names a database.
 #[derive(Debug)]
@@ -12,169 +23,315 @@ pub(super) struct Mention {
     pub(super) place: DatabasePlace,
 }
 
-/// What we read from a connection string that the driver accepted.
-#[derive(Debug)]
+/// What libpq reads from a connection string it accepts.
+#[derive(Debug, Default)]
 pub(super) struct Structure {
-    /// The string with password values replaced by `***`.
+    /// The string with the password replaced by `***`.
     pub(super) redacted: String,
     /// Every database name, in the order the driver applies them.
     pub(super) mentions: Vec<Mention>,
-    /// Password values exactly as written.
+    /// The user name, if a non-empty one is given.
+    pub(super) user: Option<String>,
+    /// The password as sent to the server, if a non-empty one is given.
+    pub(super) password: Option<Vec<u8>>,
+    /// The password as written and as decoded.
     pub(super) secrets: Vec<String>,
 }
 
-/// Reads the parts of a connection string that matter for safety, following
-/// the same rules as `postgres::Config::from_str`.
-pub(super) fn structure(conn: &str) -> Result<Structure, String> {
-    for prefix in ["postgres://", "postgresql://"] {
+impl Structure {
+    fn password(&mut self, written: &str, value: Vec<u8>) {
+        self.secrets.push(written.to_owned());
+        self.secrets
+            .push(String::from_utf8_lossy(&value).into_owned());
+        self.password = Some(value).filter(|v| !v.is_empty());
+    }
+}
+
+/// Why a string is refused.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// A sentence that quotes nothing from the string.
+    Plain(String),
+    /// The driver's own message, which may quote the string.
+    Driver(String),
+    /// A setting name that neither libpq nor the driver knows, at these
+    /// bytes of the string.
+    UnknownName { at: Range<usize>, query: bool },
+    /// Text with no `=` after it where a setting should be.
+    NoEquals { at: Range<usize>, query: bool },
+}
+
+fn plain(reason: impl Into<String>) -> Refusal {
+    Refusal::Plain(reason.into())
+}
+
+/// The string without the white space around it (ASCII white space only,
+/// which libpq ignores there too), keeping a trailing character that a
+/// backslash escapes.
+pub(super) fn trim(conn: &str) -> &str {
+    let conn = conn.trim_start_matches(libpq_space);
+    let mut end = conn.trim_end_matches(libpq_space).len();
+    let backslashes = conn[..end].chars().rev().take_while(|c| *c == '\\').count();
+    if backslashes % 2 == 1 {
+        end += conn[end..].chars().next().map_or(0, char::len_utf8);
+    }
+    &conn[..end]
+}
+
+/// Reads a connection string by libpq's rules.
+pub(super) fn structure(conn: &str) -> Result<Structure, Refusal> {
+    for prefix in URL_PREFIXES {
         if let Some(rest) = conn.strip_prefix(prefix) {
             return structure_url(prefix, rest);
         }
     }
+    let first_word = conn.split(|c: char| c.is_whitespace() || c == '=').next();
+    if first_word.is_some_and(|w| w.contains("://")) {
+        return Err(plain(
+            "only `postgresql://` and `postgres://` URLs (in lower case) are connection \
+             strings; other schemes are not",
+        ));
+    }
     structure_key_value(conn)
 }
 
-fn structure_url(prefix: &str, mut rest: &str) -> Result<Structure, String> {
-    let mut redacted = String::from(prefix);
-    let mut mentions = Vec::new();
-    let mut secrets = Vec::new();
+/// The URL form: `postgresql://[user[:password]@][hosts][/dbname][?params]`.
+fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
+    let total = prefix.len() + rest.len();
+    // Byte offset in the whole string of a suffix of it.
+    let offset = |suffix: &str| total - suffix.len();
+    if rest.contains(char::is_whitespace) {
+        return Err(plain(
+            "the URL contains a space or other white space, which libpq refuses; \
+             write a space as %20",
+        ));
+    }
+    if rest.matches('@').count() > 1 {
+        return Err(plain(
+            "the URL contains more than one `@`, so libpq and the driver would not read \
+             the same user name and password; write an `@` that belongs to the user name, \
+             the password or the database name as %40",
+        ));
+    }
 
-    // Credentials end at the first `@`, as in the driver.
+    let mut out = Structure {
+        redacted: String::from(prefix),
+        ..Structure::default()
+    };
+    let mut passwords = 0;
+    let mut rest = rest;
     if let Some(at) = rest.find('@') {
         let credentials = &rest[..at];
-        match credentials.split_once(':') {
-            Some((user, password)) => {
-                redacted.push_str(user);
-                redacted.push(':');
-                redacted.push_str(MASK);
-                secrets.push(password.to_owned());
-                secrets.push(percent_decode_lossy(password));
-            }
-            None => redacted.push_str(credentials),
+        if credentials.contains(['/', '?']) {
+            return Err(plain(
+                "a `/` or `?` comes before the URL's `@`, so libpq would read no user name \
+                 or password there and the driver would; write `/` as %2F, `?` as %3F and \
+                 `@` as %40 where they belong to the user name, the password or the \
+                 database name",
+            ));
         }
-        redacted.push('@');
+        let (user, password) = match credentials.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (credentials, None),
+        };
+        let user_name = decode_utf8(user, "the user name")?;
+        out.user = Some(user_name).filter(|u| !u.is_empty());
+        out.redacted.push_str(user);
+        if let Some(password) = password {
+            let value = decode(password, "the password")?;
+            out.redacted.push(':');
+            out.redacted.push_str(MASK);
+            out.password(password, value);
+            passwords += 1;
+        }
+        out.redacted.push('@');
         rest = &rest[at + 1..];
     }
 
     let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let hosts = &rest[..host_end];
-    if hosts.contains('@') {
-        return Err(
-            "the host part contains `@`; write `@` in a user name or password as `%40`".to_owned(),
-        );
-    }
-    redacted.push_str(hosts);
+    decode(hosts, "the host list")?;
+    out.redacted.push_str(hosts);
     rest = &rest[host_end..];
 
     if let Some(path) = rest.strip_prefix('/') {
         let end = path.find('?').unwrap_or(path.len());
         let raw = &path[..end];
-        redacted.push('/');
-        redacted.push_str(raw);
+        out.redacted.push('/');
+        out.redacted.push_str(raw);
         if !raw.is_empty() {
-            mentions.push(Mention {
-                name: percent_decode(raw)?,
+            out.mentions.push(Mention {
+                name: decode_utf8(raw, "the database name")?,
                 place: DatabasePlace::UrlPath,
             });
         }
         rest = &path[end..];
     }
 
-    if let Some(mut query) = rest.strip_prefix('?') {
-        redacted.push('?');
-        while !query.is_empty() {
-            let Some(eq) = query.find('=') else {
-                return Err("a query parameter has no `=`".to_owned());
+    if let Some(mut params) = rest.strip_prefix('?') {
+        out.redacted.push('?');
+        while !params.is_empty() {
+            let (pair, next, more) = match params.find('&') {
+                Some(amp) => (&params[..amp], &params[amp + 1..], true),
+                None => (params, "", false),
             };
-            let raw_key = &query[..eq];
-            let key = percent_decode(raw_key)?;
-            let after = &query[eq + 1..];
-            let (raw_value, next, more) = match after.find('&') {
-                Some(amp) => (&after[..amp], &after[amp + 1..], true),
-                None => (after, "", false),
+            let start = offset(params);
+            let Some((raw_key, raw_value)) = pair.split_once('=') else {
+                return Err(if pair.is_empty() {
+                    plain("the URL has an empty query parameter (`&&`, or `&` right after `?`)")
+                } else {
+                    Refusal::NoEquals {
+                        at: start..start + pair.len(),
+                        query: true,
+                    }
+                });
             };
-            redacted.push_str(raw_key);
-            redacted.push('=');
-            match key.as_str() {
+            if raw_value.contains('=') {
+                return Err(plain(
+                    "a query parameter has a second `=`, which libpq refuses; write an `=` \
+                     that belongs to a value as %3D",
+                ));
+            }
+            let key = decode_utf8(raw_key, "a query parameter's name")?;
+            let name = match keys::known(&key) {
+                Known::Supported(name) => name,
+                Known::LibpqOnly(name) => return Err(unsupported(name)),
+                Known::Unknown => {
+                    return Err(Refusal::UnknownName {
+                        at: start..start + raw_key.len(),
+                        query: true,
+                    })
+                }
+            };
+            out.redacted.push_str(raw_key);
+            out.redacted.push('=');
+            match name {
                 "password" => {
-                    redacted.push_str(MASK);
-                    secrets.push(raw_value.to_owned());
-                    secrets.push(percent_decode_lossy(raw_value));
+                    let value = decode(raw_value, "the `password` parameter")?;
+                    out.redacted.push_str(MASK);
+                    out.password(raw_value, value);
+                    passwords += 1;
                 }
                 "dbname" => {
-                    redacted.push_str(raw_value);
-                    mentions.push(Mention {
-                        name: percent_decode(raw_value)?,
+                    out.redacted.push_str(raw_value);
+                    out.mentions.push(Mention {
+                        name: decode_utf8(raw_value, "the `dbname` parameter")?,
                         place: DatabasePlace::UrlParameter,
                     });
                 }
-                _ => redacted.push_str(raw_value),
+                "host" => {
+                    decode(raw_value, "the `host` parameter")?;
+                    out.redacted.push_str(raw_value);
+                }
+                _ => {
+                    decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    out.redacted.push_str(raw_value);
+                }
             }
             if more {
-                redacted.push('&');
+                out.redacted.push('&');
             }
-            query = next;
+            params = next;
         }
     }
-
-    Ok(Structure {
-        redacted,
-        mentions,
-        secrets,
-    })
+    if passwords > 1 {
+        return Err(twice());
+    }
+    Ok(out)
 }
 
-fn structure_key_value(conn: &str) -> Result<Structure, String> {
-    let mut redacted = String::new();
-    let mut mentions = Vec::new();
-    let mut secrets = Vec::new();
+/// The key=value form: `host=db1 password='it\'s' dbname=app`.
+fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
+    let mut out = Structure::default();
+    let mut passwords = 0;
     let mut copied = 0;
     let mut cursor = Cursor::new(conn);
 
     loop {
-        cursor.skip_whitespace();
-        let key_start = cursor.pos();
-        cursor.take_while(|c| !c.is_whitespace() && c != '=');
-        let key = &conn[key_start..cursor.pos()];
-        if key.is_empty() {
+        cursor.skip_spaces()?;
+        if cursor.at_end() {
             break;
         }
-        cursor.skip_whitespace();
-        if !cursor.eat('=') {
-            return Err(format!("the setting `{key}` has no `=` after it"));
+        let key_start = cursor.pos();
+        cursor.take_name()?;
+        let key_range = key_start..cursor.pos();
+        if key_range.is_empty() {
+            return Err(plain(format!(
+                "the `=` at byte {key_start} has no setting name before it"
+            )));
         }
-        cursor.skip_whitespace();
+        cursor.skip_spaces()?;
+        if !cursor.eat('=') {
+            return Err(Refusal::NoEquals {
+                at: key_range,
+                query: false,
+            });
+        }
+        let name = match keys::known(&conn[key_range.clone()]) {
+            Known::Supported(name) => name,
+            Known::LibpqOnly(name) => return Err(unsupported(name)),
+            Known::Unknown => {
+                return Err(Refusal::UnknownName {
+                    at: key_range,
+                    query: false,
+                })
+            }
+        };
+        cursor.skip_spaces()?;
+        if cursor.at_end() {
+            return Err(plain(format!(
+                "the setting `{name}` has no value; write an empty value as ''"
+            )));
+        }
         let value_start = cursor.pos();
         let value = cursor.value()?;
         let value_end = cursor.pos();
-        match key {
+        match name {
             "password" => {
-                redacted.push_str(&conn[copied..value_start]);
-                redacted.push_str(MASK);
+                out.redacted.push_str(&conn[copied..value_start]);
+                out.redacted.push_str(MASK);
                 copied = value_end;
-                secrets.push(conn[value_start..value_end].to_owned());
-                secrets.push(value);
+                out.password(&conn[value_start..value_end], value.into_bytes());
+                passwords += 1;
             }
-            "dbname" => mentions.push(Mention {
+            "dbname" => out.mentions.push(Mention {
                 name: value,
                 place: DatabasePlace::KeyValue,
             }),
+            "user" => out.user = Some(value).filter(|u| !u.is_empty()),
             _ => {}
         }
     }
-    if !cursor.at_end() {
-        return Err(format!(
-            "unexpected `=` at byte {} with no setting name before it",
-            cursor.pos()
-        ));
+    if passwords > 1 {
+        return Err(twice());
     }
-    redacted.push_str(&conn[copied..]);
+    out.redacted.push_str(&conn[copied..]);
+    Ok(out)
+}
 
-    Ok(Structure {
-        redacted,
-        mentions,
-        secrets,
-    })
+fn unsupported(name: &str) -> Refusal {
+    plain(format!(
+        "the setting `{name}` is one that libpq knows but wdh-migrate's driver does not \
+         support; remove it"
+    ))
+}
+
+fn twice() -> Refusal {
+    plain("the password is given more than once; give it once")
+}
+
+/// White space as libpq's key=value parser sees it (C's `isspace`).
+pub(super) fn libpq_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r')
+}
+
+/// White space that the driver sees and libpq does not (`U+00A0` and the
+/// like): outside quotes they would split a value for one and not the other.
+fn other_space() -> Refusal {
+    plain(
+        "a setting contains a non-ASCII space character outside quotes, which libpq reads \
+         as part of the value and the driver as its end; put the value in quotes",
+    )
 }
 
 /// A position in a key=value connection string.
@@ -215,26 +372,46 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn take_while(&mut self, keep: impl Fn(char) -> bool) {
+    /// Skips libpq's white space; other white space is refused.
+    fn skip_spaces(&mut self) -> Result<(), Refusal> {
         while let Some(c) = self.peek() {
-            if !keep(c) {
+            if libpq_space(c) {
+                self.pos += 1;
+            } else if c.is_whitespace() {
+                return Err(other_space());
+            } else {
                 break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a setting name: up to white space or `=`.
+    fn take_name(&mut self) -> Result<(), Refusal> {
+        while let Some(c) = self.peek() {
+            if libpq_space(c) || c == '=' {
+                break;
+            }
+            if c.is_whitespace() {
+                return Err(other_space());
             }
             self.pos += c.len_utf8();
         }
-    }
-
-    fn skip_whitespace(&mut self) {
-        self.take_while(char::is_whitespace);
+        Ok(())
     }
 
     /// Reads a value: `'quoted'` or bare, with backslash escapes.
-    fn value(&mut self) -> Result<String, String> {
+    fn value(&mut self) -> Result<String, Refusal> {
         let mut value = String::new();
         if self.eat('\'') {
             loop {
                 match self.bump() {
-                    None => return Err("a quoted value is not terminated".to_owned()),
+                    None => {
+                        return Err(plain(
+                            "a quoted value is not terminated (inside quotes, write `'` as \
+                             \\' and `\\` as \\\\)",
+                        ))
+                    }
                     Some('\'') => return Ok(value),
                     Some('\\') => {
                         if let Some(c) = self.bump() {
@@ -246,8 +423,11 @@ impl<'a> Cursor<'a> {
             }
         }
         while let Some(c) = self.peek() {
-            if c.is_whitespace() {
+            if libpq_space(c) {
                 break;
+            }
+            if c.is_whitespace() {
+                return Err(other_space());
             }
             self.pos += c.len_utf8();
             if c == '\\' {
@@ -258,30 +438,44 @@ impl<'a> Cursor<'a> {
                 value.push(c);
             }
         }
-        if value.is_empty() {
-            return Err("a setting has no value".to_owned());
-        }
         Ok(value)
     }
 }
 
-/// Decodes `%XX` escapes; other `%` signs are kept as they are.
-fn percent_decode_bytes(text: &str) -> Vec<u8> {
+/// Decodes `%XX` escapes as libpq does: a `%` must start one, and `%00`
+/// is refused. `part` names what is decoded, for the message.
+fn decode(text: &str, part: &str) -> Result<Vec<u8>, Refusal> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
+        if bytes[i] != b'%' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        let hi = bytes.get(i + 1).copied().and_then(hex_value);
+        let lo = bytes.get(i + 2).copied().and_then(hex_value);
+        let (Some(hi), Some(lo)) = (hi, lo) else {
+            return Err(plain(format!(
+                "{part} has a `%` that is not followed by two hex digits, which libpq \
+                 refuses; write a `%` as %25"
+            )));
+        };
+        let byte = hi << 4 | lo;
+        if byte == 0 {
+            return Err(plain(format!("{part} contains %00, which libpq refuses")));
+        }
+        out.push(byte);
+        i += 3;
     }
-    out
+    Ok(out)
+}
+
+/// Decodes a part that the driver needs as UTF-8.
+fn decode_utf8(text: &str, part: &str) -> Result<String, Refusal> {
+    String::from_utf8(decode(text, part)?)
+        .map_err(|_| plain(format!("{part} is not valid UTF-8 once percent-decoded")))
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
@@ -293,12 +487,24 @@ fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
-/// Percent-decodes a URL component that must be UTF-8.
-fn percent_decode(text: &str) -> Result<String, String> {
-    String::from_utf8(percent_decode_bytes(text))
-        .map_err(|_| "a percent-encoded part is not valid UTF-8".to_owned())
-}
-
+/// Decodes the `%XX` escapes there are and keeps everything else, for text
+/// that may not be valid.
 pub(super) fn percent_decode_lossy(text: &str) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(text)).into_owned()
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_value);
+            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -32,6 +32,7 @@ fn source_display() {
         "database_url in ./wdh.toml"
     );
     assert_eq!(Source::Sandbox.to_string(), "--sandbox");
+    assert_eq!(Source::AdminUrl.to_string(), "--admin-url");
     assert_eq!(Source::Explicit.to_string(), "the caller");
 }
 
@@ -45,7 +46,7 @@ fn url_forms_name_the_database() {
         ("postgres:///orders?host=/run/postgresql", "orders"),
         ("postgres://db1/my%20db%2Fx", "my db/x"),
         ("postgres://db1/caf%C3%A9", "café"),
-        ("postgres://db1/100%", "100%"),
+        ("postgres://db1/100%25", "100%"),
         ("  postgres://db1/orders\n", "orders"),
     ] {
         let t = ok(input);
@@ -137,6 +138,9 @@ fn unparseable_strings_are_refused() {
         "host=db1 colour=blue dbname=orders",
         "host=db1 dbname=orders =junk",
         "postgres://db1/%FF",
+        "postgres://db1/100%",
+        "postgres://db1/orders?sslmode=disable&&port=5432",
+        "POSTGRES://db1/orders",
     ] {
         let e = err(input);
         assert!(
@@ -253,7 +257,7 @@ fn hosts_display() {
 fn password_never_shown() {
     let valid = [
         format!("postgres://app:{PW}@db1/orders"),
-        format!("postgresql://app:{PW}@db1/orders?password={PW}"),
+        format!("postgresql://app@db1/orders?password={PW}"),
         format!("host=db1 user=app password={PW} dbname=orders"),
         format!("host=db1 password='{PW}' dbname=orders"),
     ];
@@ -287,6 +291,7 @@ fn password_never_shown() {
         format!("host=db1 dbname=orders =x password={PW}"),
         format!("mysql://app:{PW}@db1/orders"),
         format!("app:{PW}@db1/orders"),
+        format!("postgresql://app:{PW}@db1/orders?password={PW}"),
     ];
     for input in &invalid {
         let e = err(input);
@@ -321,4 +326,418 @@ fn redact_helper() {
 fn scrub_also_removes_encoded_password() {
     let t = ok("postgres://app:p%40ssw0rd@db1/orders");
     assert_eq!(t.scrub("p@ssw0rd and p%40ssw0rd"), "*** and ***".to_owned());
+}
+
+/// Refused, with every part of the password masked in the error.
+fn refused(input: &str, want_redacted: &str, want_reason: &str) {
+    let e = err(input);
+    match &e {
+        TargetError::Unparseable {
+            redacted, reason, ..
+        } => {
+            assert_eq!(redacted, want_redacted, "{input}");
+            assert!(reason.contains(want_reason), "{input}: {reason}");
+        }
+        other => panic!("{input}: {other:?}"),
+    }
+}
+
+#[test]
+fn urls_that_libpq_would_read_differently_are_refused() {
+    for (input, redacted, reason) in [
+        // An unencoded `@` in the password, then `/` or `?`: libpq and the
+        // driver take the first `@`, and the rest would have been shown.
+        (
+            "postgres://app:p@ss/wXrd@db1/orders",
+            "postgres://app:***@db1/orders",
+            "more than one `@`",
+        ),
+        (
+            "postgres://app:p@ss?wXrd@db1/orders",
+            "postgres://app:***@db1/orders",
+            "more than one `@`",
+        ),
+        (
+            "postgresql://app:p@ss@db1:5432,db2/orders",
+            "postgresql://app:***@db1:5432,db2/orders",
+            "more than one `@`",
+        ),
+        // A `/` or `?` before the `@`: libpq reads no credentials at all.
+        (
+            "postgres://app:pa/ss@db1/orders",
+            "postgres://app:***@db1/orders",
+            "comes before the URL's `@`",
+        ),
+        (
+            "postgres://app:pa?ss@db1/orders",
+            "postgres://app:***@db1/orders",
+            "comes before the URL's `@`",
+        ),
+        (
+            "postgres://db1/orders?password=se@cXet",
+            "postgres://db1/orders?password=***",
+            "comes before the URL's `@`",
+        ),
+        (
+            "postgres://db1/ord@ers",
+            "postgres://db1/ord@ers",
+            "comes before the URL's `@`",
+        ),
+        // Broken percent-encoding, which libpq refuses and the driver keeps.
+        (
+            "postgres://app:50%oXf@db1/orders",
+            "postgres://app:***@db1/orders",
+            "the password has a `%` that is not followed by two hex digits",
+        ),
+        (
+            "postgres://app:abc%4@db1/orders",
+            "postgres://app:***@db1/orders",
+            "write a `%` as %25",
+        ),
+        (
+            "postgres://app:nul%00led@db1/orders",
+            "postgres://app:***@db1/orders",
+            "%00",
+        ),
+        (
+            "postgres://app@db1/orders?password=50%oXf",
+            "postgres://app@db1/orders?password=***",
+            "the `password` parameter has a `%`",
+        ),
+        // White space, which libpq refuses in a URL.
+        (
+            "postgres://app:pass wXrd@db1/orders",
+            "postgres://app:***@db1/orders",
+            "white space",
+        ),
+        (
+            "postgres://app@db1/orders?password=pass wXrd",
+            "postgres://app@db1/orders?password=***",
+            "white space",
+        ),
+        // `&`, `=` in a raw query value; the whole value is masked, up to a
+        // parameter that libpq knows.
+        (
+            "postgres://app@db1/orders?password=se&cXet&sslmode=disable",
+            "postgres://app@db1/orders?password=***&sslmode=disable",
+            "not shown: it may be part of the password",
+        ),
+        (
+            "postgres://app@db1/orders?password=se&cr=et&sslmode=disable",
+            "postgres://app@db1/orders?password=***&sslmode=disable",
+            "write `&` in a password as %26",
+        ),
+        (
+            "postgres://app@db1/orders?password=se=cXet",
+            "postgres://app@db1/orders?password=***",
+            "a second `=`",
+        ),
+        (
+            "postgres://app@db1/orders?password=se#cr&et",
+            "postgres://app@db1/orders?password=***",
+            "not shown",
+        ),
+        // The password twice.
+        (
+            "postgres://app:onX@db1/orders?password=twX",
+            "postgres://app:***@db1/orders?password=***",
+            "more than once",
+        ),
+        (
+            "postgres://db1/orders?password=onX&password=twX",
+            "postgres://db1/orders?password=***&password=***",
+            "more than once",
+        ),
+        // Other secXets, which the driver does not take.
+        (
+            "postgres://app@db1/orders?sslpassword=s3cXet&sslmode=disable",
+            "postgres://app@db1/orders?sslpassword=***&sslmode=disable",
+            "`sslpassword` is one that libpq knows",
+        ),
+        (
+            "postgres://app@db1/orders?passfile=/home/app/.pgXass",
+            "postgres://app@db1/orders?passfile=***",
+            "`passfile`",
+        ),
+        (
+            "postgres://app@db1/orders?oauth_client_secret=s3cXet",
+            "postgres://app@db1/orders?oauth_client_secret=***",
+            "`oauth_client_secret`",
+        ),
+        (
+            "postgres://app@db1/orders?PASSWORD=s3cXet",
+            "postgres://app@db1/orders?PASSWORD=***",
+            "unknown query parameter `PASSWORD`; setting names are lower case (`password`)",
+        ),
+        (
+            "postgres://app@db1/orders?p%41ssword=s3cXet",
+            "postgres://app@db1/orders?p%41ssword=***",
+            "unknown query parameter",
+        ),
+        // Other schemes, in any case.
+        (
+            "POSTGRES://app:s3cXet@db1/orders",
+            "POSTGRES://app:***@db1/orders",
+            "only `postgresql://` and `postgres://` URLs (in lower case)",
+        ),
+        (
+            "mysql://app:s3@cXet@db1/orders",
+            "mysql://app:***@db1/orders",
+            "only `postgresql://`",
+        ),
+        // Unknown parameters are named when they cannot be a password.
+        (
+            "postgres://app:s3cXet@db1/orders?colour=blue",
+            "postgres://app:***@db1/orders?colour=blue",
+            "unknown query parameter `colour`",
+        ),
+        // IPv6 and several hosts.
+        (
+            "postgres://app:s3cXet@[::1/orders",
+            "postgres://app:***@[::1/orders",
+            "invalid value for option `host`",
+        ),
+        (
+            "postgres://[::1]:5432/orders?password=se@cXet",
+            "postgres://[:***",
+            "comes before the URL's `@`",
+        ),
+        (
+            "postgres://app:s3@cXet@h1,h2:5433/orders",
+            "postgres://app:***@h1,h2:5433/orders",
+            "more than one `@`",
+        ),
+    ] {
+        refused(input, redacted, reason);
+        let msg = err(input).to_string();
+        for fragment in ["ss/w", "ss?w", "cXe", "oXf", "wXr", "twX", "onX", "pgX"] {
+            if !input.replace("@cXet", "").contains(fragment) {
+                continue;
+            }
+            assert!(!msg.contains(fragment), "{input} shows `{fragment}`: {msg}");
+        }
+    }
+}
+
+#[test]
+fn key_value_strings_that_libpq_would_read_differently_are_refused() {
+    for (input, redacted, reason) in [
+        // An unquoted space: everything up to the next known setting could
+        // be the password, so it is masked and not named.
+        (
+            "host=db1 password=pass wXrd dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "not shown: it may be part of the password",
+        ),
+        (
+            "host=db1 password=pass wo=rXd dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "put a password that contains spaces in quotes",
+        ),
+        (
+            "host=db1 password=pass wXrd",
+            "host=db1 password=***",
+            "not shown",
+        ),
+        // Quotes: text glued to the closing quote, an escaped quote that
+        // leaves the value open, an unescaped quote inside.
+        (
+            "host=db1 password='it's' dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "not shown",
+        ),
+        (
+            r"host=db1 password='it\'s dbname=orders",
+            "host=db1 password=***",
+            "not terminated",
+        ),
+        (
+            "host=db1 password='' secXet dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "not shown",
+        ),
+        // A non-ASCII space outside quotes: libpq reads on, the driver stops.
+        (
+            "host=db1 password=pass\u{a0}wXrd dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "non-ASCII space",
+        ),
+        (
+            "host=db1 password=pass\u{a0}host=evXl dbname=orders",
+            "host=db1 password=*** dbname=orders",
+            "non-ASCII space",
+        ),
+        // The password twice, other secXets, upper case.
+        (
+            "host=db1 password=onX password=twX dbname=orders",
+            "host=db1 password=*** password=*** dbname=orders",
+            "more than once",
+        ),
+        (
+            "host=db1 sslpassword=s3cXet dbname=orders",
+            "host=db1 sslpassword=*** dbname=orders",
+            "`sslpassword`",
+        ),
+        (
+            "host=db1 passfile='/home/app/.pgXass' dbname=orders",
+            "host=db1 passfile=*** dbname=orders",
+            "`passfile`",
+        ),
+        (
+            "host=db1 PASSWORD=s3cXet dbname=orders",
+            "host=db1 PASSWORD=*** dbname=orders",
+            "unknown setting `PASSWORD`; setting names are lower case (`password`)",
+        ),
+        (
+            "host=db1 Password = 's3 cXet' dbname=orders",
+            "host=db1 Password = *** dbname=orders",
+            "unknown setting `Password`",
+        ),
+        (
+            "host=db1 password=",
+            "host=db1 password=",
+            "`password` has no value",
+        ),
+        // Unknown settings are named when they cannot be a password.
+        (
+            "host=db1 password='s3cXet' dbname=orders colour=blue",
+            "host=db1 password=*** dbname=orders colour=blue",
+            "unknown setting `colour`",
+        ),
+        (
+            "host=db1 colour=blue password=s3cXet dbname=orders",
+            "host=db1 colour=blue password=*** dbname=orders",
+            "unknown setting `colour`",
+        ),
+        (
+            "host=db1 dbname=orders password=s3cXet trXiling",
+            "host=db1 dbname=orders password=***",
+            "not shown",
+        ),
+    ] {
+        refused(input, redacted, reason);
+        let msg = err(input).to_string();
+        for fragment in [
+            "wXr", "wo=", "it's", "cXe", "twX", "onX", "pgX", "evX", "trX",
+        ] {
+            if !input.contains(fragment) {
+                continue;
+            }
+            assert!(!msg.contains(fragment), "{input} shows `{fragment}`: {msg}");
+        }
+    }
+}
+
+#[test]
+fn every_form_that_both_read_alike_parses_with_its_password() {
+    for (input, password, redacted) in [
+        (
+            "postgres://app:p%40ss%2Fw%3Fd%25@db1/orders",
+            "p@ss/w?d%",
+            "postgres://app:***@db1/orders",
+        ),
+        (
+            "postgres://app:pa:ss,[x]#&=;@db1/orders",
+            "pa:ss,[x]#&=;",
+            "postgres://app:***@db1/orders",
+        ),
+        (
+            "postgres://:s3cret@db1/orders",
+            "s3cret",
+            "postgres://:***@db1/orders",
+        ),
+        (
+            "postgres://app:s3cret@[::1]:5433/orders",
+            "s3cret",
+            "postgres://app:***@[::1]:5433/orders",
+        ),
+        (
+            "postgresql://app:s3cret@h1,h2:5433/orders",
+            "s3cret",
+            "postgresql://app:***@h1,h2:5433/orders",
+        ),
+        (
+            "postgres://db1/orders?password=a%26b%3Dc%23d&sslmode=disable",
+            "a&b=c#d",
+            "postgres://db1/orders?password=***&sslmode=disable",
+        ),
+        (
+            "postgres://db1/orders?password=caf%C3%A9",
+            "café",
+            "postgres://db1/orders?password=***",
+        ),
+        (
+            r"host=db1 password='it\'s a \\ test' dbname=orders",
+            r"it's a \ test",
+            "host=db1 password=*** dbname=orders",
+        ),
+        (
+            r"host=db1 password=it\'s\ a\\b dbname=orders",
+            r"it's a\b",
+            "host=db1 password=*** dbname=orders",
+        ),
+        (
+            "host=db1 password='pass\u{a0}word' dbname=orders",
+            "pass\u{a0}word",
+            "host=db1 password=*** dbname=orders",
+        ),
+        (
+            "dbname=orders password=ends\\ ",
+            "ends ",
+            "dbname=orders password=***",
+        ),
+        (
+            "host=db1 password='aXa'dbname=orders",
+            "aXa",
+            "host=db1 password=***dbname=orders",
+        ),
+    ] {
+        let t = ok(input);
+        assert_eq!(
+            t.config().get_password(),
+            Some(password.as_bytes()),
+            "{input}"
+        );
+        assert_eq!(t.redacted(), redacted, "{input}");
+        assert_eq!(t.scrub(&format!("said {password}")), "said ***", "{input}");
+    }
+    // A URL's user info without a password shows the user.
+    assert_eq!(
+        ok("postgres://app@[::1]/orders").redacted(),
+        "postgres://app@[::1]/orders"
+    );
+}
+
+#[test]
+fn server_secrets_need_no_database() {
+    let secrets = server_secrets("postgres://postgres:p%40ss@db1", Source::Explicit)
+        .expect("an admin URL without a database");
+    assert_eq!(secrets.scrub("p@ss and p%40ss"), "*** and ***");
+    assert_eq!(format!("{secrets:?}"), "Secrets(2 hidden)");
+    assert!(server_secrets("postgres://postgres@db1", Source::Explicit)
+        .expect("no password")
+        .is_empty());
+    let e = server_secrets("postgres://postgres:p@ss@db1", Source::Explicit).unwrap_err();
+    assert!(
+        !e.to_string().contains("ss@db1") && e.to_string().contains("%40"),
+        "{e}"
+    );
+}
+
+#[test]
+fn redact_masks_other_secret_settings_in_text() {
+    assert_eq!(
+        redact(
+            "conninfo: host=h sslpassword=k3y passfile='/a b' dbname=d",
+            ""
+        ),
+        "conninfo: host=h sslpassword=*** passfile=*** dbname=d"
+    );
+    assert_eq!(
+        redact(
+            "see postgres://u@h/d?oauth_client_secret=x&sslmode=require now",
+            ""
+        ),
+        "see postgres://u@h/d?oauth_client_secret=***&sslmode=require now"
+    );
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use wdh_migrate_core::check::{self, CheckReport, MigrationCheck, Outcome};
-use wdh_migrate_core::target::{redact, Source, Target};
+use wdh_migrate_core::target::{redact, Secrets, Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
 use super::load;
@@ -17,13 +17,15 @@ use crate::settings::Output;
 use crate::term::Paint;
 
 /// Runs the check; a failure's text is scrubbed of the admin URL's
-/// password too.
-pub fn run(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), Failure> {
-    let admin = admin_url.and_then(|url| Target::parse(url, Source::Explicit).ok());
-    check(admin_url, migrations, output).map_err(|e| match &admin {
-        Some(t) => Failure::on(e, t),
-        None => Failure::from(e),
-    })
+/// password (`admin_secrets`, read when the settings were checked).
+pub fn run(
+    admin_url: Option<&str>,
+    admin_secrets: Secrets,
+    migrations: &Path,
+    output: Output,
+) -> Result<(), Failure> {
+    crate::logging::hide(&admin_secrets);
+    check(admin_url, migrations, output).map_err(|e| Failure::hiding(e, admin_secrets))
 }
 
 fn check(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(), CliError> {
@@ -78,7 +80,7 @@ fn check(admin_url: Option<&str>, migrations: &Path, output: Output) -> Result<(
 
 /// The admin URL as it may be shown: without its password.
 fn shown_url(url: &str) -> String {
-    match Target::parse(url, Source::Explicit) {
+    match Target::parse(url, Source::AdminUrl) {
         Ok(target) => target.redacted(),
         Err(_) => redact(url, ""),
     }

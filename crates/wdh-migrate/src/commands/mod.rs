@@ -98,6 +98,7 @@ fn on_target(
     migrations: &Path,
     output: Output,
 ) -> Result<(), Failure> {
+    crate::logging::hide(target.secrets());
     eprintln!("target: {target}");
     if let Some(note) = note {
         eprintln!("{note}");
@@ -131,9 +132,10 @@ fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
 
 fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), Failure> {
     match job {
-        LocalJob::Check { admin_url } => {
-            return check::run(admin_url.as_deref(), migrations, output)
-        }
+        LocalJob::Check {
+            admin_url,
+            admin_secrets,
+        } => return check::run(admin_url.as_deref(), admin_secrets, migrations, output),
         LocalJob::Init { folder } => init::run(&folder),
         LocalJob::New { name } => new::run(migrations, &name),
         LocalJob::Sandbox { upgrade } => sandbox::run(upgrade.then_some(migrations), output),

@@ -19,7 +19,7 @@ use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::RunOptions;
-use wdh_migrate_core::target::Target;
+use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
 
 use crate::args::{self, Cli, RunArgs};
 use crate::error::CliError;
@@ -110,8 +110,10 @@ pub enum DatabaseJob {
 pub enum LocalJob {
     /// `check`.
     Check {
-        /// `--admin-url`.
+        /// `--admin-url`, checked by `Target::parse`'s rules.
         admin_url: Option<String>,
+        /// Its password, to scrub from every message.
+        admin_secrets: Secrets,
     },
     /// `init`: the folder to create.
     Init {
@@ -185,8 +187,15 @@ fn local_job(command: &args::LocalCommand, cli: &Cli) -> Result<LocalJob, CliErr
                      use --admin-url URL for a server meant for tests",
                 ));
             }
+            let admin_secrets = match &a.admin_url {
+                Some(url) => {
+                    server_secrets(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?
+                }
+                None => Secrets::default(),
+            };
             LocalJob::Check {
                 admin_url: a.admin_url.clone(),
+                admin_secrets,
             }
         }
         args::LocalCommand::Init => LocalJob::Init {

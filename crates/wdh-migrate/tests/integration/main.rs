@@ -10,4 +10,5 @@ mod layouts;
 mod pooler;
 mod runner;
 mod safety;
+mod secrets;
 mod workflow;

@@ -64,7 +64,7 @@ pub enum CliError {
     /// Bad arguments, configuration or migration files (exit 2).
     Usage(anyhow::Error),
     /// A run of the library failed; its exit code follows from the error.
-    Run(RunError),
+    Run(Box<RunError>),
     /// `check` found a down that is not the inverse of its up (exit 4).
     CheckNotInverse,
     /// `check` could not run a migration (exit 1).
@@ -102,8 +102,10 @@ impl CliError {
         let text = match self {
             // anyhow's alternate form writes each cause once, after a colon.
             CliError::Usage(e) | CliError::Failed(e) => format!("error: {e:#}"),
-            CliError::Run(RunError::Blocked(refusal)) => refusal.render(&Flags),
-            CliError::Run(e) => format!("error: {}", e.report(&Flags)),
+            CliError::Run(e) => match &**e {
+                RunError::Blocked(refusal) => refusal.render(&Flags),
+                e => format!("error: {}", e.report(&Flags)),
+            },
             CliError::CheckNotInverse => {
                 "error: check failed: a down.sql is not the exact inverse of its up.sql (see above)"
                     .to_string()
@@ -123,7 +125,7 @@ impl CliError {
 
 impl From<RunError> for CliError {
     fn from(e: RunError) -> Self {
-        CliError::Run(e)
+        CliError::Run(Box::new(e))
     }
 }
 
@@ -193,7 +195,10 @@ impl Failure {
             return None;
         }
         let migration = match &self.error {
-            CliError::Run(RunError::Migration { failure, .. }) => Some(failure),
+            CliError::Run(e) => match &**e {
+                RunError::Migration { failure, .. } => Some(failure),
+                _ => None,
+            },
             _ => None,
         };
         let mut doc = serde_json::json!({

@@ -70,7 +70,7 @@ pub fn serve(upgrade: Option<&std::path::Path>, quiet: bool) -> Result<(), CliEr
             .upgrade(&set, &wdh_migrate_core::UpgradeTo::Head, &mut |e| {
                 progress.event(e)
             })
-            .map_err(CliError::Run)?;
+            .map_err(CliError::from)?;
         drop(progress);
         crate::output::report(&report, "upgrade");
     }

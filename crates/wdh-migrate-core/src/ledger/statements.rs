@@ -374,12 +374,13 @@ JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE NOT i.indisvalid AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'pg_toast'])
 ORDER BY 1"#;
 
-/// The INVALID indexes that an interrupted `statement` may have left, as
-/// `schema.index`: for `CREATE INDEX CONCURRENTLY name`, the index of that
-/// name on its table; for `REINDEX … CONCURRENTLY`, the `_ccnew` and
-/// `_ccold` copies it builds. None for any other statement (and for an
-/// unnamed index, whose leftover cannot be told from another).
-pub fn invalid_leftovers(statement: &str) -> Option<String> {
+/// The indexes that an interrupted `statement` may have left, as
+/// `schema.index` and whether each is valid (`t`/`f`): for `CREATE INDEX
+/// CONCURRENTLY name`, the index of that name on its table; for `REINDEX …
+/// CONCURRENTLY`, the INVALID `_ccnew` and `_ccold` copies it builds. None
+/// for any other statement (and for an unnamed index, whose leftover
+/// cannot be told from another).
+pub fn index_leftovers(statement: &str) -> Option<String> {
     use crate::sql::ConcurrentIndex;
     let table = |schema: &Option<String>, table: &str| {
         let schema = match schema {
@@ -417,23 +418,23 @@ pub fn invalid_leftovers(statement: &str) -> Option<String> {
                 None => "pg_catalog.pg_table_is_visible(c.oid)".to_string(),
             };
             format!(
-                "(c.relname LIKE {} OR c.relname LIKE {}) AND {schema}",
+                "NOT i.indisvalid AND (c.relname LIKE {} OR c.relname LIKE {}) AND {schema}",
                 like("\\_ccnew"),
                 like("\\_ccold")
             )
         }
         ConcurrentIndex::ReindexTable { schema, table: t } => format!(
-            "(c.relname LIKE '%\\_ccnew%' OR c.relname LIKE '%\\_ccold%') AND {}",
+            "NOT i.indisvalid AND (c.relname LIKE '%\\_ccnew%' OR c.relname LIKE '%\\_ccold%') AND {}",
             table(&schema, &t)
         ),
     };
     Some(format!(
-        r#"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        r#"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), i.indisvalid
 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid
 JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace
-WHERE NOT i.indisvalid AND {filter}"#
+WHERE {filter}"#
     ))
 }
 

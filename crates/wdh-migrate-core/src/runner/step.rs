@@ -32,6 +32,15 @@ enum StepError {
     Db(Option<postgres::Error>),
 }
 
+/// What the leftovers of an interrupted statement say of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leftover {
+    /// Nothing that tells: the statement runs again.
+    None,
+    /// It took effect: it is not run again.
+    TookEffect,
+}
+
 /// What stands for the transaction's id and the lock's token in a dry run:
 /// both are known only when the migration runs.
 pub(super) const DRY_RUN_XID: &str = ":xid";
@@ -91,12 +100,11 @@ impl Runner<'_> {
         let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
             Some(script) if script.no_transaction => {
-                let resume = state
+                let retried = state
                     .failed
                     .iter()
-                    .find(|f| f.is_version(&m.version) && f.direction == direction)
-                    .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0));
-                self.run_no_transaction(c, m, script, direction, &version, resume)
+                    .find(|f| f.is_version(&m.version) && f.direction == direction);
+                self.run_no_transaction(c, m, script, direction, &version, retried)
             }
             Some(script) => {
                 self.run_in_transaction(c, m, script, direction, &version, state.is_failed(m))
@@ -219,10 +227,11 @@ impl Runner<'_> {
         }
     }
 
-    /// Runs a no-transaction script one statement at a time, from statement
-    /// `resume` + 1 (the ones before took effect in an earlier run that
-    /// failed); it is recorded as running first, its progress after each
-    /// statement, and applied only after the last one succeeds.
+    /// Runs a no-transaction script one statement at a time; it is recorded
+    /// as running first, its progress after each statement, and applied
+    /// only after the last one succeeds. A `retried` one resumes after the
+    /// statements that took effect in the run that failed, once the
+    /// leftovers of the statement that failed are dealt with.
     fn run_no_transaction(
         &self,
         c: &mut Connected,
@@ -230,12 +239,19 @@ impl Runner<'_> {
         script: &Script,
         direction: Direction,
         version: &str,
-        resume: usize,
+        retried: Option<&crate::ledger::FailedRow>,
     ) -> Result<(), StepError> {
         let sql = script.executable_sql();
         let parsed = crate::sql::split_statements(&sql);
         let total = parsed.len();
-        let resume = resume.min(total);
+        let mut resume = retried
+            .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0))
+            .min(total);
+        if let (Some(f), Some(next)) = (retried, parsed.get(resume)) {
+            if self.repair_leftovers(c, &next.sql, f) == Leftover::TookEffect {
+                resume += 1;
+            }
+        }
         let token = c.held.as_ref().map(|h| h.token.clone());
         let t = Instant::now();
         c.client
@@ -245,9 +261,6 @@ impl Runner<'_> {
                 statements::record_started(version, &m.name, direction.as_str(), total, resume)
             ))
             .map_err(|e| StepError::Db(Some(e)))?;
-        if let Some(next) = parsed.get(resume).filter(|_| resume > 0) {
-            self.repair_leftovers(c, &next.sql);
-        }
         for (i, stmt) in parsed.iter().enumerate().skip(resume) {
             // One statement, in the extended protocol: the server runs
             // exactly one statement of it or none.
@@ -298,28 +311,58 @@ impl Runner<'_> {
             })
     }
 
-    /// Before a no-transaction script resumes at `statement`: an index that
-    /// an interrupted `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY`
+    /// Before a no-transaction script resumes at `statement`, the one that
+    /// failed or was in flight when its run ended: an index that an
+    /// interrupted `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY`
     /// left INVALID is dropped (`DROP INDEX CONCURRENTLY IF EXISTS`), so
     /// the statement builds it again instead of failing with "already
-    /// exists"; each is said.
-    fn repair_leftovers(&self, c: &mut Connected, statement: &str) {
-        let Some(find) = statements::invalid_leftovers(statement) else {
-            return;
+    /// exists". A named `CREATE INDEX CONCURRENTLY` whose index now exists
+    /// and is valid took effect (its backend finished after its client was
+    /// gone), unless it failed because the index already existed. Each is
+    /// said.
+    fn repair_leftovers(
+        &self,
+        c: &mut Connected,
+        statement: &str,
+        failed: &crate::ledger::FailedRow,
+    ) -> Leftover {
+        let Some(find) = statements::index_leftovers(statement) else {
+            return Leftover::None;
         };
-        let found = c
+        let found: Vec<(String, bool)> = c
             .client
             .simple_query(&find)
             .map(|m| {
                 m.into_iter()
                     .filter_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            Some((r.get(0)?.to_string(), r.get(1) == Some("t")))
+                        }
                         _ => None,
                     })
-                    .collect::<Vec<_>>()
+                    .collect()
             })
             .unwrap_or_default();
-        for index in found {
+        let creates = matches!(
+            crate::sql::concurrent_index(statement),
+            Some(crate::sql::ConcurrentIndex::Create { .. })
+        );
+        let mut outcome = Leftover::None;
+        for (index, valid) in found {
+            if valid {
+                if creates && !failed.error.contains("SQLSTATE 42P07") {
+                    let note = format!(
+                        "statement {} of {} took effect after its run ended (the index {index} exists and is valid): \
+                         it is counted as done, not run again",
+                        failed.statements_done + 1,
+                        failed.name
+                    );
+                    tracing::info!("{note}");
+                    c.notes.push(note);
+                    outcome = Leftover::TookEffect;
+                }
+                continue;
+            }
             let dropped = c
                 .client
                 .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"));
@@ -335,6 +378,7 @@ impl Runner<'_> {
             tracing::info!("{note}");
             c.notes.push(note);
         }
+        outcome
     }
 
     /// Records a no-transaction migration's failure: ends any transaction the

@@ -6,6 +6,7 @@
 mod support;
 
 mod check;
+mod faults;
 mod layouts;
 mod pooler;
 mod runner;

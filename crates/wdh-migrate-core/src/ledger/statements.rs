@@ -76,7 +76,8 @@ pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
     }
 }
 
-/// Takes the run lock if it is free or its lease has expired: one row
+/// Takes the run lock if it is free or its lease has expired (its one row
+/// put back first, should someone have deleted it): one row
 /// (`holder` when taken, else NULL), then the previous holder's client, and
 /// how many seconds ago it last renewed, when it had one. Judged on the
 /// lock row's latest version (`READ COMMITTED`), so two runs never both
@@ -84,6 +85,7 @@ pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
 pub fn acquire_lock(token: &str, operation: &str, client: &str, lease: Duration) -> String {
     format!(
         r#"BEGIN ISOLATION LEVEL READ COMMITTED;
+INSERT INTO "wdh_migrate"."lock" ("id") VALUES (1) ON CONFLICT ("id") DO NOTHING;
 WITH "before" AS (SELECT "holder", "client", "heartbeat_at" FROM "wdh_migrate"."lock" WHERE "id" = 1),
 "taken" AS (
     UPDATE "wdh_migrate"."lock" SET "holder" = {t}, "operation" = {o}, "client" = {c},

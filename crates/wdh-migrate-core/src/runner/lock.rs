@@ -198,6 +198,10 @@ impl Heartbeat {
                         if guard.stop {
                             return;
                         }
+                        // Renewed by the run meanwhile: nothing to do yet.
+                        if guard.renewed.elapsed() < every {
+                            continue;
+                        }
                     }
                     if client.as_ref().is_none_or(postgres::Client::is_closed) {
                         client = connect().ok();

@@ -992,3 +992,50 @@ fn a_failure_deep_into_a_long_run_reports_a_count_and_a_range_and_json_keeps_eve
         .as_str()
         .is_some_and(|m| m.starts_with("error: `sideways`")));
 }
+
+#[test]
+fn a_step_longer_than_the_lease_keeps_the_lock_by_its_heartbeat() {
+    let dir = folder(&[
+        (
+            "0001_slow/up.sql",
+            "CREATE TABLE slow (id int); INSERT INTO slow VALUES (1); SELECT pg_sleep(1.5);",
+        ),
+        ("0001_slow/down.sql", "DROP TABLE slow;"),
+    ]);
+    let db = db();
+    let (first, _cwd) = wdh(&["upgrade", "--lock-lease", "300ms"])
+        .db(&db)
+        .migrations(dir.path())
+        .spawn();
+    let mut c = db.connect().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the migration never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Well past the lease: only the heartbeat keeps the lock held.
+    std::thread::sleep(Duration::from_millis(700));
+    let second = wdh(&["upgrade", "--lock-wait", "10s"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(second.code, 0, "{}", second.all());
+    assert!(!second.stderr.contains("took over"), "{}", second.stderr);
+    let out = first.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: i64 = query_one(&db, "SELECT count(*) FROM slow");
+    assert_eq!(rows, 1, "the migration ran once");
+    assert_eq!(applied_versions(&db), ["0001"]);
+}

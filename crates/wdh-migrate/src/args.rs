@@ -16,7 +16,8 @@ Exit codes:
   2  bad usage, configuration or migration files
   3  refused by the production guard (BLOCKED), or the connection reached another database
   4  refused by the checks: drift, missing or out-of-order migrations, irreversible
-     migrations on the way, or an earlier failed no-transaction migration
+     migrations on the way, or an earlier failed no-transaction migration; an adopt or
+     baseline refused (nothing written)
   5  another run holds the migration lock (timed out waiting)";
 
 /// PostgreSQL schema migrations that never touch a database you did not mean.

@@ -5,7 +5,7 @@
 //!
 //! One module per tool reads that tool's table exactly as the tool's own
 //! source creates it (each module names the file) and says what it claims
-//! ([`Claims`]): the versions applied, with the checksum the tool recorded
+//! (its claims, [`ReadClaims`]): the versions applied, with the checksum the tool recorded
 //! where it records one, which is verified against the file. [`plan`] is
 //! pure: claims × set × wdh-migrate's ledger → the migrations to record, or
 //! the refusal naming every version without a file or whose file changed.

@@ -23,8 +23,6 @@ mod goose;
 mod refinery;
 mod sql_migrate;
 mod sqlx;
-#[cfg(test)]
-mod tests;
 
 use postgres::{Client, SimpleQueryMessage};
 

@@ -5,6 +5,7 @@
 //! every operation takes an explicit [`target::Target`]. Only the CLI
 //! resolves settings, once, at the edge.
 
+pub mod adopt;
 pub mod causes;
 pub mod check;
 pub mod guard;

@@ -16,7 +16,8 @@ Exit codes:
   2  bad usage, configuration or migration files
   3  refused by the production guard (BLOCKED), or the connection reached another database
   4  refused by the checks: drift, missing or out-of-order migrations, irreversible
-     migrations on the way, or an earlier failed no-transaction migration
+     migrations on the way, or an earlier failed no-transaction migration; an adopt or
+     baseline refused (nothing written)
   5  another run holds the migration lock (timed out waiting)";
 
 /// PostgreSQL schema migrations that never touch a database you did not mean.
@@ -106,6 +107,40 @@ pub enum DatabaseCommand {
     Status,
     /// Store the environment on the database itself (production and staging protect it).
     Mark(MarkArgs),
+    /// Take over another tool's ledger: record what it applied, without running any SQL.
+    Adopt(AdoptArgs),
+    /// Record every migration up to a version as applied, on a database with no ledger rows.
+    Baseline(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose ledger to adopt [default: the only one found].
+    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate"])]
+    pub from: Option<String>,
+
+    /// Print what would be recorded; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for another run's lock, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The newest migration the database already has (it and every one before it are recorded).
+    #[arg(value_name = "VERSION")]
+    pub to: String,
+
+    /// Print what would be recorded; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for another run's lock, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
 }
 
 #[derive(Debug, Args)]

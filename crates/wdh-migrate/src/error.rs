@@ -144,7 +144,14 @@ fn run_code(e: &RunError) -> Exit {
                 | PlanError::DowngradeTargetNotApplied(_),
             ..
         } => Exit::Usage,
-        RunError::Plan { .. } | RunError::FailedEarlier { .. } => Exit::Checks,
+        RunError::Adopt {
+            error: wdh_migrate_core::adopt::AdoptError::Ambiguous { .. },
+            ..
+        } => Exit::Usage,
+        RunError::Plan { .. }
+        | RunError::FailedEarlier { .. }
+        | RunError::Adopt { .. }
+        | RunError::BaselineNotEmpty { .. } => Exit::Checks,
         RunError::Locked { .. } => Exit::Locked,
         _ => Exit::Failed,
     }

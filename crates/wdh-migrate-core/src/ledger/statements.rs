@@ -479,3 +479,32 @@ pub fn audit_sql(entry: &AuditEntry) -> String {
         quote_literal(env!("CARGO_PKG_VERSION")),
     )
 }
+
+/// The statement that records a migration as applied without running it
+/// (`adopt`, `baseline`): when the other tool applied it (seconds since the
+/// epoch), or now; an execution time of 0.
+pub fn record_adopted(
+    version: &str,
+    name: &str,
+    checksum: &str,
+    applied_at: Option<f64>,
+) -> String {
+    let at = match applied_at {
+        Some(secs) if secs.is_finite() => format!("pg_catalog.to_timestamp({secs})"),
+        _ => "pg_catalog.clock_timestamp()".to_string(),
+    };
+    format!(
+        r#"INSERT INTO "wdh_migrate"."applied" ("version", "name", "checksum", "applied_at", "execution_ms", "no_transaction") VALUES ({}, {}, {}, {at}, 0, false);"#,
+        quote_literal(version),
+        quote_literal(name),
+        quote_literal(checksum)
+    )
+}
+
+/// The message that records migrations as applied without running them, in
+/// one transaction that fails (recording nothing) unless this run still
+/// holds the lock (`token`).
+pub fn record_adopted_all(records: &[String], token: Option<&str>) -> String {
+    let fence = token.map(lock_fence).unwrap_or_default();
+    format!("BEGIN;\n{fence}\n{}\nCOMMIT;", records.join("\n"))
+}

@@ -132,8 +132,41 @@ pub(super) fn parse_script(
     bytes: &[u8],
     forced_no_transaction: bool,
 ) -> Result<(Script, bool), LoadError> {
+    let sql = decode(&root.join(rel), bytes)?;
+    let checksum = Sha256::digest(bytes).into();
+    parse_text(root, rel, sql, checksum, forced_no_transaction, Vec::new())
+}
+
+/// One section of a file that holds both scripts of a migration (goose,
+/// sql-migrate, dbmate): `sql` is the file's text with every line that is
+/// not this section's blanked, so server positions still point into the
+/// file, `checksum` is that of the section's own text, and `blocks` the
+/// ranges of `sql` the file marks as one statement each.
+pub(super) fn parse_section(
+    root: &Path,
+    rel: &str,
+    sql: &str,
+    checksum: [u8; 32],
+    forced_no_transaction: bool,
+    blocks: Vec<std::ops::Range<usize>>,
+) -> Result<(Script, bool), LoadError> {
+    parse_text(root, rel, sql, checksum, forced_no_transaction, blocks)
+}
+
+/// SHA-256 of `text`: the checksum of a section's own text.
+pub(super) fn checksum_of(text: &[u8]) -> [u8; 32] {
+    Sha256::digest(text).into()
+}
+
+fn parse_text(
+    root: &Path,
+    rel: &str,
+    sql: &str,
+    checksum: [u8; 32],
+    forced_no_transaction: bool,
+    blocks: Vec<std::ops::Range<usize>>,
+) -> Result<(Script, bool), LoadError> {
     let path = root.join(rel);
-    let sql = decode(&path, bytes)?;
     if let Some(offset) = sql::nul_byte(sql) {
         return Err(LoadError::NulByte { path, offset });
     }
@@ -154,9 +187,10 @@ pub(super) fn parse_script(
     let script = Script {
         path: PathBuf::from(rel),
         sql: sql.to_string(),
-        checksum: Sha256::digest(bytes).into(),
+        checksum,
         no_transaction,
         wraps_own_transaction,
+        blocks,
     };
     Ok((script, header.irreversible))
 }

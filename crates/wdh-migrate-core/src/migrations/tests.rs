@@ -10,9 +10,9 @@ use super::*;
 fn mixed_layouts_are_an_error() {
     let e = err(&[("0001_a/up.sql", UP), ("0002_b.up.sql", UP)]);
     assert!(
-        matches!(&e, LoadError::MixedLayouts { path, folder, file }
-            if path == Path::new("mig") && folder == Path::new("mig/0001_a")
-                && file == Path::new("mig/0002_b.up.sql")),
+        matches!(&e, LoadError::MixedLayouts { path, first, second, .. }
+            if path == Path::new("mig") && first == Path::new("mig/0001_a")
+                && second == Path::new("mig/0002_b.up.sql")),
         "{e:?}"
     );
 }

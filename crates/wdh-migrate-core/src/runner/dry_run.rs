@@ -89,7 +89,7 @@ pub(super) fn dry_run(
                 true,
                 Some(0.0),
             );
-            let parsed = crate::sql::split_statements(&script.executable_sql());
+            let parsed = script.statements();
             let resume = state
                 .failed
                 .iter()

@@ -222,6 +222,30 @@ pub enum RunError {
         /// The format found.
         format: i32,
     },
+    /// Another tool's ledger could not be adopted; nothing was written.
+    #[error("database `{database}`: {error}")]
+    Adopt {
+        /// The database.
+        database: String,
+        /// Why (its text, causes included, is this error's message, so it
+        /// is not also a `source`).
+        error: crate::adopt::AdoptError,
+    },
+    /// `baseline` on a database whose ledger records migrations.
+    #[error(
+        "database `{database}`: its ledger already records {recorded} migration(s){}; baseline is for a database \
+         with no ledger rows (built by hand or restored from a dump). Use `upgrade` to apply what is pending, or \
+         `adopt` to take over another tool's ledger",
+        .newest.as_ref().map(|n| format!(" (newest {n})")).unwrap_or_default()
+    )]
+    BaselineNotEmpty {
+        /// The database.
+        database: String,
+        /// How many rows (applied and failed) it records.
+        recorded: usize,
+        /// The newest applied migration of the set, if any.
+        newest: Option<String>,
+    },
     /// Any other database error.
     #[error("database `{database}`: {action} failed")]
     Database {

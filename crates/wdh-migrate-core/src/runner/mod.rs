@@ -25,6 +25,7 @@ use crate::plan::{self, Allow, DowngradeTo, Plan, PlanError, UpgradeTo};
 use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
+mod adopt;
 mod dry_run;
 mod error;
 mod live;
@@ -34,6 +35,7 @@ mod status;
 mod step;
 
 pub use crate::ledger::statements::LOCK_KEY;
+pub use adopt::{AdoptReport, BaselineReport, Marked};
 pub use dry_run::{DryRun, DryRunStep};
 pub use error::{Fate, MigrationFailure, RunError};
 pub use live::Connected;

@@ -242,7 +242,7 @@ impl Runner<'_> {
         retried: Option<&crate::ledger::FailedRow>,
     ) -> Result<(), StepError> {
         let sql = script.executable_sql();
-        let parsed = crate::sql::split_statements(&sql);
+        let parsed = script.statements();
         let total = parsed.len();
         let mut resume = retried
             .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0))
@@ -263,8 +263,15 @@ impl Runner<'_> {
             .map_err(|e| StepError::Db(Some(e)))?;
         for (i, stmt) in parsed.iter().enumerate().skip(resume) {
             // One statement, in the extended protocol: the server runs
-            // exactly one statement of it or none.
-            if let Err(e) = c.client.query_typed(stmt.sql.as_str(), &[]) {
+            // exactly one statement of it or none. An explicit statement
+            // (a block the file keeps whole) goes as one simple-protocol
+            // message, which the server runs as one implicit transaction.
+            let sent = if stmt.explicit {
+                c.client.batch_execute(&stmt.sql)
+            } else {
+                c.client.query_typed(stmt.sql.as_str(), &[]).map(drop)
+            };
+            if let Err(e) = sent {
                 let db = e.as_db_error();
                 // Without a server position, the statement's own start is still exact.
                 let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));

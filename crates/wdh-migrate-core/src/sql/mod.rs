@@ -27,6 +27,7 @@
 //! ([`syntax_error`]), because its statements are sent one at a time.
 
 mod index;
+mod outside;
 mod position;
 mod quote;
 mod scan;
@@ -36,6 +37,7 @@ mod tests;
 mod transaction;
 
 pub use index::{concurrent_index, ConcurrentIndex};
+pub(crate) use outside::outside_transaction;
 pub use position::line_col;
 pub(crate) use position::line_of_byte;
 pub use quote::{quote_ident, quote_literal};

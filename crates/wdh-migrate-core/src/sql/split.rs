@@ -29,6 +29,12 @@ pub struct Statement {
     /// A `BEGIN` without transaction modes, or a `COMMIT` without
     /// `AND CHAIN`.
     pub bare: bool,
+    /// An explicit statement: a block the script marks as one statement
+    /// (goose's and sql-migrate's `StatementBegin` … `StatementEnd`), which
+    /// may hold several statements of the parser; a no-transaction script
+    /// sends it whole, as one simple-protocol message. Never set by
+    /// [`split_statements`].
+    pub explicit: bool,
 }
 
 impl Statement {
@@ -135,6 +141,7 @@ fn statement(
         end,
         control,
         bare,
+        explicit: false,
     })
 }
 
@@ -182,6 +189,7 @@ fn unclassified(src: &str, start: usize, end: usize) -> Option<Statement> {
         end,
         control: None,
         bare: false,
+        explicit: false,
     })
 }
 

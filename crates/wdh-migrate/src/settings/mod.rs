@@ -103,6 +103,24 @@ pub enum DatabaseJob {
         /// The policy and the override.
         options: RunOptions,
     },
+    /// `adopt`.
+    Adopt {
+        /// `--from`.
+        from: Option<wdh_migrate_core::adopt::Tool>,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options (the lock wait).
+        options: RunOptions,
+    },
+    /// `baseline`.
+    Baseline {
+        /// The version.
+        version: String,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options (the lock wait).
+        options: RunOptions,
+    },
 }
 
 /// A local command with its validated arguments.
@@ -238,6 +256,29 @@ fn database_job(
         args::DatabaseCommand::Current => DatabaseJob::Current,
         args::DatabaseCommand::History => DatabaseJob::History,
         args::DatabaseCommand::Status => DatabaseJob::Status,
+        args::DatabaseCommand::Adopt(a) => DatabaseJob::Adopt {
+            from: a
+                .from
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(CliError::usage)?,
+            dry_run: a.dry_run,
+            options: record_options(a.lock_wait.as_ref(), config)?,
+        },
+        args::DatabaseCommand::Baseline(a) => {
+            if !a.to.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(CliError::usage(format!(
+                    "`{}` is not a version: baseline takes the version of the newest migration the database already has",
+                    a.to
+                )));
+            }
+            DatabaseJob::Baseline {
+                version: a.to.clone(),
+                dry_run: a.dry_run,
+                options: record_options(a.lock_wait.as_ref(), config)?,
+            }
+        }
         args::DatabaseCommand::Mark(a) => DatabaseJob::Mark {
             to: Marker {
                 environment: a.environment.parse().map_err(CliError::usage)?,
@@ -291,6 +332,22 @@ fn run_options(
         retry_failed: run.retry_failed,
         policy: config.policy(),
         override_: override_(env, confirm),
+        ..defaults
+    })
+}
+
+/// The options of `adopt` and `baseline`: the lock wait (flag, else file).
+fn record_options(lock_wait: Option<&String>, config: &Config) -> Result<RunOptions, CliError> {
+    let defaults = RunOptions::default();
+    let lock_wait = lock_wait
+        .or(config.values.lock_wait.as_ref())
+        .map(|v| parse_duration(v).context("--lock-wait"))
+        .transpose()
+        .map_err(CliError::Usage)?;
+    Ok(RunOptions {
+        lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
+        client: client_name(),
+        policy: config.policy(),
         ..defaults
     })
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod adopt;
 mod check;
 mod faults;
 mod layouts;

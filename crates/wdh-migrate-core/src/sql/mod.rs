@@ -20,10 +20,16 @@
 //!
 //! # A script the parser rejects
 //!
-//! A script that does not parse is split at the scanner's top-level
-//! semicolons and no statement of it is classified. Sent as one message
-//! (a transactional migration), the server rejects the whole message before
-//! running any of it; a no-transaction script must parse
+//! A script that does not parse is split at the scanner's semicolons
+//! outside parentheses. The server may still run it: its grammar is that of
+//! its own version, and a word that a newer version reserves (`system_user`
+//! since PostgreSQL 16) or syntax that a newer version added parses there
+//! and not here, or the other way round. So each piece that starts with a
+//! word that starts transaction control is classified as that control, and
+//! the loader refuses the script: every statement the server could run
+//! starts at one of those semicolons, so no `COMMIT` goes unseen. Where
+//! the server's grammar is the parser's, it rejects the whole message
+//! before running any of it. A no-transaction script must parse
 //! ([`syntax_error`]), because its statements are sent one at a time.
 
 mod index;
@@ -42,5 +48,5 @@ pub use quote::{quote_ident, quote_literal};
 pub(crate) use scan::line_comments;
 pub use scan::{is_blank, nul_byte};
 pub(crate) use split::may_control_transactions;
-pub use split::{split_statements, syntax_error, Statement, SyntaxError};
+pub use split::{parser_version, split_statements, syntax_error, Statement, SyntaxError};
 pub use transaction::TransactionControl;

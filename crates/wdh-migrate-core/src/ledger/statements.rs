@@ -191,6 +191,22 @@ pub fn transaction_status(xid: i64) -> String {
     format!("SELECT pg_catalog.txid_status({xid})")
 }
 
+/// The name (`gid`) of the prepared transaction that transaction `xid`
+/// became, if the script ended it with `PREPARE TRANSACTION` (no row
+/// otherwise). A prepared transaction's `transaction` is the 32-bit xid.
+pub fn prepared_transaction(xid: i64) -> String {
+    format!(
+        "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE transaction::pg_catalog.text OPERATOR(pg_catalog.=) '{}' \
+         AND database OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+        xid & 0xFFFF_FFFF
+    )
+}
+
+/// Rolls back the prepared transaction `gid`.
+pub fn rollback_prepared(gid: &str) -> String {
+    format!("ROLLBACK PREPARED {}", quote_literal(gid))
+}
+
 /// The session setting no-transaction statements are scanned with: they
 /// run outside any transaction, so it cannot be `SET LOCAL`. PgBouncer
 /// tracks this parameter per client and sets it on every server session

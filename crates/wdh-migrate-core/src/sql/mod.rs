@@ -11,12 +11,13 @@
 //!
 //! # The server's settings
 //!
-//! The scanner reads strings as with `standard_conforming_strings = on` and
-//! `backslash_quote = safe_encoding`, the defaults. The runner pins both in
+//! The scanner reads UTF-8 text, and strings as with
+//! `standard_conforming_strings = on` and `backslash_quote = safe_encoding`,
+//! the defaults. The runner pins all three (`client_encoding = 'UTF8'`) in
 //! every transaction that runs a migration (`SET LOCAL`, before the
 //! migration's text is sent), so the server scans a migration exactly as it
-//! was split here, whatever the database, the role or the connection string
-//! set.
+//! was split here, whatever the server, the database, the role, the
+//! connection string or an earlier migration on the same session set.
 //!
 //! # A script the parser rejects
 //!

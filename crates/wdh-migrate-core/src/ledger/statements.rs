@@ -157,10 +157,14 @@ pub fn release_lock(token: &str) -> String {
 /// and never stay on a pooled server session — and the transaction's id
 /// and server process (one row).
 ///
-/// `standard_conforming_strings` and `backslash_quote` are pinned to the
-/// defaults the statement scanner reads with; they are set in a message of
-/// their own because the server scans a whole message before it runs any
-/// of it. `client_connection_check_interval` (14+) makes the server notice
+/// `client_encoding` is pinned to UTF-8 (the text is sent as UTF-8, and
+/// the scanner reads it so: a session left in a client-only encoding such
+/// as SJIS by an earlier migration would read a byte before a backslash as
+/// half of a character and end a string elsewhere), and
+/// `standard_conforming_strings` and `backslash_quote` to the defaults the
+/// statement scanner reads with; they are set in a message of their own
+/// because the server converts and scans a whole message before it runs
+/// any of it. `client_connection_check_interval` (14+) makes the server notice
 /// a dead client within a second and roll the migration back instead of
 /// committing it after its client is gone.
 pub fn transaction_prologue(
@@ -169,7 +173,8 @@ pub fn transaction_prologue(
     statement_timeout: Option<Duration>,
 ) -> String {
     let mut s = String::from(
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n",
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n",
     );
     if server_version >= 140_000 {
         s.push_str("SET LOCAL client_connection_check_interval = '1s';\n");
@@ -193,11 +198,30 @@ pub fn transaction_status(xid: i64) -> String {
     format!("SELECT pg_catalog.txid_status({xid})")
 }
 
-/// The session setting no-transaction statements are scanned with: they
-/// run outside any transaction, so it cannot be `SET LOCAL`. PgBouncer
-/// tracks this parameter per client and sets it on every server session
-/// it hands the client, so it never reaches another client.
-pub const NO_TRANSACTION_SESSION: &str = "SET standard_conforming_strings = on";
+/// The name (`gid`) of the prepared transaction that transaction `xid`
+/// became, if the script ended it with `PREPARE TRANSACTION` (no row
+/// otherwise). A prepared transaction's `transaction` is the 32-bit xid.
+pub fn prepared_transaction(xid: i64) -> String {
+    format!(
+        "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE transaction::pg_catalog.text OPERATOR(pg_catalog.=) '{}' \
+         AND database OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+        xid & 0xFFFF_FFFF
+    )
+}
+
+/// Rolls back the prepared transaction `gid`.
+pub fn rollback_prepared(gid: &str) -> String {
+    format!("ROLLBACK PREPARED {}", quote_literal(gid))
+}
+
+/// The session settings no-transaction statements are converted and
+/// scanned with (see [`transaction_prologue`]): they run outside any
+/// transaction, so they cannot be `SET LOCAL`. PgBouncer tracks these
+/// parameters per client and sets them on every server session it hands
+/// the client, so they never reach another client (UTF-8 is what the
+/// driver asks for when it connects).
+pub const NO_TRANSACTION_SESSION: &str =
+    "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on";
 
 /// Stores the environment marker on the database itself; a marker that is
 /// not locked clears `wdh.environment_locked`.

@@ -75,7 +75,8 @@ fn lock_statements() {
 fn the_transaction_prologue_sets_everything_locally() {
     assert_eq!(
         transaction_prologue(130_000, None, None),
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n\
          SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"
     );
     assert_eq!(
@@ -84,7 +85,8 @@ fn the_transaction_prologue_sets_everything_locally() {
             Some(Duration::from_secs(2)),
             Some(Duration::from_secs(u64::MAX))
         ),
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n\
          SET LOCAL client_connection_check_interval = '1s';\nSET LOCAL lock_timeout = '2000ms';\n\
          SET LOCAL statement_timeout = '2147483647ms';\n\
          SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"

@@ -199,6 +199,28 @@ pub enum LoadError {
         /// The start of the statement.
         statement: String,
     },
+    /// A script that runs in a transaction, that PostgreSQL's parser rejects,
+    /// has a statement that starts like transaction control: split at its
+    /// semicolons alone, it may be one, and a server of another version
+    /// may run the script.
+    #[error(
+        "{path}:{line}: `{statement}` may control the transaction, but the script already runs inside one: the PostgreSQL \
+         parser built into wdh-migrate (PostgreSQL {parser}) rejects this script ({message}), so its statements are told \
+         apart at its semicolons alone, and this one starts like transaction control. If it is, remove it; either way, fix \
+         what the parser rejects (a word that a newer PostgreSQL reserves, such as system_user, can be double-quoted)"
+    )]
+    UnparsedTransactionControl {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// The start of the statement.
+        statement: String,
+        /// The parser's message.
+        message: String,
+        /// The major version of PostgreSQL whose parser rejects the script.
+        parser: u32,
+    },
     /// A `metadata.toml` is invalid.
     #[error("{path}: {problem}")]
     Metadata {
@@ -231,6 +253,7 @@ impl LoadError {
             | LoadError::UnknownDirective { path, .. }
             | LoadError::MisplacedDirective { path, .. }
             | LoadError::TransactionControl { path, .. }
+            | LoadError::UnparsedTransactionControl { path, .. }
             | LoadError::Metadata { path, .. }
             | LoadError::Directive { path, .. }
             | LoadError::Repeatable { path } => path,

@@ -42,7 +42,9 @@ pub(super) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadEr
 fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
     let mut header = Header::default();
     let mut offset = 0;
-    for (idx, line) in sql.split_inclusive('\n').enumerate() {
+    // A line ends where the server's scanner ends a `--` comment: at `\n`
+    // or `\r` (a file with carriage-return line ends only has lines too).
+    for line in sql.split_inclusive(['\n', '\r']) {
         let trimmed = line.trim();
         if !trimmed.is_empty() {
             let Some(comment) = trimmed.strip_prefix("--") else {
@@ -56,7 +58,7 @@ fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
                     _ => {
                         return Err(LoadError::UnknownDirective {
                             path: path.to_path_buf(),
-                            line: idx + 1,
+                            line: sql::line_of_byte(sql, offset),
                             directive: name.to_string(),
                         })
                     }
@@ -109,14 +111,26 @@ fn check_transaction_control(sql: &str, path: &Path) -> Result<bool, LoadError> 
         None => Ok(true),
         Some(i) => {
             let stmt = &stmts[i];
-            let first_line = stmt.sql.lines().next().unwrap_or("").trim();
+            let first_line = stmt.sql.split(['\r', '\n']).next().unwrap_or("").trim();
             let mut statement: String = first_line.chars().take(60).collect();
             if statement.len() < first_line.len() {
                 statement.push_str("...");
             }
+            let (path, line) = (path.to_path_buf(), sql::line_of_byte(sql, stmt.start));
+            // Split at its semicolons alone: the statement only starts like
+            // transaction control, but a server of another version may run it.
+            if let Some(e) = sql::syntax_error(sql) {
+                return Err(LoadError::UnparsedTransactionControl {
+                    path,
+                    line,
+                    statement,
+                    message: e.message,
+                    parser: sql::parser_version(),
+                });
+            }
             Err(LoadError::TransactionControl {
-                path: path.to_path_buf(),
-                line: sql::line_of_byte(sql, stmt.start),
+                path,
+                line,
                 statement,
             })
         }

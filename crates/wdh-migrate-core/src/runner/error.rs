@@ -198,7 +198,9 @@ pub enum RunError {
         /// The statement that grants what is missing.
         grant: String,
     },
-    /// A no-transaction migration failed earlier and was not repaired.
+    /// A migration is recorded as failed and was not repaired: a
+    /// no-transaction one that failed part way, or a transactional one that
+    /// committed part of itself.
     #[error("{}", self.render(&Library))]
     FailedEarlier {
         /// The database.
@@ -279,7 +281,7 @@ impl RunError {
                 format!("database `{database}`: {}", failure.render(spelling))
             }
             RunError::FailedEarlier { database, failed } => format!(
-                "database `{database}`: {} failed earlier outside a transaction: {}",
+                "database `{database}`: {} failed earlier and is recorded as failed: {}",
                 failed
                     .iter()
                     .map(|f| format!("{}_{} ({})", f.version, f.name, f.direction))

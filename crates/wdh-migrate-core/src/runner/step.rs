@@ -202,24 +202,53 @@ impl Runner<'_> {
     }
 
     /// What became of transaction `xid` after a failure: asked on the run's
-    /// connection, or on a new one when that one is gone.
+    /// connection, or on a new one when that one is gone. A transaction
+    /// the script prepared (`PREPARE TRANSACTION`) is neither committed
+    /// nor rolled back and would keep the migration's changes and their
+    /// locks: it is rolled back (`ROLLBACK PREPARED`), and said.
     fn fate_of(&self, c: &mut Connected, xid: &str) -> Fate {
         let Ok(xid) = xid.parse::<i64>() else {
             return Fate::Unknown;
         };
-        let ask = |client: &mut postgres::Client| {
+        let ask = |client: &mut postgres::Client, sql: &str| {
             client
-                .simple_query(&statements::transaction_status(xid))
+                .simple_query(sql)
                 .ok()
                 .and_then(|m| ledger::single(&m))
         };
-        let status = if c.client.is_closed() {
-            (self.client_connector())()
-                .ok()
-                .and_then(|mut client| ask(&mut client))
+        let mut fresh;
+        let client = if c.client.is_closed() {
+            let Ok(new) = (self.client_connector())() else {
+                return Fate::Unknown;
+            };
+            fresh = new;
+            &mut fresh
         } else {
-            ask(&mut c.client)
+            &mut c.client
         };
+        let mut status = ask(client, &statements::transaction_status(xid));
+        let mut note = None;
+        if status.as_deref() == Some("in progress") {
+            if let Some(gid) = ask(client, &statements::prepared_transaction(xid)) {
+                let rollback = statements::rollback_prepared(&gid);
+                let gid = crate::sql::quote_literal(&gid);
+                note = Some(match client.batch_execute(&rollback) {
+                    Ok(()) => format!(
+                        "the script prepared the migration's transaction (PREPARE TRANSACTION {gid}); it was rolled back ({rollback})"
+                    ),
+                    Err(e) => format!(
+                        "the script prepared the migration's transaction (PREPARE TRANSACTION {gid}) and rolling it back failed: {}; \
+                         run `{rollback}` to roll it back",
+                        self.target.scrub(&crate::causes::describe(&e))
+                    ),
+                });
+                status = ask(client, &statements::transaction_status(xid));
+            }
+        }
+        if let Some(note) = note {
+            tracing::warn!("{note}");
+            c.notes.push(note);
+        }
         match status.as_deref() {
             Some("aborted") => Fate::RolledBack,
             Some("committed") => Fate::ScriptCommitted,

@@ -12,5 +12,6 @@ mod layouts;
 mod pooler;
 mod runner;
 mod safety;
+mod scanner;
 mod secrets;
 mod workflow;

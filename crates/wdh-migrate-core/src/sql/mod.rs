@@ -29,6 +29,7 @@
 mod index;
 mod position;
 mod quote;
+mod rerun;
 mod scan;
 mod split;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use index::{concurrent_index, ConcurrentIndex};
 pub use position::line_col;
 pub(crate) use position::line_of_byte;
 pub use quote::{quote_ident, quote_literal};
+pub use rerun::{rerun, Rerun};
 pub(crate) use scan::line_comments;
 pub use scan::{is_blank, nul_byte};
 pub(crate) use split::may_control_transactions;

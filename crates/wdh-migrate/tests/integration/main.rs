@@ -8,6 +8,7 @@ mod support;
 mod check;
 mod faults;
 mod layouts;
+mod locks;
 mod pooler;
 mod runner;
 mod safety;

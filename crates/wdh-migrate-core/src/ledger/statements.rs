@@ -208,20 +208,38 @@ LIMIT 1"#;
 
 /// The lock server process `$1` (int4) waits for, if it waits (one row:
 /// lock type, mode, relation, seconds waited — known from 14 on, where
-/// `pg_locks` has `waitstart` — and the transaction or object waited for).
+/// `pg_locks` has `waitstart` — the transaction or object waited for, and
+/// the lock's identity, for [`CANCEL_LOCK_WAIT`]).
 pub fn lock_wait(server_version: i32) -> &'static str {
     if server_version >= 140_000 {
         r#"SELECT l.locktype, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,
   pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) l.waitstart),
-  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text)
+  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text),
+  pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid)
 FROM pg_catalog.pg_locks l WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted LIMIT 1"#
     } else {
         r#"SELECT l.locktype, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,
   NULL::pg_catalog.float8,
-  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text)
+  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text),
+  pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid)
 FROM pg_catalog.pg_locks l WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted LIMIT 1"#
     }
 }
+
+/// Cancels the statement of server process `$1` (int4) if, as this
+/// statement runs, it still waits for the lock `$2` (text, the identity
+/// [`lock_wait`] read): one row (`t`) when it was cancelled, none when the
+/// wait is over. Checked and cancelled at once, so a process whose
+/// statement got its lock meanwhile (and behind a transaction pooler may
+/// already serve another client) is never cancelled; and sent by the
+/// server (`pg_cancel_backend`, allowed on the role's own processes), not
+/// as a cancel request through a pooler.
+pub const CANCEL_LOCK_WAIT: &str = r#"SELECT pg_catalog.pg_cancel_backend(l.pid) FROM pg_catalog.pg_locks l
+WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted
+  AND pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid) OPERATOR(pg_catalog.=) $2"#;
 
 /// The processes server process `$1` (int4) waits behind
 /// (`pg_blocking_pids`), with what the server lets this role see of them:

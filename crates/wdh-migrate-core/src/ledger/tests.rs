@@ -231,7 +231,12 @@ fn rows_match_migrations_by_their_resolved_version() {
 fn the_lock_watch_asks_with_parameters_and_knows_waitstart_from_14_on() {
     assert!(lock_wait(140_000).contains("l.waitstart"));
     assert!(!lock_wait(130_000).contains("waitstart"));
-    for sql in [lock_wait(150_000), RUNNING_STATEMENT, LOCK_HOLDERS] {
+    for sql in [
+        lock_wait(150_000),
+        RUNNING_STATEMENT,
+        LOCK_HOLDERS,
+        CANCEL_LOCK_WAIT,
+    ] {
         assert!(sql.contains("$1"), "{sql}");
         assert!(!sql.contains(" = "), "operators are qualified: {sql}");
     }

@@ -246,7 +246,7 @@ impl Runner<'_> {
         let mut watch: Option<LockWatch> = schedule
             .budget
             .is_zero()
-            .then(|| LockWatch::start(self, c.client.cancel_token(), c.identity.server_version));
+            .then(|| LockWatch::start(self, c.identity.server_version));
         let mut waited_for: Option<String> = None;
         loop {
             let timeout = attempts.timeout();
@@ -277,11 +277,7 @@ impl Runner<'_> {
             });
             std::thread::sleep(retry.pause);
             if watch.is_none() {
-                watch = Some(LockWatch::start(
-                    self,
-                    c.client.cancel_token(),
-                    c.identity.server_version,
-                ));
+                watch = Some(LockWatch::start(self, c.identity.server_version));
             }
         }
     }
@@ -449,7 +445,7 @@ impl Runner<'_> {
         let watch = self
             .options
             .lock_timeout
-            .map(|_| LockWatch::start(self, c.client.cancel_token(), c.identity.server_version));
+            .map(|_| LockWatch::start(self, c.identity.server_version));
         // Inside a transaction the script opens itself, a cancelled
         // statement would abort it: such statements are not watched.
         let mut in_transaction = false;

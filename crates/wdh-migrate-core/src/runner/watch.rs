@@ -10,14 +10,18 @@
 //! a migration whose budget ran out. For a statement outside a transaction,
 //! where no `SET LOCAL lock_timeout` can apply and a session setting would
 //! stay on a pooled server session, it is also the lock timeout: once the
-//! statement has waited that long for one lock, the watch cancels it (a
-//! cancel request, as psql's Ctrl-C sends).
+//! statement has waited that long for one lock, the watch cancels it, with
+//! `pg_cancel_backend` in the same statement that checks it still waits
+//! for that lock. Not with a cancel request: one sent through a pooler
+//! reaches whichever statement its client runs by then, and PgBouncer 1.18
+//! exits on a cancel request whose client closes first, as
+//! tokio-postgres's does.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postgres::types::Type;
-use postgres::{CancelToken, Client, NoTls};
+use postgres::Client;
 
 use crate::ledger::statements;
 
@@ -87,14 +91,14 @@ pub(super) struct LockWatch {
 }
 
 impl LockWatch {
-    /// A watch for statements of the connection `cancel` cancels.
-    pub(super) fn start(runner: &Runner<'_>, cancel: CancelToken, server_version: i32) -> Self {
+    /// A watch for the statements of a run's connection.
+    pub(super) fn start(runner: &Runner<'_>, server_version: i32) -> Self {
         let shared = Arc::new(Shared::default());
         let connect = runner.client_connector();
         let thread = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("wdh-migrate-lock-watch".into())
-            .spawn(move || watch(&thread, &connect, &cancel, server_version));
+            .spawn(move || watch(&thread, &connect, server_version));
         if spawned.is_err() {
             tracing::warn!(
                 "could not start the lock watch thread; lock waits outside a transaction are not bounded"
@@ -131,7 +135,7 @@ impl LockWatch {
     }
 
     /// The watched statement ended: what was seen. Waits for a cancel
-    /// being sent, so none reaches the connection's next statement.
+    /// being sent.
     pub(super) fn end(&self) -> Seen {
         self.shared
             .lock()
@@ -153,7 +157,9 @@ impl Drop for LockWatch {
 
 /// A lock wait, as the server shows it.
 struct Wait {
-    /// The lock, to tell one wait from the next.
+    /// The server process that waits.
+    pid: i32,
+    /// The lock's identity, to tell one wait from the next.
     lock: String,
     /// The lock and who holds it.
     described: String,
@@ -164,7 +170,6 @@ struct Wait {
 fn watch(
     shared: &Shared,
     connect: &dyn Fn() -> Result<Client, postgres::Error>,
-    cancel: &CancelToken,
     server_version: i32,
 ) {
     let mut client: Option<Client> = None;
@@ -236,12 +241,19 @@ fn watch(
             continue;
         }
         // Still under the lock, so the statement's end waits for the
-        // cancel to be sent and no later statement receives it.
-        match cancel.cancel_query(NoTls) {
-            Ok(()) => {
+        // cancel, which only a statement still waiting for this lock gets.
+        let cancelled = c
+            .query_typed(
+                statements::CANCEL_LOCK_WAIT,
+                &[(&wait.pid, Type::INT4), (&wait.lock, Type::TEXT)],
+            )
+            .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)));
+        match cancelled {
+            Ok(true) => {
                 w.seen.cancelled = true;
                 w.next_look = now + Duration::from_secs(3600);
             }
+            Ok(false) => w.next_look = now + MIN_INTERVAL,
             Err(e) => {
                 tracing::warn!(error = %e, "cancelling a statement that waited too long for a lock failed");
             }
@@ -271,12 +283,7 @@ fn look(c: &mut Client, backend: &Backend, server_version: i32) -> Option<Wait> 
     let relation: Option<String> = row.get(2);
     let waited: Option<f64> = row.get(3);
     let object: Option<String> = row.get(4);
-    let lock = format!(
-        "{locktype} {} {} {}",
-        mode.as_deref().unwrap_or(""),
-        relation.as_deref().unwrap_or(""),
-        object.as_deref().unwrap_or("")
-    );
+    let lock: String = row.get(5);
     let what = describe_lock(
         &locktype,
         mode.as_deref(),
@@ -298,6 +305,7 @@ fn look(c: &mut Client, backend: &Backend, server_version: i32) -> Option<Wait> 
         _ => format!("{what}, behind {}", holders.join("; ")),
     };
     Some(Wait {
+        pid,
         lock,
         described,
         waited: waited.and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok()),

@@ -347,7 +347,14 @@ fn a_concurrent_index_build_whose_budget_runs_out_is_recorded_and_the_retry_fini
     );
     assert_eq!(applied_versions(&db), ["0001"]);
     let status = wdh(&["status"]).db(&db).migrations(dir.path()).run();
-    assert!(status.stdout.contains("failed"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("failed")
+            && status.stdout.contains("INVALID index(es): public.t_id"),
+        "{}",
+        status.stdout
+    );
+    let kept: bool = query_one(&db, "SELECT to_regclass('before_it') IS NOT NULL");
+    assert!(kept, "the statement before it took effect and stays");
     holder.end();
     let run = wdh(&["upgrade", "--retry-failed"])
         .db(&db)
@@ -374,4 +381,33 @@ fn statements_that_may_commit_part_of_their_work_are_not_cancelled() {
     run.expect(0, &[]);
     assert_eq!(retries(&run), 0, "{}", run.stderr);
     assert_eq!(applied_versions(&db), ["0001", "0002"]);
+}
+
+#[test]
+fn a_blocked_downgrade_retries_too() {
+    let (dir, db) = with_table("ALTER TABLE t ADD COLUMN c int;");
+    write(
+        dir.path(),
+        "0002_change/down.sql",
+        "ALTER TABLE t DROP COLUMN c;",
+    );
+    wdh(&["upgrade"])
+        .db(&db)
+        .migrations(dir.path())
+        .run()
+        .expect(0, &[]);
+    let _holder = Holder::new(&db, "SELECT count(*) FROM t;", Duration::from_millis(1200));
+    let run = wdh(&["downgrade", "-1"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    run.expect(
+        0,
+        &["lock: 0002_change: no lock within 100 ms; rolled back"],
+    );
+    assert_eq!(applied_versions(&db), ["0001"]);
+    assert_eq!(
+        audit(&db).last().map(String::as_str),
+        Some("downgrade success false")
+    );
 }

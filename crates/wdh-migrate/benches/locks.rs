@@ -1,6 +1,6 @@
 //! How long the readers of a table wait behind a migration that waits for
 //! its lock: a session holds ACCESS SHARE on the table in a 4 s
-//! transaction while readers query it every 100 ms, and `upgrade` applies
+//! transaction (1.5 s in the quick pass under `cargo test`) while readers query it every 100 ms, and `upgrade` applies
 //! an `ALTER TABLE` on it, with the default lock schedule and with none
 //! (`--lock-timeout 0`: the server's lock_timeout, no retries). Prints the
 //! longest reader wait of each run and the median; asserts nothing.
@@ -18,14 +18,27 @@ use wdh_migrate_core::runner::{Event, LockSchedule, RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
 use wdh_testdb::{TestCluster, TestDatabase};
 
-const HELD: Duration = Duration::from_secs(4);
 const READERS: usize = 4;
 
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn reps() -> usize {
-    if std::env::args().any(|a| a == "--bench") {
+    if benching() {
         5
     } else {
         1
+    }
+}
+
+/// How long the transaction holds its lock (shorter in the quick pass
+/// under `cargo test`).
+fn held() -> Duration {
+    if benching() {
+        Duration::from_secs(4)
+    } else {
+        Duration::from_millis(1500)
     }
 }
 
@@ -69,7 +82,7 @@ fn run(
         .batch_execute("BEGIN; SELECT count(*) FROM t;")
         .unwrap();
     let release = std::thread::spawn(move || {
-        std::thread::sleep(HELD);
+        std::thread::sleep(held());
         holder.batch_execute("COMMIT").unwrap();
     });
     let target = Target::parse(&db.url(), Source::Explicit).unwrap();
@@ -107,8 +120,8 @@ fn main() {
     std::fs::write(folder.join("down.sql"), "ALTER TABLE t DROP COLUMN c;\n").unwrap();
     let set = MigrationSet::load(dir.path()).unwrap();
     println!(
-        "{READERS} readers every 100 ms; a transaction holds ACCESS SHARE for {} s; upgrade: ALTER TABLE t ADD COLUMN",
-        HELD.as_secs()
+        "{READERS} readers every 100 ms; a transaction holds ACCESS SHARE for {:.1} s; upgrade: ALTER TABLE t ADD COLUMN",
+        held().as_secs_f64()
     );
     for (label, schedule) in [
         (

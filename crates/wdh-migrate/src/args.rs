@@ -213,9 +213,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_lease: Option<String>,
 
-    /// lock_timeout for the migrations' statements, e.g. 5s.
-    #[arg(long, value_name = "DURATION")]
+    /// Each attempt's lock_timeout: 100ms..1s (the default) doubles from 100ms to 1s, 2s is fixed.
+    /// A migration that times out rolls back and runs again, for up to --lock-budget.
+    /// 0: the server's lock_timeout, no retries.
+    #[arg(long, value_name = "FIRST[..MAX]")]
     pub lock_timeout: Option<String>,
+
+    /// How long a migration, or a statement outside a transaction, retries when it cannot get
+    /// a lock in time (default 60s; 0: one attempt).
+    #[arg(long, value_name = "DURATION")]
+    pub lock_budget: Option<String>,
 
     /// statement_timeout for the migrations' statements, e.g. 10m.
     #[arg(long, value_name = "DURATION")]

@@ -29,6 +29,7 @@ impl Spelling for Flags {
             Knob::ConfirmDatabase(None) => "--confirm-database".into(),
             Knob::ConfirmDatabase(Some(name)) => format!("--confirm-database {}", shell_word(name)),
             Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
+            Knob::LockBudget => "a longer --lock-budget".into(),
             _ => wdh_migrate_core::spelling::Library.knob(knob),
         }
     }

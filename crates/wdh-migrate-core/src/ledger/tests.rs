@@ -228,3 +228,21 @@ fn rows_match_migrations_by_their_resolved_version() {
     assert!(state.is_failed(b));
     assert_eq!(LedgerState::default().recorded_version(a), "0001");
 }
+
+#[test]
+fn the_lock_watch_asks_with_parameters_and_knows_waitstart_from_14_on() {
+    assert!(lock_wait(140_000).contains("l.waitstart"));
+    assert!(!lock_wait(130_000).contains("waitstart"));
+    for sql in [
+        lock_wait(150_000),
+        RUNNING_STATEMENT,
+        LOCK_HOLDERS,
+        CANCEL_LOCK_WAIT,
+    ] {
+        assert!(sql.contains("$1"), "{sql}");
+        assert!(!sql.contains(" = "), "operators are qualified: {sql}");
+    }
+    assert!(!LOCK_HOLDERS.contains(".query"), "never a holder's query");
+    assert!(table_indexes(Some("it's"), "t").contains("tn.nspname OPERATOR(pg_catalog.=) 'it''s'"));
+    assert!(table_indexes(None, "t").contains("pg_catalog.pg_table_is_visible(t.oid)"));
+}

@@ -40,6 +40,28 @@ pub struct MigrationFailure {
     /// Migrations of this run that completed before the failure, in the
     /// order they ran (`version_name`); they stay applied.
     pub completed_before: Vec<String>,
+    /// When it could not get a lock in time: its attempts and what it
+    /// waited for.
+    pub lock: Option<LockReport>,
+}
+
+/// A migration (or a statement of a no-transaction migration) that could
+/// not get a lock within its lock schedule.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockReport {
+    /// How many attempts it made.
+    pub attempts: u32,
+    /// Milliseconds from the first attempt's start to the last one's end.
+    pub elapsed_ms: u128,
+    /// The schedule, described (`lock_timeout 100 ms doubling to 1 s,
+    /// retried for up to 60 s`).
+    pub schedule: String,
+    /// The lock it waited for and who held it, as last seen (none when no
+    /// wait was seen: the first attempt is not watched).
+    pub waited_for: Option<String>,
+    /// The statement ran outside a transaction, and the run cancelled it
+    /// (its own lock timeout there), rather than the server.
+    pub cancelled: bool,
 }
 
 /// What became of a failed migration's transaction, read back from the
@@ -86,6 +108,31 @@ impl MigrationFailure {
         }
         if let Some(h) = &self.hint {
             write!(f, "\nHINT: {h}")?;
+        }
+        if let Some(lock) = &self.lock {
+            let how = if lock.cancelled {
+                "cancelled by this run after its lock_timeout"
+            } else {
+                "timed out"
+            };
+            write!(
+                f,
+                "\nIt could not get its lock: {} attempt(s) in {}, each {how} ({}); ",
+                lock.attempts,
+                super::retry::human(std::time::Duration::from_millis(
+                    u64::try_from(lock.elapsed_ms).unwrap_or(u64::MAX)
+                )),
+                lock.schedule
+            )?;
+            match &lock.waited_for {
+                Some(w) => write!(f, "it waited for {w}.")?,
+                None => write!(f, "what it waited for was not seen.")?,
+            }
+            write!(
+                f,
+                " End or wait for the transaction that holds the lock, then run again, or allow more time with {}.",
+                spelling.knob(Knob::LockBudget)
+            )?;
         }
         match (self.partial, self.fate) {
             (Some((done, total)), _) => write!(

@@ -37,6 +37,7 @@ mod index;
 mod outside;
 mod position;
 mod quote;
+mod rerun;
 mod scan;
 mod split;
 #[cfg(test)]
@@ -48,6 +49,7 @@ pub(crate) use outside::outside_transaction;
 pub use position::line_col;
 pub(crate) use position::line_of_byte;
 pub use quote::{quote_ident, quote_literal};
+pub use rerun::{rerun, Rerun};
 pub(crate) use scan::line_comments;
 pub use scan::{is_blank, nul_byte};
 pub(crate) use split::may_control_transactions;

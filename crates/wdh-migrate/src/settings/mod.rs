@@ -18,14 +18,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
-use wdh_migrate_core::runner::RunOptions;
+use wdh_migrate_core::runner::{LockSchedule, RunOptions};
 use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
 
 use crate::args::{self, Cli, RunArgs};
 use crate::error::CliError;
 
 pub use config::{Config, ConfigFile};
-pub use duration::parse_duration;
+pub use duration::{parse_duration, parse_duration_or_zero, parse_lock_timeout};
 pub use env::Env;
 
 /// Everything a command needs, validated.
@@ -319,7 +319,7 @@ fn run_options(
         lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
         lock_lease: lock_lease.unwrap_or(defaults.lock_lease),
         client: client_name(),
-        lock_timeout: duration(&run.lock_timeout, &values.lock_timeout, "lock-timeout")?,
+        lock_timeout: lock_schedule(run, values)?,
         statement_timeout: duration(
             &run.statement_timeout,
             &values.statement_timeout,
@@ -350,6 +350,23 @@ fn record_options(lock_wait: Option<&String>, config: &Config) -> Result<RunOpti
         policy: config.policy(),
         ..defaults
     })
+}
+
+/// The lock schedule from `--lock-timeout` and `--lock-budget` (else
+/// `wdh.toml`, else the defaults); none with a lock timeout of 0.
+fn lock_schedule(run: &RunArgs, values: &ConfigFile) -> Result<Option<LockSchedule>, CliError> {
+    let usage = |name: &'static str| {
+        move |e: anyhow::Error| CliError::Usage(e.context(format!("--{name}")))
+    };
+    let timeouts = match run.lock_timeout.as_ref().or(values.lock_timeout.as_ref()) {
+        Some(v) => parse_lock_timeout(v).map_err(usage("lock-timeout"))?,
+        None => Some((LockSchedule::DEFAULT.first, LockSchedule::DEFAULT.max)),
+    };
+    let budget = match run.lock_budget.as_ref().or(values.lock_budget.as_ref()) {
+        Some(v) => parse_duration_or_zero(v).map_err(usage("lock-budget"))?,
+        None => LockSchedule::DEFAULT.budget,
+    };
+    Ok(timeouts.map(|(first, max)| LockSchedule { first, max, budget }))
 }
 
 /// How a run names itself in the lock row: program, version, host and
@@ -445,8 +462,78 @@ mod tests {
         let DatabaseJob::Upgrade { options, .. } = *job else {
             panic!("an upgrade");
         };
-        assert_eq!(options.lock_timeout, Some(Duration::from_secs(2)));
+        let fixed = Duration::from_secs(2);
+        assert_eq!(
+            options.lock_timeout,
+            Some(LockSchedule {
+                first: fixed,
+                max: fixed,
+                budget: LockSchedule::DEFAULT.budget
+            })
+        );
         assert_eq!(options.lock_wait, RunOptions::default().lock_wait);
+    }
+
+    fn upgrade_options(args: &[&str], config: Option<&str>) -> Result<RunOptions, CliError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wdh.toml");
+        std::fs::write(&file, config.unwrap_or("")).unwrap();
+        let mut all = vec![
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            "postgresql://h/wdh_test_x",
+            "upgrade",
+        ];
+        all.extend_from_slice(args);
+        let Action::Database(_, job) = settings(&all, &Env::default())?.action else {
+            panic!("a database command");
+        };
+        let DatabaseJob::Upgrade { options, .. } = *job else {
+            panic!("an upgrade");
+        };
+        Ok(options)
+    }
+
+    #[test]
+    fn the_lock_schedule_comes_from_the_flags_else_the_file_else_the_defaults() {
+        let ms = Duration::from_millis;
+        let schedule = |args: &[&str], config: Option<&str>| {
+            upgrade_options(args, config).unwrap().lock_timeout
+        };
+        assert_eq!(schedule(&[], None), Some(LockSchedule::DEFAULT));
+        assert_eq!(
+            schedule(&["--lock-timeout", "50ms..2s", "--lock-budget", "0"], None),
+            Some(LockSchedule {
+                first: ms(50),
+                max: ms(2000),
+                budget: Duration::ZERO
+            })
+        );
+        assert_eq!(schedule(&["--lock-timeout", "0"], None), None, "off");
+        let file = "lock_timeout = \"1s\"\nlock_budget = \"5m\"\n";
+        assert_eq!(
+            schedule(&[], Some(file)),
+            Some(LockSchedule {
+                first: ms(1000),
+                max: ms(1000),
+                budget: ms(300_000)
+            })
+        );
+        assert_eq!(
+            schedule(&["--lock-budget", "10s"], Some(file)).map(|s| s.budget),
+            Some(ms(10_000)),
+            "the flag wins"
+        );
+        for bad in [
+            &["--lock-timeout", "1s..100ms"][..],
+            &["--lock-timeout", "soon"],
+            &["--lock-budget", "1 fortnight"],
+            &["--lock-timeout", "0..1s"],
+        ] {
+            let e = upgrade_options(bad, None).unwrap_err();
+            assert_eq!(e.code(), crate::error::Exit::Usage, "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod adopt;
 mod check;
 mod faults;
 mod layouts;
+mod locks;
 mod pooler;
 mod runner;
 mod safety;

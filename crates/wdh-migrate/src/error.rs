@@ -145,6 +145,8 @@ fn run_code(e: &RunError) -> Exit {
             ..
         } => Exit::Usage,
         RunError::Plan { .. } | RunError::FailedEarlier { .. } => Exit::Checks,
+        // A TLS file that cannot be used is configuration: nothing connected.
+        RunError::Tls { .. } => Exit::Usage,
         RunError::Locked { .. } => Exit::Locked,
         _ => Exit::Failed,
     }

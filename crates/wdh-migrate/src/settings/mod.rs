@@ -26,7 +26,7 @@ use crate::error::CliError;
 
 pub use config::{Config, ConfigFile};
 pub use duration::parse_duration;
-pub use env::Env;
+pub use env::{Env, TLS_VARIABLES};
 
 /// Everything a command needs, validated.
 #[derive(Debug)]

@@ -12,4 +12,5 @@ mod pooler;
 mod runner;
 mod safety;
 mod secrets;
+mod tls;
 mod workflow;

@@ -2,7 +2,10 @@
 //! empty, and a no-op `upgrade head` at 200 applied, on one throw-away
 //! cluster; compared with the server's floor (one `BEGIN; <sql>; <ledger
 //! row>; COMMIT` message per migration) and `psql -1 -f` of the same SQL.
-//! Prints medians; asserts nothing.
+//! Then the no-op `upgrade head` over TCP to a loopback server (127.0.0.1)
+//! that takes both: in plain text (`sslmode=disable`) and over TLS
+//! (`sslmode=verify-full`, a fresh handshake each run). Prints medians;
+//! asserts nothing.
 //!
 //! Run with `cargo bench -p wdh-migrate --bench runner`.
 #![allow(clippy::unwrap_used)]
@@ -14,7 +17,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::UpgradeTo;
 use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
-use wdh_testdb::{TestCluster, TestDatabase};
+use wdh_testdb::{ClusterOptions, Pki, ServerTls, Tcp, TestCluster};
 
 const MIGRATIONS: usize = 200;
 
@@ -145,10 +148,10 @@ fn main() {
             .collect(),
     );
     let bin = env!("CARGO_BIN_EXE_wdh-migrate");
-    let run_cli = |db: &TestDatabase| {
+    let run_cli = |url: &str| {
         let t = Instant::now();
         let ok = Command::new(bin)
-            .args(["upgrade", "--database-url", &db.url(), "--migrations"])
+            .args(["upgrade", "--database-url", url, "--migrations"])
             .arg(dir.path())
             .env_remove("DATABASE_URL")
             .env_remove("WDH_DATABASE_URL")
@@ -165,14 +168,14 @@ fn main() {
         (0..reps())
             .map(|_| {
                 let db = fresh();
-                let took = run_cli(&db);
+                let took = run_cli(&db.url());
                 at_head = Some(db);
                 took
             })
             .collect(),
     );
     let db = at_head.unwrap();
-    let noop = median((0..20).map(|_| run_cli(&db)).collect());
+    let noop = median((0..20).map(|_| run_cli(&db.url())).collect());
     let version = median(
         (0..20)
             .map(|_| {
@@ -200,6 +203,61 @@ fn main() {
                 .collect(),
         )
     };
+
+    // The same no-op over TCP to 127.0.0.1, in plain text and over TLS, on a
+    // server that takes both (trust, so only the transport differs).
+    let pki = Pki::new().unwrap();
+    let tcp_cluster = TestCluster::start_with(ClusterOptions {
+        tcp: Some(Tcp::Tls(ServerTls::new(
+            pki.server(&["localhost", "127.0.0.1"]).unwrap(),
+        ))),
+        hba: Some("local all all trust\nhost all all 127.0.0.1/32 trust\n".into()),
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let tcp_db = tcp_cluster.server().create_database().unwrap();
+    let tcp_url = |mode: &str| {
+        format!(
+            "postgresql://postgres@127.0.0.1:{}/{}?sslmode={mode}&sslrootcert={}",
+            tcp_cluster.tcp_port().unwrap(),
+            tcp_db.name(),
+            ca.display()
+        )
+    };
+    let (plain_url, tls_url) = (tcp_url("disable"), tcp_url("verify-full"));
+    let plain_target = Target::parse(&plain_url, Source::Explicit).unwrap();
+    let tls_target = Target::parse(&tls_url, Source::Explicit).unwrap();
+    Runner::new(&plain_target, RunOptions::default())
+        .upgrade(&set, &UpgradeTo::Head, &mut |_| {})
+        .unwrap();
+    let noop_on = |target: &Target| {
+        median(
+            (0..40)
+                .map(|_| {
+                    let t = Instant::now();
+                    let r = Runner::new(target, RunOptions::default())
+                        .upgrade(&set, &UpgradeTo::Head, &mut |_| {})
+                        .unwrap();
+                    let took = t.elapsed();
+                    assert!(r.ran.is_empty());
+                    took
+                })
+                .collect(),
+        )
+    };
+    // Alternate, so that both see the same machine.
+    let (mut plain_lib, mut tls_lib) = (Vec::new(), Vec::new());
+    let (mut plain_cli, mut tls_cli) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        plain_lib.push(noop_on(&plain_target));
+        tls_lib.push(noop_on(&tls_target));
+        plain_cli.push(median((0..8).map(|_| run_cli(&plain_url)).collect()));
+        tls_cli.push(median((0..8).map(|_| run_cli(&tls_url)).collect()));
+    }
+    let (plain_lib, tls_lib) = (median(plain_lib), median(tls_lib));
+    let (plain_cli, tls_cli) = (median(plain_cli), median(tls_cli));
 
     println!("{MIGRATIONS} migrations (CREATE TABLE + index each) from empty, median of {} runs, cluster on {}:", reps(), cluster.storage());
     println!(
@@ -239,5 +297,24 @@ fn main() {
     println!(
         "  (spawning `wdh-migrate --version` from here: {:.1} ms)",
         ms(version)
+    );
+    println!("no-op upgrade head at {MIGRATIONS} applied over TCP to 127.0.0.1, medians:");
+    println!(
+        "  library, plain text (sslmode=disable)       {:>8.2} ms",
+        ms(plain_lib)
+    );
+    println!(
+        "  library, TLS (sslmode=verify-full)          {:>8.2} ms   {:+.2} ms",
+        ms(tls_lib),
+        ms(tls_lib) - ms(plain_lib)
+    );
+    println!(
+        "  process, plain text                          {:>8.2} ms",
+        ms(plain_cli)
+    );
+    println!(
+        "  process, TLS                                 {:>8.2} ms   {:+.2} ms",
+        ms(tls_cli),
+        ms(tls_cli) - ms(plain_cli)
     );
 }

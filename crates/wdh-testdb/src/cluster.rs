@@ -181,29 +181,25 @@ fn start_once(
     account: &Account,
     storage: Storage,
 ) -> Result<TestCluster> {
-    {
-        let account = account.clone();
-        let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", &account)?;
-        let started = start_in(&root, &binaries, &account, &options);
-        match started {
-            Ok((postgres, socket_dir)) => {
-                let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
-                let server = TestServer::for_cluster(&socket_dir, options.port);
-                Ok(TestCluster {
-                    root,
-                    socket_dir,
-                    port: options.port,
-                    tcp: options.tcp.is_some(),
-                    storage,
-                    binaries,
-                    server,
-                    procs: Mutex::new(Some(Procs { postgres, watchdog })),
-                })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&root);
-                Err(e)
-            }
+    let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", account)?;
+    match start_in(&root, &binaries, account, &options) {
+        Ok((postgres, socket_dir)) => {
+            let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
+            let server = TestServer::for_cluster(&socket_dir, options.port);
+            Ok(TestCluster {
+                root,
+                socket_dir,
+                port: options.port,
+                tcp: options.tcp.is_some(),
+                storage,
+                binaries,
+                server,
+                procs: Mutex::new(Some(Procs { postgres, watchdog })),
+            })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&root);
+            Err(e)
         }
     }
 }

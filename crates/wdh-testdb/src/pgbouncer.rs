@@ -594,7 +594,7 @@ mod tests {
         let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let taken_port = taken.local_addr().unwrap().port();
         let mut offered = vec![taken_port, taken_port].into_iter();
-        let mut choose = || offered.next().map_or_else(free_tcp_port, Ok);
+        let mut choose = || offered.next().map_or_else(crate::port::free_tcp_port, Ok);
         let (process, port) = launch(
             &s.cluster,
             &s.options,

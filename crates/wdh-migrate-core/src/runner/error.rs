@@ -155,7 +155,7 @@ pub enum RunError {
         target: String,
         /// Which file, what is wrong with it, and what to do.
         #[source]
-        source: crate::tls::TlsError,
+        source: Box<crate::tls::TlsError>,
     },
     /// The connected database is not the one the target names.
     #[error(

@@ -108,7 +108,7 @@ impl Runner<'_> {
         if let Some(problem) = self.tls.problem() {
             return Err(RunError::Tls {
                 target: self.target.redacted(),
-                source: problem.clone(),
+                source: Box::new(problem.clone()),
             });
         }
         let mut client = (self.client_connector())().map_err(|source| RunError::Connect {

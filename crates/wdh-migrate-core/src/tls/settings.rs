@@ -121,15 +121,14 @@ pub enum RootCert {
     System,
 }
 
-/// `sslcertmode` (libpq 16): whether a client certificate is sent.
+/// `sslcertmode` (libpq 16): whether a client certificate is sent
+/// (`require`, where the server must ask for one, is refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertMode {
     /// Never sent.
     Disable,
     /// Sent when the server asks for one (the default).
     Allow,
-    /// The server must ask for one.
-    Require,
 }
 
 /// A TLS protocol version, as `ssl_min_protocol_version` names it.
@@ -286,7 +285,12 @@ impl TlsSettings {
                 let mode = match value {
                     "disable" => CertMode::Disable,
                     "allow" => CertMode::Allow,
-                    "require" => CertMode::Require,
+                    "require" => {
+                        return Err("`sslcertmode` is `require`, which is not supported (the \
+                             client cannot insist that the server ask for its certificate); use \
+                             allow, or the server's `cert` authentication"
+                            .to_owned())
+                    }
                     _ => return Err(one_of(name, value, "disable, allow and require")),
                 };
                 put(&mut self.certmode, mode, origin, replace);
@@ -440,7 +444,6 @@ impl TlsSettings {
             let v = match g.value {
                 CertMode::Disable => "disable",
                 CertMode::Allow => "allow",
-                CertMode::Require => "require",
             };
             note("sslcertmode", v.into(), &g.origin);
         }

@@ -389,6 +389,35 @@ pub fn server_secrets(conn: &str, source: Source) -> Result<Secrets, TargetError
     Ok(Secrets::new(parsed.secrets))
 }
 
+/// The TLS settings of a connection string that need not name a database
+/// (such as an admin URL), by the rules of [`Target::parse`].
+///
+/// # Errors
+///
+/// [`TargetError::Unparseable`] or [`TargetError::Tls`], as
+/// [`Target::parse`] would refuse the string.
+pub fn server_tls(conn: &str, source: Source) -> Result<TlsSettings, TargetError> {
+    let (parsed, config) = read(trim(conn), &source)?;
+    let mut tls = TlsSettings::default();
+    for (name, value) in &parsed.tls {
+        if let Err(reason) = tls.set(name, value, Origin::ConnectionString) {
+            return Err(TargetError::Tls {
+                redacted: parsed.redacted,
+                origin: source,
+                reason,
+            });
+        }
+    }
+    if let Err(reason) = check_tls(&tls, &config) {
+        return Err(TargetError::Tls {
+            redacted: parsed.redacted,
+            origin: source,
+            reason,
+        });
+    }
+    Ok(tls)
+}
+
 /// Reads `conn` as libpq would and as the driver does, and refuses it
 /// unless both read it alike: the same user and the same password.
 fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), TargetError> {

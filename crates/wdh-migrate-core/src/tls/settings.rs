@@ -378,6 +378,14 @@ impl TlsSettings {
         }
     }
 
+    /// Whether nothing but `sslmode` is set.
+    pub fn only_mode(&self) -> bool {
+        TlsSettings {
+            mode: None,
+            ..self.clone()
+        } == TlsSettings::default()
+    }
+
     /// Whether `sslnegotiation=direct`.
     pub(crate) fn direct(&self) -> bool {
         self.negotiation.as_ref().is_some_and(|n| n.value)

@@ -19,7 +19,8 @@ use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::RunOptions;
-use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
+use wdh_migrate_core::target::{server_secrets, server_tls, Secrets, Source, Target};
+use wdh_migrate_core::tls::SslMode;
 
 use crate::args::{self, Cli, RunArgs};
 use crate::error::CliError;
@@ -189,7 +190,21 @@ fn local_job(command: &args::LocalCommand, cli: &Cli) -> Result<LocalJob, CliErr
             }
             let admin_secrets = match &a.admin_url {
                 Some(url) => {
-                    server_secrets(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?
+                    let secrets = server_secrets(url, Source::AdminUrl)
+                        .map_err(|e| CliError::Usage(e.into()))?;
+                    let tls =
+                        server_tls(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?;
+                    let mode = tls.mode();
+                    if !tls.only_mode() || !matches!(mode, SslMode::Disable | SslMode::Prefer) {
+                        return Err(CliError::usage(format!(
+                            "check --admin-url is given TLS settings (sslmode={mode}), but check \
+                             connects to a server meant for tests without TLS; give a server it \
+                             can reach in plain text (a unix socket, or a trusted network) with \
+                             no TLS setting but sslmode=disable or prefer, or run `wdh-migrate \
+                             check` without --admin-url on a private cluster"
+                        )));
+                    }
+                    secrets
                 }
                 None => Secrets::default(),
             };

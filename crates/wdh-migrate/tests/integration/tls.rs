@@ -733,3 +733,31 @@ fn the_cli_upgrades_over_tls_and_a_refusal_leaves_the_ledger_alone() {
     assert!(!r.all().contains(PW));
     assert_eq!(snapshot(&db), before);
 }
+
+#[test]
+fn check_refuses_an_admin_url_with_tls_settings_before_connecting() {
+    let s = servers();
+    let port = s.tls.tcp_port().unwrap();
+    for extra in [
+        "sslmode=require".to_owned(),
+        format!(
+            "sslmode=verify-full&sslrootcert={}",
+            s.file("ca.pem").display()
+        ),
+        "sslmode=allow".to_owned(),
+    ] {
+        let url = format!("postgresql://postgres:{PW}@127.0.0.1:{port}/postgres?{extra}");
+        let run = wdh(&["check", "--admin-url", &url])
+            .migrations(&bundled_dir())
+            .run();
+        run.expect(
+            2,
+            &[
+                "check --admin-url is given TLS settings",
+                "without --admin-url",
+            ],
+        );
+        assert!(!run.all().contains("connect to"), "{}", run.all());
+        assert!(!run.all().contains(PW));
+    }
+}

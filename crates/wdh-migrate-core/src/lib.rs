@@ -18,6 +18,7 @@ pub mod schema;
 pub mod spelling;
 pub mod sql;
 pub mod target;
+pub mod tls;
 
 pub use migrations::{EmbeddedMigrations, MigrationSet};
 pub use plan::{DowngradeTo, UpgradeTo};

@@ -9,6 +9,12 @@ pub const AFTER_HELP: &str = "\
 Target resolution (first found wins; nothing later replaces it):
   --database-url  >  WDH_DATABASE_URL  >  DATABASE_URL  >  database_url in ./wdh.toml (or --config)
   With none of them, wdh-migrate refuses to run (there is no default database), unless --sandbox.
+  PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE and the like are never read.
+
+TLS (as libpq): sslmode=disable|allow|prefer (default)|require|verify-ca|verify-full, sslrootcert
+  (a file, or system), sslcert, sslkey, sslcrl in the connection string; PGSSLMODE, PGSSLROOTCERT,
+  PGSSLCERT, PGSSLKEY, libpq's other TLS variables and ~/.postgresql/root.crt, postgresql.crt,
+  postgresql.key fill in what it leaves out. The target line says where each came from.
 
 Exit codes:
   0  success

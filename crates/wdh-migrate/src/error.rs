@@ -153,6 +153,8 @@ fn run_code(e: &RunError) -> Exit {
         | RunError::FailedEarlier { .. }
         | RunError::Adopt { .. }
         | RunError::BaselineNotEmpty { .. } => Exit::Checks,
+        // A TLS file that cannot be used is configuration: nothing connected.
+        RunError::Tls { .. } => Exit::Usage,
         RunError::Locked { .. } => Exit::Locked,
         _ => Exit::Failed,
     }

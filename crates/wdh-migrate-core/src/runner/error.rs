@@ -195,6 +195,15 @@ pub enum RunError {
         #[source]
         source: postgres::Error,
     },
+    /// The target's TLS files cannot be used; no connection was made.
+    #[error("could not connect to {target}")]
+    Tls {
+        /// The target, password redacted.
+        target: String,
+        /// Which file, what is wrong with it, and what to do.
+        #[source]
+        source: Box<crate::tls::TlsError>,
+    },
     /// The connected database is not the one the target names.
     #[error(
         "the connection reached database `{connected}`, but the target names `{claimed}`; stopping before any statement. \

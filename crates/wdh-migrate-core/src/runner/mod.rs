@@ -210,6 +210,8 @@ pub struct Runner<'t> {
     target: &'t Target,
     options: RunOptions,
     spelling: &'t dyn Spelling,
+    /// Opens every connection of the run, its TLS files read once.
+    tls: crate::tls::Connector,
 }
 
 impl<'t> Runner<'t> {
@@ -219,6 +221,9 @@ impl<'t> Runner<'t> {
             target,
             options,
             spelling: &Library,
+            tls: target
+                .connector()
+                .unwrap_or_else(crate::tls::Connector::broken),
         }
     }
 

@@ -19,14 +19,15 @@ use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{LockSchedule, RunOptions};
-use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
+use wdh_migrate_core::target::{server_secrets, server_tls, Secrets, Source, Target};
+use wdh_migrate_core::tls::SslMode;
 
 use crate::args::{self, Cli, RunArgs};
 use crate::error::CliError;
 
 pub use config::{Config, ConfigFile};
 pub use duration::{parse_duration, parse_duration_or_zero, parse_lock_timeout};
-pub use env::Env;
+pub use env::{Env, TLS_VARIABLES};
 
 /// Everything a command needs, validated.
 #[derive(Debug)]
@@ -207,7 +208,21 @@ fn local_job(command: &args::LocalCommand, cli: &Cli) -> Result<LocalJob, CliErr
             }
             let admin_secrets = match &a.admin_url {
                 Some(url) => {
-                    server_secrets(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?
+                    let secrets = server_secrets(url, Source::AdminUrl)
+                        .map_err(|e| CliError::Usage(e.into()))?;
+                    let tls =
+                        server_tls(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?;
+                    let mode = tls.mode();
+                    if !tls.only_mode() || !matches!(mode, SslMode::Disable | SslMode::Prefer) {
+                        return Err(CliError::usage(format!(
+                            "check --admin-url is given TLS settings (sslmode={mode}), but check \
+                             connects to a server meant for tests without TLS; give a server it \
+                             can reach in plain text (a unix socket, or a trusted network) with \
+                             no TLS setting but sslmode=disable or prefer, or run `wdh-migrate \
+                             check` without --admin-url on a private cluster"
+                        )));
+                    }
+                    secrets
                 }
                 None => Secrets::default(),
             };

@@ -15,4 +15,5 @@ mod runner;
 mod safety;
 mod scanner;
 mod secrets;
+mod tls;
 mod workflow;

@@ -72,3 +72,23 @@ pub(crate) fn line_comments(src: &str) -> Vec<Range<usize>> {
 pub fn nul_byte(src: &str) -> Option<usize> {
     src.bytes().position(|b| b == 0)
 }
+
+/// The identifiers of `src` longer than PostgreSQL's 63 bytes, as it reads
+/// them (quotes removed, `""` read as `"`), with their first byte; none
+/// when the scanner rejects the text.
+pub(crate) fn long_identifiers(src: &str) -> Vec<(usize, String)> {
+    const NAMEDATALEN: usize = 64;
+    tokens(src)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.is(Token::Ident))
+        .filter_map(|t| {
+            let text = src.get(t.start..t.end)?;
+            let name = match text.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\"\"", "\""),
+                None => text.to_ascii_lowercase(),
+            };
+            (name.len() >= NAMEDATALEN).then_some((t.start, name))
+        })
+        .collect()
+}

@@ -40,6 +40,10 @@ pub struct Identity {
     /// Whether the ledger has its lock table (format 2).
     #[serde(skip)]
     pub lock_table_exists: bool,
+    /// Whether the ledger has everything of the current format (the lock
+    /// table and the audit's `destructive` column, format 3).
+    #[serde(skip)]
+    pub ledger_current: bool,
     /// Whether the role may use the ledger's schema (none: there is none).
     #[serde(skip)]
     pub ledger_usage: Option<bool>,
@@ -67,7 +71,11 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
                WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock'),
        pg_catalog.pg_backend_pid(),
        (SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n
-         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate')"#;
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
+       EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'audit'
+                 AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped)"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -110,6 +118,7 @@ impl Identity {
             lock_table_exists: get(7).as_deref() == Some("t"),
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
             ledger_usage: get(9).map(|v| v == "t"),
+            ledger_current: get(7).as_deref() == Some("t") && get(10).as_deref() == Some("t"),
         })
     }
 

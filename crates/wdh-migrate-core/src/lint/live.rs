@@ -195,7 +195,7 @@ pub(super) fn read(
              LEFT JOIN pg_catalog.pg_index x ON x.indexrelid OPERATOR(pg_catalog.=) r.oid \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) COALESCE(x.indrelid, r.oid) \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace",
-            rows = per_partition("pg_catalog.greatest(pc.reltuples, 0)", "c.reltuples"),
+            rows = per_partition("GREATEST(pc.reltuples, 0)", "c.reltuples"),
             bytes = per_partition("pg_catalog.pg_total_relation_size(pc.oid)", "pg_catalog.pg_total_relation_size(c.oid)"),
             heap = per_partition("pg_catalog.pg_relation_size(pc.oid)", "pg_catalog.pg_relation_size(c.oid)"),
             names = array(&names),
@@ -248,8 +248,8 @@ pub(super) fn read(
                     EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid OPERATOR(pg_catalog.=) a.attrelid \
                             AND k.contype OPERATOR(pg_catalog.=) 'c' AND k.convalidated \
                             AND pg_catalog.pg_get_constraintdef(k.oid) OPERATOR(pg_catalog.=) \
-                                'CHECK ((' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname) OPERATOR(pg_catalog.||) ' IS NOT NULL))') \
-             FROM pg_catalog.unnest({tables}, {columns}) WITH ORDINALITY AS q(rel, col, i) \
+                                ('CHECK ((' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname) OPERATOR(pg_catalog.||) ' IS NOT NULL))')) \
+             FROM ROWS FROM (pg_catalog.unnest({tables}), pg_catalog.unnest({columns})) WITH ORDINALITY AS q(rel, col, i) \
              JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(q.rel) \
                   AND a.attname OPERATOR(pg_catalog.=) q.col AND NOT a.attisdropped \
              JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid",
@@ -287,7 +287,7 @@ pub(super) fn read(
             .unzip();
         let sql = format!(
             "SELECT q.i, pg_catalog.bool_and(p.provolatile OPERATOR(pg_catalog.<>) 'v') \
-             FROM pg_catalog.unnest({schemas}, {names}) WITH ORDINALITY AS q(schema, name, i) \
+             FROM ROWS FROM (pg_catalog.unnest({schemas}), pg_catalog.unnest({names})) WITH ORDINALITY AS q(schema, name, i) \
              JOIN pg_catalog.pg_proc p ON p.proname OPERATOR(pg_catalog.=) q.name \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace \
              WHERE q.schema OPERATOR(pg_catalog.=) '' OR n.nspname OPERATOR(pg_catalog.=) q.schema \

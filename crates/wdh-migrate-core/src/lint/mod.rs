@@ -273,23 +273,26 @@ pub struct Job<'a> {
     pub live: bool,
 }
 
-/// The files of `set`: every up, in order, then every down.
+/// The files of `set`, in order: each migration's up, then its down.
 pub fn every_file(set: &MigrationSet) -> Vec<Job<'_>> {
-    let ups = set.migrations.iter().map(|m| Job {
-        migration: m,
-        script: &m.up,
-        direction: Direction::Up,
-        live: false,
-    });
-    let downs = set.migrations.iter().filter_map(|m| {
-        m.down.script().map(|s| Job {
+    let mut jobs = Vec::new();
+    for m in &set.migrations {
+        jobs.push(Job {
             migration: m,
-            script: s,
-            direction: Direction::Down,
+            script: &m.up,
+            direction: Direction::Up,
             live: false,
-        })
-    });
-    ups.chain(downs).collect()
+        });
+        if let Some(down) = m.down.script() {
+            jobs.push(Job {
+                migration: m,
+                script: down,
+                direction: Direction::Down,
+                live: false,
+            });
+        }
+    }
+    jobs
 }
 
 /// Lints `jobs` without a target: a sized rule keeps its default severity.

@@ -22,6 +22,8 @@ pub struct DryRun {
     pub guard: String,
     /// Each message that would be sent, in order, labelled.
     pub steps: Vec<DryRunStep>,
+    /// The lint findings of the migrations an upgrade would run.
+    pub findings: Vec<crate::lint::Finding>,
 }
 
 /// One message of a dry run.
@@ -66,7 +68,7 @@ pub(super) fn dry_run(
             None,
             vec![
                 statements::ledger_setup_begin(options.lock_wait),
-                statements::ledger_setup_finish(false, false),
+                statements::ledger_setup_finish(false, false, false),
             ],
         ));
     }
@@ -148,5 +150,6 @@ pub(super) fn dry_run(
         to: plan.to.clone(),
         guard,
         steps,
+        findings: Vec::new(),
     }
 }

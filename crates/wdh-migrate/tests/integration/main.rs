@@ -6,8 +6,10 @@
 mod support;
 
 mod check;
+mod destructive;
 mod faults;
 mod layouts;
+mod lint;
 mod pooler;
 mod runner;
 mod safety;

@@ -45,7 +45,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Machine-readable output (current, history, status, dry runs, upgrade and downgrade reports).
+    /// Machine-readable output (current, history, status, lint, dry runs, upgrade and downgrade reports).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -80,10 +80,13 @@ pub enum LocalCommand {
     /// Check on a throw-away database that every down.sql exactly reverses its up.sql
     /// (never on the configured database).
     Check(CheckArgs),
-    /// Check every migration's statements for what they do to a live database (locks,
-    /// rewrites, data loss), read with PostgreSQL's parser; with a target, judged
-    /// against its tables' sizes. Exit 4 on an error that its file does not acknowledge
-    /// with `-- wdh:allow <rule> [reason]`.
+    /// Check every migration for locks, rewrites and data loss, with PostgreSQL's parser.
+    ///
+    /// One finding per line (`path:line:column: error|warning[rule]: message`, then
+    /// `help:` with the safe way). With a target (the usual resolution), the pending
+    /// migrations are judged against its tables' sizes. Exit 4 on an error that its file
+    /// does not acknowledge with `-- wdh:allow <rule> [reason]` among its first comment
+    /// lines.
     Lint(LintArgs),
     /// Create wdh.toml (every key, commented, with its default) and an empty migrations folder.
     Init,

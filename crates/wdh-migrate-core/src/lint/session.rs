@@ -26,6 +26,11 @@ pub(super) fn concurrently(cx: &mut FileCx<'_>, what: &str, location: i32) {
             format!("`{what}` cannot run inside a transaction block, and this migration runs in one: the server refuses it and the migration fails"),
             "put it alone in a migration whose first line is `-- wdh:no-transaction`".to_string(),
         )
+    } else if cx.nested_pos().is_none() {
+        (
+            format!("`{what}` cannot run inside a transaction block, and the file's own `BEGIN` opened one: the server refuses it"),
+            "move it out of the `BEGIN … COMMIT`".to_string(),
+        )
     } else {
         (
             format!("`{what}` cannot run inside a `DO` block or a function: the server refuses it"),
@@ -167,6 +172,11 @@ mod tests {
             "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);",
         );
         quiet("concurrently-in-transaction", "ANALYZE t;");
+        fires(
+            "concurrently-in-transaction",
+            "-- wdh:no-transaction\nBEGIN;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;",
+            (3, 32),
+        );
         quiet(
             "concurrently-in-transaction",
             "ALTER TYPE mood ADD VALUE 'meh';",
@@ -199,5 +209,10 @@ mod tests {
             "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;",
         );
         quiet("session-setting", "RESET search_path;");
+        // An explicit transaction of a no-transaction file.
+        quiet(
+            "session-setting",
+            "-- wdh:no-transaction\nBEGIN;\nSET LOCAL lock_timeout = '1s';\nCOMMIT;",
+        );
     }
 }

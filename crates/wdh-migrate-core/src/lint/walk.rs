@@ -157,6 +157,8 @@ pub(super) struct FileCx<'a> {
     /// Inside a `DO` block: every hit is at this position, and the
     /// statement runs in a transaction whatever the file.
     nested: Option<Pos>,
+    /// Between a `BEGIN` and its `COMMIT` or `ROLLBACK` of the file itself.
+    explicit: bool,
 }
 
 impl FileCx<'_> {
@@ -173,7 +175,7 @@ impl FileCx<'_> {
 
     /// Whether the statement runs inside a transaction block.
     pub(super) fn in_transaction(&self) -> bool {
-        self.transactional || self.nested.is_some()
+        self.transactional || self.nested.is_some() || self.explicit
     }
 
     /// Whether the server is at least `version` (`server_version_num`);
@@ -302,6 +304,7 @@ pub(super) fn file(
         stmt_start: 0,
         stmt_text: String::new(),
         nested: None,
+        explicit: false,
     };
     match pg_query::parse(src, pg_query::ParserOptions::DEFAULT) {
         Ok(parsed) => {
@@ -329,6 +332,16 @@ pub(super) fn file(
 /// Hands one statement to the families.
 fn visit(cx: &mut FileCx<'_>, node: &Node) {
     match node {
+        Node::TransactionStmt(s) => {
+            use pg_query::protobuf::TransactionStmtKind as K;
+            match K::try_from(s.kind) {
+                Ok(K::TransStmtBegin | K::TransStmtStart) => cx.explicit = true,
+                Ok(K::TransStmtCommit | K::TransStmtRollback | K::TransStmtPrepare) => {
+                    cx.explicit = false;
+                }
+                _ => {}
+            }
+        }
         Node::IndexStmt(s) => locking::create_index(cx, s),
         Node::ReindexStmt(s) => locking::reindex(cx, s),
         Node::VacuumStmt(s) => {
@@ -475,7 +488,7 @@ fn skip_trivia(src: &str, mut from: usize) -> usize {
                     i += 1;
                 }
             }
-            from = i.min(bytes.len());
+            from = i.clamp(from + 2, bytes.len());
         } else {
             return from;
         }

@@ -344,3 +344,48 @@ fn a_dry_run_shows_the_findings_and_the_verdict() {
     )), "{}", run.stdout);
     assert_eq!(applied_versions(&db), ["0001"]);
 }
+
+#[test]
+fn the_target_follows_the_usual_resolution_and_bad_arguments_exit_2() {
+    let dir = folder(&[("0001_x/up.sql", "SELECT 1;\n"), ("0001_x/down.sql", "")]);
+    let run = wdh(&["--print-target", "lint"]).migrations(dir.path()).run();
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, "target: none (lint runs without one)\n")
+    );
+    let run = wdh(&["--print-target", "lint"])
+        .env("DATABASE_URL", "postgresql://app@db1/orders")
+        .migrations(dir.path())
+        .run();
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, "target: postgresql://app@db1/orders (from DATABASE_URL)\n")
+    );
+    // A configured target that does not parse is an error, not "no target".
+    let run = wdh(&["lint"])
+        .env("DATABASE_URL", "postgres://app:p@ss/word@db1/app")
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.all().contains("ss/word"), "{}", run.all());
+    // --offline ignores it.
+    let run = wdh(&["lint", "--offline"])
+        .env("DATABASE_URL", "postgres://app:p@ss/word@db1/app")
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    for args in [
+        &["lint", "--offline", "--database-url", "postgresql://h/x"][..],
+        &["--sandbox", "lint"],
+    ] {
+        let run = wdh(args).migrations(dir.path()).run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+    }
+    // A target that cannot be reached: exit 1, naming it.
+    let run = wdh(&["lint"])
+        .url("postgresql://app@/orders?host=/nonexistent/socket/dir")
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("could not connect to"), "{}", run.stderr);
+}

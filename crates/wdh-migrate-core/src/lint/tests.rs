@@ -352,3 +352,23 @@ fn the_catalog_says_whether_a_default_is_volatile() {
     f.with_function("app.code", false);
     assert_eq!(live(sql, &f).findings[0].severity, Severity::Error);
 }
+
+#[test]
+fn a_long_quoted_identifier_is_found_at_its_position() {
+    let r = report(
+        "CREATE TABLE t (a int);\nCREATE TABLE \"a name with spaces that goes on and on, for more than sixty-three bytes\" (a int);",
+        "",
+    );
+    let found: Vec<(&str, usize, usize)> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.line, f.column))
+        .collect();
+    assert_eq!(found, vec![("identifier-too-long", 2, 14)]);
+    // A long word in a string or a comment is no identifier.
+    let r = report(
+        "-- averyveryveryveryveryveryveryveryveryveryveryveryveryveryverylongword\nSELECT 'averyveryveryveryveryveryveryveryveryveryveryveryveryveryverylongword';",
+        "",
+    );
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}

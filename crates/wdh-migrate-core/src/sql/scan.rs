@@ -67,6 +67,32 @@ pub(crate) fn line_comments(src: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Whether `src` may hold an identifier of `len` bytes or more: a run of
+/// that many identifier bytes, or two double quotes that far apart. A cheap
+/// test before the scanner runs (text in strings and comments may pass it;
+/// the scanner then decides).
+fn may_hold_long_identifier(src: &str, len: usize) -> bool {
+    let mut run = 0;
+    let mut quote: Option<usize> = None;
+    for (i, b) in src.bytes().enumerate() {
+        if b == b'"' {
+            if quote.is_some_and(|q| i - q > len) {
+                return true;
+            }
+            quote = Some(i);
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
+            run += 1;
+            if run >= len {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 /// The byte offset of the first NUL byte of `src`: PostgreSQL takes no
 /// query text that holds one.
 pub fn nul_byte(src: &str) -> Option<usize> {
@@ -78,6 +104,9 @@ pub fn nul_byte(src: &str) -> Option<usize> {
 /// when the scanner rejects the text.
 pub(crate) fn long_identifiers(src: &str) -> Vec<(usize, String)> {
     const NAMEDATALEN: usize = 64;
+    if !may_hold_long_identifier(src, NAMEDATALEN) {
+        return Vec::new();
+    }
     tokens(src)
         .unwrap_or_default()
         .into_iter()

@@ -77,7 +77,9 @@ fn migration(
         let parent = (!tables.is_empty()).then(|| pick(rng, tables));
         let fk = parent
             .as_ref()
-            .map(|p| format!(",\n    \"{p}_id\" bigint REFERENCES \"{p}\" (\"id\") ON DELETE CASCADE"))
+            .map(|p| {
+                format!(",\n    \"{p}_id\" bigint REFERENCES \"{p}\" (\"id\") ON DELETE CASCADE")
+            })
             .unwrap_or_default();
         let index = parent
             .as_ref()
@@ -228,7 +230,11 @@ fn main() {
             ),
         )
         .unwrap();
-        std::fs::write(folder.join("down.sql"), format!("DROP TABLE \"t_{i:04}\";\n")).unwrap();
+        std::fs::write(
+            folder.join("down.sql"),
+            format!("DROP TABLE \"t_{i:04}\";\n"),
+        )
+        .unwrap();
     }
     let set = MigrationSet::load(runner_like.path()).unwrap();
     let ups: Vec<lint::Job<'_>> = lint::every_file(&set)

@@ -905,7 +905,10 @@ fn a_destructive_upgrade_is_refused_naming_its_statements() {
         None,
         &Override::default(),
     );
-    assert!(r.to_string().contains("DROP TABLE x\\nBLOCKED: fake"), "{r}");
+    assert!(
+        r.to_string().contains("DROP TABLE x\\nBLOCKED: fake"),
+        "{r}"
+    );
     // The override lets it run, with a warning that lists the statements.
     let ov = Override {
         allow_variable: Some(OVERRIDE_VALUE.to_owned()),
@@ -913,10 +916,11 @@ fn a_destructive_upgrade_is_refused_naming_its_statements() {
     };
     match decide(&op, "orders", None, &p, &ov) {
         Ok(Decision::AllowWithOverride { warning }) => assert!(
-            warning.to_string().starts_with("WARNING: running a destructive upgrade on protected database `orders` because ")
-                && warning
-                    .to_string()
-                    .ends_with("\n  Destructive: 0003_drop/up.sql:2:1 DROP TABLE legacy (drop-table)"),
+            warning.to_string().starts_with(
+                "WARNING: running a destructive upgrade on protected database `orders` because "
+            ) && warning
+                .to_string()
+                .ends_with("\n  Destructive: 0003_drop/up.sql:2:1 DROP TABLE legacy (drop-table)"),
             "{warning}"
         ),
         other => panic!("{other:?}"),
@@ -926,7 +930,8 @@ fn a_destructive_upgrade_is_refused_naming_its_statements() {
     let r = refusal(&op, "wdh_test_x", Some(&locked), &ov);
     assert_eq!(r.kind, RefusalKind::Locked);
     assert!(
-        r.to_string().contains("To proceed: acknowledge each statement in its file, or unlock it first"),
+        r.to_string()
+            .contains("To proceed: acknowledge each statement in its file, or unlock it first"),
         "{r}"
     );
 }

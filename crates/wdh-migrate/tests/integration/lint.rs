@@ -348,7 +348,9 @@ fn a_dry_run_shows_the_findings_and_the_verdict() {
 #[test]
 fn the_target_follows_the_usual_resolution_and_bad_arguments_exit_2() {
     let dir = folder(&[("0001_x/up.sql", "SELECT 1;\n"), ("0001_x/down.sql", "")]);
-    let run = wdh(&["--print-target", "lint"]).migrations(dir.path()).run();
+    let run = wdh(&["--print-target", "lint"])
+        .migrations(dir.path())
+        .run();
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (0, "target: none (lint runs without one)\n")
@@ -359,7 +361,10 @@ fn the_target_follows_the_usual_resolution_and_bad_arguments_exit_2() {
         .run();
     assert_eq!(
         (run.code, run.stderr.as_str()),
-        (0, "target: postgresql://app@db1/orders (from DATABASE_URL)\n")
+        (
+            0,
+            "target: postgresql://app@db1/orders (from DATABASE_URL)\n"
+        )
     );
     // A configured target that does not parse is an error, not "no target".
     let run = wdh(&["lint"])
@@ -387,5 +392,9 @@ fn the_target_follows_the_usual_resolution_and_bad_arguments_exit_2() {
         .migrations(dir.path())
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("could not connect to"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("could not connect to"),
+        "{}",
+        run.stderr
+    );
 }

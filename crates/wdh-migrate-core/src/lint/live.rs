@@ -7,7 +7,6 @@
 
 use postgres::{Client, SimpleQueryMessage};
 
-use super::names::Relation;
 use super::walk::TableRef;
 use crate::sql::quote_literal;
 
@@ -35,6 +34,8 @@ pub(super) struct Found {
     /// The heap alone (`pg_relation_size`): zero for a table that never
     /// held a row.
     pub heap_bytes: u64,
+    /// Its `pg_class.oid`.
+    pub oid: u32,
 }
 
 impl Found {
@@ -113,24 +114,20 @@ impl Facts {
     }
 }
 
-/// The names a table may be found under, in order: the statement's own
+/// Where a table may be: `(schema, name)` pairs in order, the schema empty
+/// for a name the session's `search_path` resolves. The statement's own
 /// schema, else each schema of the `search_path` the file set, else the
-/// name as the session resolves it.
-fn candidates(t: &TableRef) -> Vec<String> {
+/// session's.
+fn candidates(t: &TableRef) -> Vec<(String, String)> {
+    let name = t.rel.name.clone();
     match (&t.rel.schema, &t.search_path) {
-        (Some(_), _) => vec![t.rel.quoted()],
+        (Some(s), _) => vec![(s.clone(), name)],
         (None, Some(path)) => path
             .iter()
             .filter(|s| s.as_str() != "$user")
-            .map(|s| {
-                Relation {
-                    schema: Some(s.clone()),
-                    name: t.rel.name.clone(),
-                }
-                .quoted()
-            })
+            .map(|s| (s.clone(), name.clone()))
             .collect(),
-        (None, None) => vec![t.rel.quoted()],
+        (None, None) => vec![(String::new(), name)],
     }
 }
 
@@ -166,12 +163,16 @@ pub(super) fn read(
         version,
         ..Facts::default()
     };
-    // Tables: each candidate name, then the first found per table.
+    // Tables: each candidate, then the first found per table. Names are
+    // looked up in the catalog, which any role can read (`to_regclass`
+    // fails for a schema the role may not use).
+    let mut schemas = Vec::new();
     let mut names = Vec::new();
     let mut owner = Vec::new();
     for (i, t) in questions.tables.iter().enumerate() {
-        for c in candidates(t) {
-            names.push(c);
+        for (schema, name) in candidates(t) {
+            schemas.push(schema);
+            names.push(name);
             owner.push(i);
         }
     }
@@ -189,15 +190,24 @@ pub(super) fn read(
         };
         let sql = format!(
             "SELECT q.i, pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname), \
-                    ({rows})::pg_catalog.float8, ({bytes})::pg_catalog.int8, ({heap})::pg_catalog.int8 \
-             FROM pg_catalog.unnest({names}) WITH ORDINALITY AS q(name, i) \
-             JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(q.name) \
+                    ({rows})::pg_catalog.float8, ({bytes})::pg_catalog.int8, ({heap})::pg_catalog.int8, c.oid \
+             FROM ROWS FROM (pg_catalog.unnest({schemas}), pg_catalog.unnest({names})) WITH ORDINALITY AS q(schema, name, i) \
+             CROSS JOIN LATERAL ( \
+                 SELECT k.oid FROM pg_catalog.pg_class k \
+                 JOIN pg_catalog.pg_namespace kn ON kn.oid OPERATOR(pg_catalog.=) k.relnamespace \
+                 LEFT JOIN ROWS FROM (pg_catalog.unnest(pg_catalog.current_schemas(true))) WITH ORDINALITY AS p(nsp, ord) \
+                      ON p.nsp OPERATOR(pg_catalog.=) kn.nspname \
+                 WHERE k.relname OPERATOR(pg_catalog.=) q.name \
+                   AND CASE WHEN q.schema OPERATOR(pg_catalog.=) '' THEN p.ord IS NOT NULL \
+                            ELSE kn.nspname OPERATOR(pg_catalog.=) q.schema END \
+                 ORDER BY p.ord LIMIT 1) AS r \
              LEFT JOIN pg_catalog.pg_index x ON x.indexrelid OPERATOR(pg_catalog.=) r.oid \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) COALESCE(x.indrelid, r.oid) \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace",
             rows = per_partition("GREATEST(pc.reltuples, 0)", "c.reltuples"),
             bytes = per_partition("pg_catalog.pg_total_relation_size(pc.oid)", "pg_catalog.pg_total_relation_size(c.oid)"),
             heap = per_partition("pg_catalog.pg_relation_size(pc.oid)", "pg_catalog.pg_relation_size(c.oid)"),
+            schemas = array(&schemas),
             names = array(&names),
         );
         for row in rows(client, &sql)? {
@@ -217,6 +227,7 @@ pub(super) fn read(
                     .map(|r| r.round() as u64),
                 bytes: number(&row[3]).unwrap_or(0),
                 heap_bytes: number(&row[4]).unwrap_or(0),
+                oid: number(&row[5]).unwrap_or(0),
             };
             // The first candidate in search_path order wins.
             if found[table].as_ref().is_none_or(|(j, _)| i < *j) {
@@ -237,7 +248,7 @@ pub(super) fn read(
         .filter_map(|(t, c)| {
             facts
                 .table(t)
-                .map(|f| (t.clone(), c.clone(), f.qualified.clone()))
+                .map(|f| (t.clone(), c.clone(), f.oid.to_string()))
         })
         .collect();
     if !asked.is_empty() {
@@ -250,7 +261,7 @@ pub(super) fn read(
                             AND pg_catalog.pg_get_constraintdef(k.oid) OPERATOR(pg_catalog.=) \
                                 ('CHECK ((' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname) OPERATOR(pg_catalog.||) ' IS NOT NULL))')) \
              FROM ROWS FROM (pg_catalog.unnest({tables}), pg_catalog.unnest({columns})) WITH ORDINALITY AS q(rel, col, i) \
-             JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(q.rel) \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) q.rel::pg_catalog.oid \
                   AND a.attname OPERATOR(pg_catalog.=) q.col AND NOT a.attisdropped \
              JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid",
             tables = array(&tables),

@@ -244,6 +244,7 @@ fn sizes_decide_a_sized_rule() {
         rows,
         bytes,
         heap_bytes,
+        oid: 1,
     };
     let sql = "CREATE INDEX i ON t (a);";
     let big = Facts::given(
@@ -297,6 +298,7 @@ fn the_catalog_says_which_type_changes_and_not_nulls_are_free() {
             rows: Some(1_000_000),
             bytes: 1 << 30,
             heap_bytes: 1 << 30,
+            oid: 1,
         })
     };
     let column = |typname: &str, typmod: i32, not_null: bool, checked: bool| Column {
@@ -343,6 +345,7 @@ fn the_catalog_says_whether_a_default_is_volatile() {
         rows: Some(1_000_000),
         bytes: 1 << 30,
         heap_bytes: 1 << 30,
+        oid: 1,
     });
     let sql = "ALTER TABLE t ADD COLUMN c text DEFAULT app.code();";
     let mut f = Facts::given(150_000, vec![(table("t"), big.clone())]);

@@ -184,11 +184,14 @@ fn with_a_target_the_live_tables_sizes_decide() {
     let applied = wdh(&["upgrade", "+1"]).db(&db).migrations(dir.path()).run();
     assert_eq!(applied.code, 0, "{}", applied.all());
     fill(&db, 50_000);
+    let before = (snapshot(&db), audit(&db));
     let run = wdh(&["lint", "--config", cfg.as_str()])
         .db(&db)
         .migrations(dir.path())
         .run();
     assert_eq!(run.code, 4, "{}", run.all());
+    // It reads only: the schema, the ledger and the audit log are as they were.
+    assert_eq!((snapshot(&db), audit(&db)), before);
     let lines: Vec<&str> = run
         .stdout
         .lines()
@@ -397,4 +400,73 @@ fn the_target_follows_the_usual_resolution_and_bad_arguments_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_role_that_may_not_use_the_schema_still_gets_the_sizes() {
+    // A private cluster: the role is the cluster's, and other tests compare
+    // the roles of the shared one.
+    let cluster = wdh_testdb::TestCluster::start().unwrap();
+    let db = cluster.server().create_database().unwrap();
+    let mut c = db.connect().unwrap();
+    c.batch_execute(&format!(
+        "CREATE SCHEMA hidden;
+         CREATE TABLE hidden.big (id bigint PRIMARY KEY, n integer);
+         INSERT INTO hidden.big SELECT g, g FROM generate_series(1, 3000) g;
+         ANALYZE hidden.big;
+         CREATE ROLE deployer LOGIN;
+         GRANT CREATE ON DATABASE \"{}\" TO deployer;",
+        db.name()
+    ))
+    .unwrap();
+    let dir = folder(&[
+        (
+            "0001_index/up.sql",
+            "CREATE INDEX big_n ON hidden.big (n);\n",
+        ),
+        ("0001_index/down.sql", ""),
+    ]);
+    let (_cfg_dir, cfg) = config("large_table_rows = 1000\n");
+    let url = db
+        .url()
+        .replacen("postgresql://postgres@", "postgresql://deployer@", 1);
+    assert_ne!(url, db.url());
+    let run = wdh(&["lint", "--config", cfg.as_str()])
+        .url(&url)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("`hidden.big` is large: about 3,000 rows"),
+        "{}",
+        run.stdout
+    );
+    // The upgrade fails with the server's own error, and leaves the
+    // database as it was.
+    let before: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'hidden'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let run = wdh(&["upgrade", "--config", cfg.as_str()])
+        .url(&url)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("permission denied for schema hidden"),
+        "{}",
+        run.stderr
+    );
+    let after: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'hidden'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(before, after);
 }

@@ -50,14 +50,6 @@ impl Relation {
                 _ => true,
             }
     }
-
-    /// Quoted for SQL: `"schema"."name"` or `"name"`.
-    pub(super) fn quoted(&self) -> String {
-        match &self.schema {
-            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.name)),
-            None => quote_ident(&self.name),
-        }
-    }
 }
 
 impl std::fmt::Display for Relation {

@@ -41,6 +41,10 @@ pub struct Identity {
     /// Whether the ledger has its lock table (format 2).
     #[serde(skip)]
     pub lock_table_exists: bool,
+    /// Whether the ledger has everything of the current format (the lock
+    /// table and the audit's `destructive` column, format 3).
+    #[serde(skip)]
+    pub ledger_current: bool,
     /// Whether the role may use the ledger's schema (none: there is none).
     #[serde(skip)]
     pub ledger_usage: Option<bool>,
@@ -100,7 +104,11 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
          WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
        (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
           FROM pg_catalog.pg_stat_ssl s
-         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl)"#;
+         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl),
+       EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'audit'
+                 AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped)"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -144,6 +152,7 @@ impl Identity {
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
             ledger_usage: get(9).map(|v| v == "t"),
             tls: get(10).map(|array| tls_state(&array)),
+            ledger_current: get(7).as_deref() == Some("t") && get(11).as_deref() == Some("t"),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod check;
 pub mod guard;
 pub mod identity;
 pub mod ledger;
+pub mod lint;
 pub mod migrations;
 pub mod plan;
 pub mod runner;

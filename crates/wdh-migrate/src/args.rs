@@ -22,8 +22,9 @@ Exit codes:
   2  bad usage, configuration or migration files
   3  refused by the production guard (BLOCKED), or the connection reached another database
   4  refused by the checks: drift, missing or out-of-order migrations, irreversible
-     migrations on the way, or an earlier failed no-transaction migration; an adopt or
-     baseline refused (nothing written)
+     migrations on the way, an earlier failed no-transaction migration, or lint
+     errors (on a protected database, for upgrade); an adopt or baseline refused
+     (nothing written)
   5  another run holds the migration lock (timed out waiting)";
 
 /// PostgreSQL schema migrations that never touch a database you did not mean.
@@ -51,7 +52,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Machine-readable output (current, history, status, dry runs, upgrade and downgrade reports).
+    /// Machine-readable output (current, history, status, lint, dry runs, upgrade and downgrade reports).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -86,6 +87,14 @@ pub enum LocalCommand {
     /// Check on a throw-away database that every down.sql exactly reverses its up.sql
     /// (never on the configured database).
     Check(CheckArgs),
+    /// Check every migration for locks, rewrites and data loss, with PostgreSQL's parser.
+    ///
+    /// One finding per line (`path:line:column: error|warning[rule]: message`, then
+    /// `help:` with the safe way). With a target (the usual resolution), the pending
+    /// migrations are judged against its tables' sizes. Exit 4 on an error that its file
+    /// does not acknowledge with `-- wdh:allow <rule> [reason]` among its first comment
+    /// lines.
+    Lint(LintArgs),
     /// Create wdh.toml (every key, commented, with its default) and an empty migrations folder.
     Init,
     /// Create the next migration, following the folder's layout and version style.
@@ -157,6 +166,14 @@ pub struct CheckArgs {
     /// throw-away cluster].
     #[arg(long, value_name = "URL")]
     pub admin_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lint without a target even when one is configured (table sizes unknown, counted
+    /// as large).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +261,12 @@ pub struct UpgradeArgs {
     /// Apply pending migrations older than the newest applied one.
     #[arg(long)]
     pub allow_out_of_order: bool,
+
+    /// When a pending migration holds a destructive statement (DROP TABLE, TRUNCATE, …)
+    /// its file does not acknowledge: name the live protected database (also needs
+    /// WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING).
+    #[arg(long, value_name = "NAME")]
+    pub confirm_database: Option<String>,
 
     #[command(flatten)]
     pub run: RunArgs,

@@ -73,6 +73,11 @@ pub enum CliError {
     /// `check --admin-url`: the migrations changed what every database of
     /// the shared server shares (exit 4).
     CheckGlobals,
+    /// `lint` found errors that their files do not acknowledge (exit 4).
+    LintErrors {
+        /// How many.
+        errors: usize,
+    },
     /// Anything else that failed while working (exit 1).
     Failed(anyhow::Error),
 }
@@ -93,7 +98,9 @@ impl CliError {
         match self {
             CliError::Usage(_) => Exit::Usage,
             CliError::Run(e) => run_code(e),
-            CliError::CheckNotInverse | CliError::CheckGlobals => Exit::Checks,
+            CliError::CheckNotInverse | CliError::CheckGlobals | CliError::LintErrors { .. } => {
+                Exit::Checks
+            }
             CliError::CheckFailed | CliError::Failed(_) => Exit::Failed,
         }
     }
@@ -114,6 +121,10 @@ impl CliError {
             CliError::CheckFailed => {
                 "error: check failed: a migration did not run (see above)".to_string()
             }
+            CliError::LintErrors { errors } => format!(
+                "error: lint found {errors} error(s) (see above): make each safe the way its help says, \
+                 or acknowledge it in its file with `-- wdh:allow <rule> <reason>`"
+            ),
             CliError::CheckGlobals => "error: check failed: the migrations changed roles, \
                  settings or databases that every database of this shared server shares (see \
                  above); make them leave those as they were, or check them on a private \
@@ -152,7 +163,8 @@ fn run_code(e: &RunError) -> Exit {
         RunError::Plan { .. }
         | RunError::FailedEarlier { .. }
         | RunError::Adopt { .. }
-        | RunError::BaselineNotEmpty { .. } => Exit::Checks,
+        | RunError::BaselineNotEmpty { .. }
+        | RunError::Lint { .. } => Exit::Checks,
         // A TLS file that cannot be used is configuration: nothing connected.
         RunError::Tls { .. } => Exit::Usage,
         RunError::Locked { .. } => Exit::Locked,
@@ -200,7 +212,10 @@ impl Failure {
     pub fn to_json(&self) -> Option<serde_json::Value> {
         if matches!(
             self.error,
-            CliError::CheckNotInverse | CliError::CheckFailed | CliError::CheckGlobals
+            CliError::CheckNotInverse
+                | CliError::CheckFailed
+                | CliError::CheckGlobals
+                | CliError::LintErrors { .. }
         ) {
             return None;
         }

@@ -19,11 +19,11 @@ fn version(v: &Option<String>) -> &str {
 }
 
 /// A dry run, as SQL or as JSON.
-pub fn dry_run_or_json(d: &DryRun, output: Output) {
+pub fn dry_run_or_json(d: &DryRun, output: Output, migrations: &std::path::Path) {
     if output.json {
         json(d)
     } else {
-        dry_run(d)
+        dry_run(d, migrations)
     }
 }
 
@@ -144,7 +144,7 @@ pub fn history(identity: &Identity, rows: &[AppliedRow]) {
     }
 }
 
-pub fn dry_run(d: &DryRun) {
+pub fn dry_run(d: &DryRun, migrations: &std::path::Path) {
     let verb = match d.direction {
         Direction::Up => "upgrade",
         Direction::Down => "downgrade",
@@ -157,6 +157,9 @@ pub fn dry_run(d: &DryRun) {
     );
     println!("-- guard: {}", d.guard.replace('\n', "\n--   "));
     println!("-- locks: {}", d.locks);
+    for f in &d.findings {
+        println!("-- lint: {}", f.render(migrations).replace('\n', "\n--   "));
+    }
     if d.steps.is_empty() {
         println!("-- nothing to do");
     }

@@ -68,6 +68,8 @@ fn no_color_unset() -> bool {
 /// Prints a run's events: a line per migration with its time; on a terminal
 /// a progress bar above them for runs of more than a few migrations.
 pub struct Progress {
+    /// The migrations folder, for the paths of lint findings.
+    root: std::path::PathBuf,
     quiet: bool,
     terminal: bool,
     bar_allowed: bool,
@@ -79,6 +81,7 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
         Progress {
+            root: std::path::PathBuf::new(),
             quiet,
             terminal: std::io::stdout().is_terminal(),
             bar_allowed: std::io::stderr().is_terminal(),
@@ -88,8 +91,24 @@ impl Progress {
         }
     }
 
+    /// Names lint findings' files under `root`, the migrations folder.
+    pub fn with_root(mut self, root: &std::path::Path) -> Progress {
+        self.root = root.to_path_buf();
+        self
+    }
+
     pub fn event(&mut self, event: Event<'_>) {
         match event {
+            // A pending migration's lint finding: shown even when quiet.
+            Event::Finding(f) => {
+                let label = format!("{}[{}]", f.label(), f.rule);
+                let coloured = match (&f.acknowledged, f.severity) {
+                    (Some(_), _) => self.err.green(&label),
+                    (None, wdh_migrate_core::lint::Severity::Error) => self.err.red(&label),
+                    (None, wdh_migrate_core::lint::Severity::Warning) => self.err.yellow(&label),
+                };
+                self.eprintln(&f.render(&self.root).replacen(&label, &coloured, 1));
+            }
             Event::Override(warning) => {
                 let text = warning
                     .strip_prefix("WARNING:")

@@ -19,6 +19,14 @@ pub enum Operation {
         /// How many migrations to revert.
         steps: usize,
     },
+    /// Apply migrations forward, some of whose up scripts hold statements
+    /// of lint's destructive family that their file does not acknowledge
+    /// (`DROP TABLE`, `TRUNCATE`, `DELETE` without `WHERE`, …): judged as
+    /// a downgrade is.
+    DestructiveUpgrade {
+        /// The statements, in the order they would run.
+        statements: Vec<DestructiveStatement>,
+    },
     /// Change the environment marker on the server.
     Mark {
         /// The marker before the change, if known (`None` if there is none
@@ -29,6 +37,49 @@ pub enum Operation {
     },
 }
 
+/// A statement of lint's destructive family in a pending up script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestructiveStatement {
+    /// The up script, relative to the set's root.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The lint rule that finds it (`drop-table`, …).
+    pub rule: String,
+    /// The statement's first line, cut short.
+    pub statement: String,
+}
+
+impl std::fmt::Display for DestructiveStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{} {} ({})",
+            self.file,
+            self.line,
+            self.column,
+            shown_line(&self.statement),
+            self.rule
+        )
+    }
+}
+
+/// A statement's text with control characters escaped, so it cannot forge
+/// a line of a message.
+fn shown_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| -> Vec<char> {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 impl Operation {
     /// Whether the operation can lose data or weaken protection: every
     /// downgrade (even by zero steps) and every marker change to a lower
@@ -37,7 +88,7 @@ impl Operation {
     pub fn is_destructive(&self) -> bool {
         match self {
             Operation::Upgrade => false,
-            Operation::Downgrade { .. } => true,
+            Operation::Downgrade { .. } | Operation::DestructiveUpgrade { .. } => true,
             Operation::Mark { from, to } => from.is_some_and(|from| from.is_weakened_by(to)),
         }
     }
@@ -141,6 +192,8 @@ pub struct OverrideWarning {
     pub(super) action: Action,
     /// Why it is protected.
     pub reason: ProtectedReason,
+    /// For a destructive upgrade, its destructive statements.
+    pub statements: Vec<DestructiveStatement>,
 }
 
 impl OverrideWarning {
@@ -149,14 +202,19 @@ impl OverrideWarning {
         let what = match self.action {
             Action::WeakenMarker => "weakening the environment marker of",
             Action::Downgrade => "downgrading",
+            Action::DestructiveUpgrade => "running a destructive upgrade on",
         };
-        format!(
+        let mut text = format!(
             "WARNING: {what} protected database {} because \
              {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} and {} were given. It is protected because {}.",
             shown(&self.database),
             spelling.knob(Knob::ConfirmDatabase(Some(&self.database))),
             self.reason
-        )
+        );
+        for s in &self.statements {
+            text.push_str(&format!("\n  Destructive: {s}"));
+        }
+        text
     }
 }
 
@@ -196,6 +254,8 @@ pub struct Refusal {
     pub(super) reason: ProtectedReason,
     pub(super) action: Action,
     pub(super) safe_example: String,
+    /// For a destructive upgrade, its destructive statements.
+    pub statements: Vec<DestructiveStatement>,
 }
 
 impl Refusal {
@@ -209,6 +269,7 @@ impl Refusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Action {
     Downgrade,
+    DestructiveUpgrade,
     WeakenMarker,
 }
 
@@ -248,9 +309,12 @@ pub fn decide(
         }
         Classification::Protected(reason) => reason,
     };
-    let action = match op {
-        Operation::Mark { .. } => Action::WeakenMarker,
-        _ => Action::Downgrade,
+    let (action, statements) = match op {
+        Operation::Mark { .. } => (Action::WeakenMarker, Vec::new()),
+        Operation::DestructiveUpgrade { statements } => {
+            (Action::DestructiveUpgrade, statements.clone())
+        }
+        _ => (Action::Downgrade, Vec::new()),
     };
     let refuse = |kind| {
         Ok(Decision::Refuse(Refusal {
@@ -259,11 +323,17 @@ pub fn decide(
             reason: reason.clone(),
             action,
             safe_example: safe_example(policy),
+            statements: statements.clone(),
         }))
     };
 
     let locked = marker.is_some_and(Marker::is_locked_production);
-    if locked && matches!(op, Operation::Downgrade { .. }) {
+    if locked
+        && matches!(
+            op,
+            Operation::Downgrade { .. } | Operation::DestructiveUpgrade { .. }
+        )
+    {
         return refuse(RefusalKind::Locked);
     }
     match (ov.allow_variable.as_deref(), ov.confirm_database.as_deref()) {
@@ -283,6 +353,7 @@ pub fn decide(
                 database: database.to_owned(),
                 action,
                 reason,
+                statements,
             },
         }),
     }

@@ -22,21 +22,43 @@ impl Refusal {
             Action::Downgrade => {
                 String::from("BLOCKED: Refusing to downgrade potential production database.\n")
             }
+            Action::DestructiveUpgrade => String::from(
+                "BLOCKED: Refusing a destructive upgrade of potential production database.\n",
+            ),
             Action::WeakenMarker => String::from(
                 "BLOCKED: Refusing to weaken the environment marker of potential production \
                  database.\n",
             ),
         };
         text.push_str(&format!("  Database: {db}\n"));
+        for s in &self.statements {
+            text.push_str(&format!("  Destructive: {s}\n"));
+        }
         text.push_str(&format!("  Protected because {}.\n", self.reason));
         match &self.kind {
             RefusalKind::Locked => {
                 text.push_str(&format!(
                     "  The `production` marker is locked, so no override is accepted.\n  \
-                     To proceed: unlock it first with {}, which is itself guarded, then run \
-                     the downgrade again.",
-                    spelling.knob(Knob::UnlockMarker)
+                     To proceed: {}unlock it first with {}, which is itself guarded, then run \
+                     the {} again.",
+                    if self.statements.is_empty() {
+                        ""
+                    } else {
+                        "acknowledge each statement in its file, or "
+                    },
+                    spelling.knob(Knob::UnlockMarker),
+                    if self.statements.is_empty() {
+                        "downgrade"
+                    } else {
+                        "upgrade"
+                    },
                 ));
+                if let Some(s) = self.statements.first() {
+                    text.push_str(&format!(
+                        "\n  A statement is acknowledged with `-- wdh:allow {}` among its file's first comment lines.",
+                        s.rule
+                    ));
+                }
                 return text;
             }
             RefusalKind::ConfirmationMissing => text.push_str(&format!(
@@ -50,10 +72,27 @@ impl Refusal {
             )),
             RefusalKind::Protected => {}
         }
-        text.push_str(&format!(
-            "  To proceed: set {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} AND pass {}",
-            spelling.knob(Knob::ConfirmDatabase(Some(&self.database)))
-        ));
+        if !self.statements.is_empty() {
+            let mut rules: Vec<&str> = self.statements.iter().map(|s| s.rule.as_str()).collect();
+            rules.dedup();
+            text.push_str(&format!(
+                "  To proceed: if the loss is intended, acknowledge it in the file, a reviewed and committed decision: {} among its first comment lines;\n  or ",
+                rules
+                    .iter()
+                    .map(|r| format!("`-- wdh:allow {r} <reason>`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            text.push_str(&format!(
+                "set {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} AND pass {}",
+                spelling.knob(Knob::ConfirmDatabase(Some(&self.database)))
+            ));
+        } else {
+            text.push_str(&format!(
+                "  To proceed: set {OVERRIDE_VARIABLE}={OVERRIDE_VALUE} AND pass {}",
+                spelling.knob(Knob::ConfirmDatabase(Some(&self.database)))
+            ));
+        }
         if matches!(self.reason, ProtectedReason::Marked { .. }) {
             text.push('.');
         } else {

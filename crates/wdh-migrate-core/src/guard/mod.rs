@@ -28,7 +28,7 @@
 //! |-----------------|---------------------------------------|-------------------------------------------|------------------------------|
 //! | not destructive | any                                   | ignored                                   | `Allow`                      |
 //! | destructive     | Safe                                  | ignored                                   | `Allow`                      |
-//! | downgrade       | Protected, marked `production` locked | ignored                                   | `Refuse` (`Locked`)          |
+//! | downgrade, destructive upgrade | Protected, marked `production` locked | ignored                    | `Refuse` (`Locked`)          |
 //! | destructive     | Protected                             | variable set to another value             | `Err(BadOverrideValue)`      |
 //! | destructive     | Protected                             | right value, confirmed name = database    | `AllowWithOverride`          |
 //! | destructive     | Protected                             | right value, no confirmed name            | `Refuse` (`ConfirmationMissing`) |
@@ -36,8 +36,10 @@
 //! | destructive     | Protected                             | variable not set                          | `Refuse` (`Protected`)       |
 //!
 //! Destructive operations (see [`Operation::is_destructive`]) are every
-//! downgrade, even by zero steps, and every change of the marker that weakens
-//! it: a lower environment (`production` > `staging` > `test` = `dev`) or
+//! downgrade, even by zero steps, every upgrade whose pending up scripts hold
+//! statements of lint's destructive family that their file does not
+//! acknowledge ([`Operation::DestructiveUpgrade`]), and every change of the
+//! marker that weakens it: a lower environment (`production` > `staging` > `test` = `dev`) or
 //! removing the lock. Unlocking a `production` marker therefore needs the
 //! same override as a downgrade.
 //!
@@ -56,7 +58,8 @@ pub use classification::{
     RuleKind, RuleSource, SafeReason, SafetyPolicy, StoredMarker, MIN_RULE_CHARS, SYSTEM_DATABASES,
 };
 pub use decision::{
-    decide, Decision, Operation, Override, OverrideWarning, Refusal, RefusalKind, SafeNote,
+    decide, Decision, DestructiveStatement, Operation, Override, OverrideWarning, Refusal,
+    RefusalKind, SafeNote,
 };
 pub use message::{shell_word, GuardError, PolicyProblem};
 

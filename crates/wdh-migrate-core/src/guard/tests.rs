@@ -329,12 +329,25 @@ fn overrides(database: &str) -> Vec<(Override, Outcome)> {
     ]
 }
 
+fn drop_statement() -> DestructiveStatement {
+    DestructiveStatement {
+        file: "0003_drop/up.sql".into(),
+        line: 2,
+        column: 1,
+        rule: "drop-table".into(),
+        statement: "DROP TABLE legacy".into(),
+    }
+}
+
 fn operations() -> Vec<Operation> {
     let mut ops = vec![
         Operation::Upgrade,
         Operation::Downgrade { steps: 0 },
         Operation::Downgrade { steps: 1 },
         Operation::Downgrade { steps: usize::MAX },
+        Operation::DestructiveUpgrade {
+            statements: vec![drop_statement()],
+        },
     ];
     for from in all_markers() {
         for to in all_markers().into_iter().flatten() {
@@ -357,13 +370,16 @@ fn decision_truth_table() {
             for op in operations() {
                 let destructive = match &op {
                     Operation::Upgrade => false,
-                    Operation::Downgrade { .. } => true,
+                    Operation::Downgrade { .. } | Operation::DestructiveUpgrade { .. } => true,
                     Operation::Mark { from, to } => [from.as_ref(), m.as_ref()]
                         .into_iter()
                         .flatten()
                         .any(|current| current.is_weakened_by(to)),
                 };
-                let is_downgrade = matches!(op, Operation::Downgrade { .. });
+                let is_downgrade = matches!(
+                    op,
+                    Operation::Downgrade { .. } | Operation::DestructiveUpgrade { .. }
+                );
                 for (ov, when_protected) in overrides(name) {
                     let want = if !destructive || !protected {
                         Outcome::Allow
@@ -858,5 +874,64 @@ fn a_destructive_run_on_a_safe_database_says_which_configured_rule_made_it_safe(
             &Override::default()
         ),
         Ok(Decision::Allow)
+    );
+}
+
+#[test]
+fn a_destructive_upgrade_is_refused_naming_its_statements() {
+    let p = policy();
+    let op = Operation::DestructiveUpgrade {
+        statements: vec![drop_statement()],
+    };
+    let r = refusal(&op, "orders", None, &Override::default());
+    assert_eq!(
+        r.to_string(),
+        "BLOCKED: Refusing a destructive upgrade of potential production database.\n  \
+         Database: `orders`\n  \
+         Destructive: 0003_drop/up.sql:2:1 DROP TABLE legacy (drop-table)\n  \
+         Protected because its name matches no safe word or prefix (safe words: test, tmp, dev, local, sandbox; prefixes: wdh_test_).\n  \
+         To proceed: if the loss is intended, acknowledge it in the file, a reviewed and committed decision: `-- wdh:allow drop-table <reason>` among its first comment lines;\n  \
+         or set WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING AND pass `Override::confirm_database` = \"orders\";\n  \
+         or use a database whose name marks it safe, e.g. `wdh_test_...`."
+    );
+    // A statement cannot forge a line of the message.
+    let mut forged = drop_statement();
+    forged.statement = "DROP TABLE x\nBLOCKED: fake".into();
+    let r = refusal(
+        &Operation::DestructiveUpgrade {
+            statements: vec![forged],
+        },
+        "orders",
+        None,
+        &Override::default(),
+    );
+    assert!(
+        r.to_string().contains("DROP TABLE x\\nBLOCKED: fake"),
+        "{r}"
+    );
+    // The override lets it run, with a warning that lists the statements.
+    let ov = Override {
+        allow_variable: Some(OVERRIDE_VALUE.to_owned()),
+        confirm_database: Some("orders".to_owned()),
+    };
+    match decide(&op, "orders", None, &p, &ov) {
+        Ok(Decision::AllowWithOverride { warning }) => assert!(
+            warning.to_string().starts_with(
+                "WARNING: running a destructive upgrade on protected database `orders` because "
+            ) && warning
+                .to_string()
+                .ends_with("\n  Destructive: 0003_drop/up.sql:2:1 DROP TABLE legacy (drop-table)"),
+            "{warning}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // A locked production marker takes no override.
+    let locked = marker(Environment::Production, true);
+    let r = refusal(&op, "wdh_test_x", Some(&locked), &ov);
+    assert_eq!(r.kind, RefusalKind::Locked);
+    assert!(
+        r.to_string()
+            .contains("To proceed: acknowledge each statement in its file, or unlock it first"),
+        "{r}"
     );
 }

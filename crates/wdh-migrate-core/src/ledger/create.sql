@@ -4,7 +4,7 @@ CREATE TABLE "wdh_migrate"."format" (
     "created_at" timestamptz NOT NULL DEFAULT now(),
     "created_by" text NOT NULL DEFAULT session_user
 );
-INSERT INTO "wdh_migrate"."format" ("format") VALUES (2);
+INSERT INTO "wdh_migrate"."format" ("format") VALUES (3);
 CREATE TABLE "wdh_migrate"."applied" (
     "version" text PRIMARY KEY,
     "name" text NOT NULL,
@@ -39,7 +39,8 @@ CREATE TABLE "wdh_migrate"."audit" (
     "outcome" text NOT NULL,
     "error" text,
     "override_used" boolean NOT NULL DEFAULT false,
-    "tool_version" text NOT NULL
+    "tool_version" text NOT NULL,
+    "destructive" text
 );
 CREATE FUNCTION "wdh_migrate"."audit_is_append_only"() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN

@@ -11,7 +11,8 @@
 //!   holder last renewed its lease.
 //! - `audit`: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE),
 //!   one row per run: operation, from → to, target database, outcome,
-//!   error, whether a safety override was used.
+//!   error, whether a safety override was used, and for an upgrade with
+//!   destructive statements, which and how the guard let them run.
 //!
 //! The ledger owns its row types ([`rows`]), reading them ([`read()`]) and
 //! every statement the runner sends for its own bookkeeping
@@ -32,14 +33,15 @@ pub use read::{read, read_lock};
 pub use rows::{AppliedRow, AuditEntry, FailedRow, LedgerState, LockRow};
 pub use time::rfc3339;
 
-/// The ledger format this release writes and reads: 2 adds the lock table
-/// (a format-1 ledger is upgraded in place by [`ensure`]).
-pub const FORMAT: i32 = 2;
+/// The ledger format this release writes and reads: 2 adds the lock table,
+/// 3 the audit's `destructive` column (an older ledger is upgraded in
+/// place by [`ensure`]).
+pub const FORMAT: i32 = 3;
 
 /// The ledger's schema.
 pub const SCHEMA: &str = "wdh_migrate";
 
-/// Creates the ledger, or upgrades a format-1 ledger with the lock table,
+/// Creates the ledger, or upgrades an older one to the current format,
 /// in one transaction under a transaction-scoped advisory lock waited for
 /// at most `wait`: concurrent runs on a fresh database create it once, and
 /// the lock ends with the transaction, behind a transaction pooler too.
@@ -48,9 +50,11 @@ pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), post
     let row = match found {
         // The last row: the lock's own `SELECT` answers first.
         Ok(messages) => messages.into_iter().rev().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) if r.len() == 2 => {
-                Some((r.get(0) == Some("t"), r.get(1) == Some("t")))
-            }
+            postgres::SimpleQueryMessage::Row(r) if r.len() == 3 => Some((
+                r.get(0) == Some("t"),
+                r.get(1) == Some("t"),
+                r.get(2) == Some("t"),
+            )),
             _ => None,
         }),
         Err(e) => {
@@ -58,9 +62,9 @@ pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), post
             return Err(e);
         }
     };
-    let (ledger, lock) = row.unwrap_or((false, false));
+    let (ledger, lock, destructive) = row.unwrap_or((false, false, false));
     client
-        .batch_execute(&statements::ledger_setup_finish(ledger, lock))
+        .batch_execute(&statements::ledger_setup_finish(ledger, lock, destructive))
         .inspect_err(|_| rollback(client))
 }
 

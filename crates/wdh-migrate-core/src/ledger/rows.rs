@@ -192,4 +192,8 @@ pub struct AuditEntry {
     pub error: Option<String>,
     /// Whether a safety override was used.
     pub override_used: bool,
+    /// For an upgrade with destructive statements: each, and how the guard
+    /// let it run (acknowledged in its file, the override, a safe
+    /// database) or that it refused.
+    pub destructive: Option<String>,
 }

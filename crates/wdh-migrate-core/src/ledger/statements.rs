@@ -27,6 +27,11 @@ const CREATE: &str = include_str!("create.sql");
 /// The lock table and its one row, ending with a newline (format 2).
 const LOCK_TABLE: &str = include_str!("lock.sql");
 
+/// The audit table's `destructive` column (format 3): what a destructive
+/// upgrade did and how the guard let it run.
+const AUDIT_DESTRUCTIVE: &str =
+    "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n";
+
 /// Whether the ledger exists (one row, `t` or `f`). Read from the catalog,
 /// not with `to_regclass`, which a role without USAGE on the schema cannot
 /// ask.
@@ -36,6 +41,12 @@ pub const LEDGER_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_clas
 /// Whether the ledger's lock table exists (format 2).
 pub const LOCK_TABLE_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock')"#;
+
+/// Whether the audit table has its `destructive` column (format 3).
+pub const AUDIT_DESTRUCTIVE_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'audit'
+       AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped)"#;
 
 /// How many statements of a failed no-transaction migration took effect.
 pub fn statements_done(version: &str) -> String {
@@ -53,27 +64,39 @@ fn server_ms(d: Duration) -> u128 {
 
 /// Opens the transaction that creates or upgrades the ledger: the
 /// transaction-scoped advisory lock (so concurrent runs create it once),
-/// waited for at most `wait`, then whether the ledger and its lock table
-/// exist (one row, two `t`/`f`).
+/// waited for at most `wait`, then whether the ledger, its lock table and
+/// the audit's `destructive` column exist (one row, three `t`/`f`).
 pub fn ledger_setup_begin(wait: Duration) -> String {
     format!(
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '{}ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n\
-         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS});",
+         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS}), ({AUDIT_DESTRUCTIVE_EXISTS});",
         server_ms(wait)
     )
 }
 
-/// The rest of the setup transaction: the whole ledger where there is none,
-/// the lock table where a format-1 ledger lacks it, then `COMMIT`.
-pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
-    match (ledger_exists, lock_exists) {
-        (false, _) => format!("{CREATE}{LOCK_TABLE}COMMIT;"),
-        (true, false) => format!(
-            "{LOCK_TABLE}INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\nCOMMIT;"
-        ),
-        (true, true) => "COMMIT;".to_string(),
+/// The rest of the setup transaction: the whole ledger where there is none;
+/// where there is one, what its format lacks (the lock table of format 2,
+/// the audit's `destructive` column of format 3), then `COMMIT`.
+pub fn ledger_setup_finish(
+    ledger_exists: bool,
+    lock_exists: bool,
+    destructive_exists: bool,
+) -> String {
+    if !ledger_exists {
+        return format!("{CREATE}{LOCK_TABLE}COMMIT;");
     }
+    let mut sql = String::new();
+    if !lock_exists {
+        sql.push_str(LOCK_TABLE);
+        sql.push_str("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\n");
+    }
+    if !destructive_exists {
+        sql.push_str(AUDIT_DESTRUCTIVE);
+        sql.push_str("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\n");
+    }
+    sql.push_str("COMMIT;");
+    sql
 }
 
 /// Takes the run lock if it is free or its lease has expired (its one row
@@ -583,7 +606,7 @@ pub fn finish_no_transaction(record: &str, version: &str) -> String {
 pub fn audit_sql(entry: &AuditEntry) -> String {
     let opt = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), quote_literal);
     format!(
-        r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version") VALUES ({}, {}, {}, {}, {}, {}, {}, {});"#,
+        r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {});"#,
         quote_literal(&entry.operation),
         opt(&entry.from),
         opt(&entry.to),
@@ -592,6 +615,7 @@ pub fn audit_sql(entry: &AuditEntry) -> String {
         opt(&entry.error),
         entry.override_used,
         quote_literal(env!("CARGO_PKG_VERSION")),
+        opt(&entry.destructive),
     )
 }
 

@@ -13,14 +13,16 @@ fn formats_epoch_seconds_as_utc() {
 
 #[test]
 fn the_ledger_is_created_in_one_transaction_with_search_path_pinned() {
-    let sql = ledger_setup_begin(Duration::from_secs(1)) + &ledger_setup_finish(false, false);
+    let sql =
+        ledger_setup_begin(Duration::from_secs(1)) + &ledger_setup_finish(false, false, false);
     assert!(
         sql.starts_with("BEGIN;\nSET LOCAL search_path = pg_catalog;\n"),
         "{sql}"
     );
     assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"wdh_migrate\";\n"));
     assert!(sql.ends_with("INSERT INTO \"wdh_migrate\".\"lock\" (\"id\") VALUES (1);\nCOMMIT;"));
-    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);"));
+    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);"));
+    assert!(sql.contains("\"destructive\" text\n);"));
 }
 
 #[test]
@@ -30,16 +32,26 @@ fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '1ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock(8603115947251296114);\n"
     ));
-    assert!(ledger_setup_finish(false, false).starts_with("CREATE SCHEMA IF NOT EXISTS"));
-    assert!(ledger_setup_finish(false, false).ends_with("VALUES (1);\nCOMMIT;"));
-    let upgrade = ledger_setup_finish(true, false);
+    assert!(ledger_setup_finish(false, false, false).starts_with("CREATE SCHEMA IF NOT EXISTS"));
+    assert!(ledger_setup_finish(false, false, false).ends_with("VALUES (1);\nCOMMIT;"));
+    // Format 1: the lock table, then the audit's column.
+    let upgrade = ledger_setup_finish(true, false, false);
     assert!(
         upgrade.starts_with("CREATE TABLE \"wdh_migrate\".\"lock\""),
         "{upgrade}"
     );
-    assert!(upgrade
-        .ends_with("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\nCOMMIT;"));
-    assert_eq!(ledger_setup_finish(true, true), "COMMIT;");
+    assert!(upgrade.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\n"));
+    assert!(upgrade.ends_with(
+        "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n\
+         INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\nCOMMIT;"
+    ));
+    // Format 2: the audit's column only.
+    assert_eq!(
+        ledger_setup_finish(true, true, false),
+        "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n\
+         INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\nCOMMIT;"
+    );
+    assert_eq!(ledger_setup_finish(true, true, true), "COMMIT;");
 }
 
 #[test]
@@ -169,13 +181,14 @@ fn audit_statement() {
         outcome: "success".into(),
         error: Some("e".into()),
         override_used: true,
+        destructive: Some("drop-table at a'b".into()),
     };
     assert_eq!(
         audit_sql(&entry),
         concat!(
-            r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version") VALUES ('mark', NULL, 'x''y', 't', 'success', 'e', true, '"#,
+            r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive") VALUES ('mark', NULL, 'x''y', 't', 'success', 'e', true, '"#,
             env!("CARGO_PKG_VERSION"),
-            "');"
+            "', 'drop-table at a''b');"
         )
     );
 }

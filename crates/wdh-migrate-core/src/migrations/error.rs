@@ -170,7 +170,7 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// A `-- wdh:` directive is not known.
-    #[error("{path}:{line}: unknown directive `wdh:{directive}`; the directives are `-- wdh:no-transaction` and `-- wdh:irreversible`")]
+    #[error("{path}:{line}: unknown directive `wdh:{directive}`; the directives are `-- wdh:no-transaction`, `-- wdh:irreversible` and `-- wdh:allow <rule> [reason]`")]
     UnknownDirective {
         /// The script.
         path: PathBuf,
@@ -178,6 +178,20 @@ pub enum LoadError {
         line: usize,
         /// The directive name as written.
         directive: String,
+    },
+    /// `-- wdh:allow` names no lint rule.
+    #[error(
+        "{path}:{line}: `-- wdh:allow {rule}` names no lint rule{}; the rules are: {}",
+        if rule.is_empty() { " (write `-- wdh:allow <rule> [reason]`)" } else { "" },
+        crate::lint::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownRule {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The rule as written (possibly empty).
+        rule: String,
     },
     /// A `-- wdh:` directive appears after the first statement.
     #[error("{path}:{line}: directive `wdh:{directive}` is after the first statement and would have no effect; move it to the comment lines at the top of the file")]
@@ -251,6 +265,7 @@ impl LoadError {
             | LoadError::OrphanDown { path }
             | LoadError::MixedLayouts { path, .. }
             | LoadError::UnknownDirective { path, .. }
+            | LoadError::UnknownRule { path, .. }
             | LoadError::MisplacedDirective { path, .. }
             | LoadError::TransactionControl { path, .. }
             | LoadError::UnparsedTransactionControl { path, .. }

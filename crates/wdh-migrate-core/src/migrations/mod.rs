@@ -55,7 +55,10 @@
 //! * `-- wdh:no-transaction`: run the script outside a transaction, one
 //!   statement at a time (see [`Script::statements`]);
 //! * `-- wdh:irreversible`: in the up or down script, marks the migration as
-//!   irreversible ([`Down::Irreversible`]).
+//!   irreversible ([`Down::Irreversible`]);
+//! * `-- wdh:allow <rule> [reason]`: acknowledges the lint rule `rule` for
+//!   this file ([`Allow`], [`crate::lint`]); a rule lint does not know is an
+//!   error.
 //!
 //! Directive names are case-insensitive and whitespace around `--`, `wdh`,
 //! `:` and the name is tolerated; text after the name is a free comment. An
@@ -137,6 +140,22 @@ pub struct Script {
     /// `StatementEnd`); empty in the other layouts. See
     /// [`Script::statements`].
     pub blocks: Vec<std::ops::Range<usize>>,
+    /// The `-- wdh:allow <rule> [reason]` directives of its leading
+    /// comments: lint findings of those rules in this file are
+    /// acknowledged.
+    pub allows: Vec<Allow>,
+}
+
+/// A `-- wdh:allow <rule> [reason]` directive: a reviewed decision that
+/// the file's findings of `rule` are meant (see [`crate::lint`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    /// The rule's id, one of [`crate::lint::RULES`].
+    pub rule: String,
+    /// The text after the rule, if any.
+    pub reason: Option<String>,
+    /// The directive's line in the file.
+    pub line: usize,
 }
 
 impl Script {

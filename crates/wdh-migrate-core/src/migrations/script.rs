@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{Down, LoadError, Script};
+use super::{Allow, Down, LoadError, Script};
 use crate::sql::{self, TransactionControl};
 
 /// Directives found in the leading comment lines of a script.
@@ -13,6 +13,7 @@ use crate::sql::{self, TransactionControl};
 struct Header {
     no_transaction: bool,
     irreversible: bool,
+    allows: Vec<Allow>,
     /// Byte offset of the first line that is neither blank nor a `--`
     /// comment.
     end: usize,
@@ -21,13 +22,38 @@ struct Header {
 /// If the text after `--` is a `wdh:` directive, returns its name as
 /// written (possibly empty).
 fn directive_name(comment: &str) -> Option<&str> {
+    directive(comment).map(|(name, _)| name)
+}
+
+/// If the text after `--` is a `wdh:` directive, returns its name as
+/// written (possibly empty) and the text after the name, trimmed.
+fn directive(comment: &str) -> Option<(&str, &str)> {
     let rest = comment.trim_start();
     let prefix = rest.get(..3)?;
     if !prefix.eq_ignore_ascii_case("wdh") {
         return None;
     }
-    let after = rest[3..].trim_start().strip_prefix(':')?;
-    Some(after.split_whitespace().next().unwrap_or(""))
+    let after = rest[3..].trim_start().strip_prefix(':')?.trim_start();
+    let end = after.find(char::is_whitespace).unwrap_or(after.len());
+    Some((&after[..end], after[end..].trim()))
+}
+
+/// `-- wdh:allow <rule> [reason]`: the rule must be one lint knows.
+fn allow(rest: &str, path: &Path, line: usize) -> Result<Allow, LoadError> {
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let (rule, reason) = (&rest[..end], rest[end..].trim());
+    if crate::lint::rule(rule).is_none() {
+        return Err(LoadError::UnknownRule {
+            path: path.to_path_buf(),
+            line,
+            rule: rule.to_string(),
+        });
+    }
+    Ok(Allow {
+        rule: rule.to_string(),
+        reason: (!reason.is_empty()).then(|| reason.to_string()),
+        line,
+    })
 }
 
 /// Decodes a file as UTF-8, without a leading byte-order mark.
@@ -51,10 +77,15 @@ fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
                 header.end = offset;
                 return Ok(header);
             };
-            if let Some(name) = directive_name(comment) {
+            if let Some((name, rest)) = directive(comment) {
                 match name.to_ascii_lowercase().as_str() {
                     "no-transaction" => header.no_transaction = true,
                     "irreversible" => header.irreversible = true,
+                    "allow" => {
+                        header
+                            .allows
+                            .push(allow(rest, path, sql::line_of_byte(sql, offset))?)
+                    }
                     _ => {
                         return Err(LoadError::UnknownDirective {
                             path: path.to_path_buf(),
@@ -205,6 +236,7 @@ fn parse_text(
         no_transaction,
         wraps_own_transaction,
         blocks,
+        allows: header.allows,
     };
     Ok((script, header.irreversible))
 }

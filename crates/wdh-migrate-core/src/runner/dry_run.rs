@@ -26,6 +26,8 @@ pub struct DryRun {
     pub locks: String,
     /// Each message that would be sent, in order, labelled.
     pub steps: Vec<DryRunStep>,
+    /// The lint findings of the migrations an upgrade would run.
+    pub findings: Vec<crate::lint::Finding>,
 }
 
 /// One message of a dry run.
@@ -70,7 +72,7 @@ pub(super) fn dry_run(
             None,
             vec![
                 statements::ledger_setup_begin(options.lock_wait),
-                statements::ledger_setup_finish(false, false),
+                statements::ledger_setup_finish(false, false, false),
             ],
         ));
     }
@@ -162,5 +164,6 @@ pub(super) fn dry_run(
         guard,
         locks,
         steps,
+        findings: Vec::new(),
     }
 }

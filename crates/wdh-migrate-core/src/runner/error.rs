@@ -229,6 +229,17 @@ pub enum RunError {
         /// Why (its text is this error's message, so it is not also a `source`).
         error: PlanError,
     },
+    /// On a protected database, pending migrations hold error-level lint
+    /// findings that their files do not acknowledge; nothing ran.
+    #[error("{}", self.render(&Library))]
+    Lint {
+        /// The database.
+        database: String,
+        /// Why it is protected.
+        reason: String,
+        /// The findings.
+        findings: Vec<crate::lint::Finding>,
+    },
     /// Another run holds the lock.
     #[error(
         "another wdh-migrate run holds the migration lock on database `{database}`{}; waited {waited_ms} ms. \
@@ -335,6 +346,23 @@ impl RunError {
             }
             RunError::Migration { database, failure } => {
                 format!("database `{database}`: {}", failure.render(spelling))
+            }
+            RunError::Lint {
+                database,
+                reason,
+                findings,
+            } => {
+                let listed: Vec<String> = findings
+                    .iter()
+                    .map(|f| format!("\n  {}", f.headline(std::path::Path::new(""))))
+                    .collect();
+                format!(
+                    "database `{database}` is protected ({reason}), and the pending migrations hold {} error-level lint finding(s) that their files do not acknowledge; nothing ran:{}\n\
+                     Make each safe the way its help says (`wdh-migrate lint` shows them with the target's table sizes), \
+                     or, where it is meant, acknowledge it in its file with `-- wdh:allow <rule> <reason>` among the first comment lines.",
+                    findings.len(),
+                    listed.join("")
+                )
             }
             RunError::FailedEarlier { database, failed } => format!(
                 "database `{database}`: {} failed earlier and is recorded as failed: {}",

@@ -70,17 +70,18 @@ impl Connected {
         }
     }
 
-    /// Creates the ledger, or upgrades a format-1 ledger, unless this
+    /// Creates the ledger, or upgrades an older format, unless this
     /// session already knows it is current; `wait` bounds the wait for a
     /// concurrent run creating it.
     pub(super) fn ensure_ledger(
         &mut self,
         wait: std::time::Duration,
     ) -> Result<(), postgres::Error> {
-        if !self.identity.ledger_exists || !self.identity.lock_table_exists {
+        if !self.identity.ledger_exists || !self.identity.ledger_current {
             ledger::ensure(&mut self.client, wait)?;
             self.identity.ledger_exists = true;
             self.identity.lock_table_exists = true;
+            self.identity.ledger_current = true;
             self.identity.ledger_usage = Some(true);
         }
         Ok(())

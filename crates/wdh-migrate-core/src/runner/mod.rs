@@ -31,6 +31,7 @@ mod error;
 mod live;
 mod lock;
 mod mark;
+mod pending;
 mod retry;
 mod status;
 mod step;
@@ -72,6 +73,8 @@ pub struct RunOptions {
     /// How the run names itself in the lock row (program, version, host,
     /// process), for `status` and for the error of a run that waits.
     pub client: String,
+    /// When `upgrade`'s lint counts a table as large.
+    pub lint: crate::lint::Thresholds,
 }
 
 /// `wdh-migrate <version> (process <pid>)`: how a run names itself by
@@ -97,6 +100,7 @@ impl Default for RunOptions {
             connect_timeout: Duration::from_secs(10),
             lock_lease: Duration::from_secs(10),
             client: default_client(),
+            lint: crate::lint::Thresholds::default(),
         }
     }
 }
@@ -115,6 +119,9 @@ pub enum Event<'a> {
     Safe(&'a str),
     /// Something was allowed that is normally refused (drift, …).
     Warning(&'a str),
+    /// A lint finding of a pending migration, before anything runs (print
+    /// it; an error-level one is only refused on a protected database).
+    Finding(&'a crate::lint::Finding),
     /// The plan is known.
     Planned {
         /// Up or down.
@@ -176,6 +183,8 @@ pub struct RunReport {
     pub ran: Vec<(String, String, f64)>,
     /// Whether the guard was overridden.
     pub override_used: bool,
+    /// The lint findings of the migrations an upgrade ran.
+    pub findings: Vec<crate::lint::Finding>,
 }
 
 impl RunReport {
@@ -187,6 +196,7 @@ impl RunReport {
             to: at,
             ran: vec![],
             override_used: false,
+            findings: vec![],
         }
     }
 }
@@ -271,6 +281,10 @@ impl<'t> Runner<'t> {
             }
             return Ok(RunReport::unchanged(&c.identity, plan.from));
         }
+        let target = to.to_string();
+        // Lint the pending migrations against the live catalog, and refuse
+        // what the live facts already refuse, before waiting for the lock.
+        let checked = self.check_pending(c, &plan, &target, on)?;
         self.locked(c, "upgrade", |runner, c| {
             let state = runner.read_ledger(c, false, set.layout)?;
             runner.check_failed(&database, &state, Direction::Up)?;
@@ -280,7 +294,17 @@ impl<'t> Runner<'t> {
                 // Another run applied them while this one waited for the lock.
                 return Ok(RunReport::unchanged(&c.identity, plan.from));
             }
-            runner.execute(c, &state, &plan, false, on)
+            // Another run changed what is pending while this one waited.
+            let checked = if checked.covers(&plan) {
+                checked
+            } else {
+                runner.check_pending(c, &plan, &target, on)?
+            };
+            let (override_used, destructive) =
+                runner.judge_destructive(c, &checked, &target, on)?;
+            let mut report = runner.execute(c, &state, &plan, override_used, destructive, on)?;
+            report.findings = checked.report.findings;
+            Ok(report)
         })
     }
 
@@ -340,7 +364,7 @@ impl<'t> Runner<'t> {
                     }
                     e
                 })?;
-            runner.execute(c, &state, &plan, override_used, on)
+            runner.execute(c, &state, &plan, override_used, None, on)
         })
     }
 
@@ -368,6 +392,7 @@ impl<'t> Runner<'t> {
         state: &LedgerState,
         plan: &Plan<'_>,
         override_used: bool,
+        destructive: Option<String>,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
@@ -391,6 +416,7 @@ impl<'t> Runner<'t> {
             from: plan.from.clone(),
             to: plan.to.clone(),
             override_used,
+            destructive,
             ..AuditEntry::default()
         };
         tracing::info!(database = %database, operation, steps = plan.steps.len(), from = ?plan.from, to = ?plan.to, "running");
@@ -454,6 +480,7 @@ impl<'t> Runner<'t> {
             to: plan.to.clone(),
             ran,
             override_used,
+            findings: vec![],
         })
     }
 
@@ -465,13 +492,10 @@ impl<'t> Runner<'t> {
         self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
-        Ok(dry_run::dry_run(
-            c.identity,
-            &state,
-            &plan,
-            "allowed (an upgrade is not destructive)".into(),
-            &self.options,
-        ))
+        let (report, verdict) = self.dry_check(&mut c, &plan)?;
+        let mut d = dry_run::dry_run(c.identity, &state, &plan, verdict, &self.options);
+        d.findings = report.findings;
+        Ok(d)
     }
 
     /// The plan, the exact SQL and the guard's decision of a downgrade,

@@ -67,8 +67,57 @@ pub(crate) fn line_comments(src: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Whether `src` may hold an identifier of `len` bytes or more: a run of
+/// that many identifier bytes, or two double quotes that far apart. A cheap
+/// test before the scanner runs (text in strings and comments may pass it;
+/// the scanner then decides).
+fn may_hold_long_identifier(src: &str, len: usize) -> bool {
+    let mut run = 0;
+    let mut quote: Option<usize> = None;
+    for (i, b) in src.bytes().enumerate() {
+        if b == b'"' {
+            if quote.is_some_and(|q| i - q > len) {
+                return true;
+            }
+            quote = Some(i);
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
+            run += 1;
+            if run >= len {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 /// The byte offset of the first NUL byte of `src`: PostgreSQL takes no
 /// query text that holds one.
 pub fn nul_byte(src: &str) -> Option<usize> {
     src.bytes().position(|b| b == 0)
+}
+
+/// The identifiers of `src` longer than PostgreSQL's 63 bytes, as it reads
+/// them (quotes removed, `""` read as `"`), with their first byte; none
+/// when the scanner rejects the text.
+pub(crate) fn long_identifiers(src: &str) -> Vec<(usize, String)> {
+    const NAMEDATALEN: usize = 64;
+    if !may_hold_long_identifier(src, NAMEDATALEN) {
+        return Vec::new();
+    }
+    tokens(src)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.is(Token::Ident))
+        .filter_map(|t| {
+            let text = src.get(t.start..t.end)?;
+            let name = match text.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\"\"", "\""),
+                None => text.to_ascii_lowercase(),
+            };
+            (name.len() >= NAMEDATALEN).then_some((t.start, name))
+        })
+        .collect()
 }

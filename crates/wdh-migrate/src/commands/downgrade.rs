@@ -16,7 +16,7 @@ pub fn run(
     let runner = Runner::new(cx.target, options.clone()).with_spelling(&Flags);
     if dry_run {
         let d = runner.dry_run_downgrade(&load(cx.migrations)?, to)?;
-        output::dry_run_or_json(&d, cx.output);
+        output::dry_run_or_json(&d, cx.output, cx.migrations);
         return Ok(());
     }
     // Judge the claim before reading any file or opening any connection.

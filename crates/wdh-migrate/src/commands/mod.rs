@@ -11,6 +11,7 @@ mod current;
 mod downgrade;
 mod history;
 mod init;
+mod lint;
 mod man;
 mod mark;
 mod new;
@@ -148,6 +149,20 @@ fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), Failure
             admin_url,
             admin_secrets,
         } => return check::run(admin_url.as_deref(), admin_secrets, migrations, output),
+        LocalJob::Lint {
+            target,
+            options,
+            print_target,
+        } => {
+            if print_target {
+                match &target {
+                    Some(t) => eprintln!("target: {t}"),
+                    None => eprintln!("target: none (lint runs without one)"),
+                }
+                return Ok(());
+            }
+            return lint::run(migrations, target.as_deref(), &options, output);
+        }
         LocalJob::Init { folder } => init::run(&folder),
         LocalJob::New { name } => new::run(migrations, &name),
         LocalJob::Sandbox { upgrade } => sandbox::run(upgrade.then_some(migrations), output),

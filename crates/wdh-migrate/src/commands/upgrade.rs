@@ -16,7 +16,7 @@ pub fn run(
     let runner = Runner::new(cx.target, options.clone()).with_spelling(&Flags);
     if dry_run {
         let d = runner.dry_run_upgrade(&load(cx.migrations)?, to)?;
-        output::dry_run_or_json(&d, cx.output);
+        output::dry_run_or_json(&d, cx.output, cx.migrations);
         return Ok(());
     }
     // A wrong folder opens no connection.
@@ -29,7 +29,8 @@ pub fn run(
         (loading.join(), connected)
     });
     let set = set.unwrap_or_else(|_| Err(CliError::usage("reading the migrations failed")))?;
-    let mut progress = term::Progress::new(cx.output.json || cx.output.quiet);
+    let mut progress =
+        term::Progress::new(cx.output.json || cx.output.quiet).with_root(cx.migrations);
     let report = runner.upgrade_on(&mut connected?, &set, to, &mut |e| progress.event(e))?;
     output::report_or_json(&report, "upgrade", cx.output);
     Ok(())

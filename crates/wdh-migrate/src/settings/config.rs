@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use wdh_migrate_core::guard::{RuleSource, SafetyPolicy};
+use wdh_migrate_core::lint::Thresholds;
 
 /// `wdh.toml`. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
@@ -29,6 +30,10 @@ pub struct ConfigFile {
     pub lock_budget: Option<String>,
     /// statement_timeout for migration statements.
     pub statement_timeout: Option<String>,
+    /// Lint: a table with at least this many rows is large.
+    pub large_table_rows: Option<u64>,
+    /// Lint: a table of at least this many MB (table, indexes and TOAST) is large.
+    pub large_table_mb: Option<u64>,
 }
 
 /// A loaded configuration file and where it is.
@@ -130,6 +135,19 @@ impl Config {
             policy.prefixes_from = from();
         }
         policy
+    }
+
+    /// When lint counts a table as large: the file's `large_table_rows` and
+    /// `large_table_mb`, else the library's defaults.
+    pub fn thresholds(&self) -> Thresholds {
+        let defaults = Thresholds::default();
+        Thresholds {
+            rows: self.values.large_table_rows.unwrap_or(defaults.rows),
+            bytes: self
+                .values
+                .large_table_mb
+                .map_or(defaults.bytes, |mb| mb.saturating_mul(1024 * 1024)),
+        }
     }
 
     /// The file's path, absolute where it can be made so, for messages.

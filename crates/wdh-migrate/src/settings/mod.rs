@@ -127,6 +127,15 @@ pub enum DatabaseJob {
 /// A local command with its validated arguments.
 #[derive(Debug)]
 pub enum LocalJob {
+    /// `lint`.
+    Lint {
+        /// The target, when one is configured and not `--offline`.
+        target: Option<Box<Target>>,
+        /// The thresholds and the connection's settings.
+        options: Box<RunOptions>,
+        /// `--print-target`: say where it would run, and stop.
+        print_target: bool,
+    },
     /// `check`.
     Check {
         /// `--admin-url`, checked by `Target::parse`'s rules.
@@ -171,7 +180,7 @@ impl Settings {
             quiet: global.quiet,
         };
         let action = match &cli.command {
-            args::Command::Local(local) => Action::Local(local_job(local, cli)?),
+            args::Command::Local(local) => Action::Local(local_job(local, cli, env, &config)?),
             args::Command::Database(command) => {
                 let job = database_job(command, env, &config)?;
                 let place = if global.sandbox {
@@ -197,8 +206,42 @@ impl Settings {
     }
 }
 
-fn local_job(command: &args::LocalCommand, cli: &Cli) -> Result<LocalJob, CliError> {
+fn local_job(
+    command: &args::LocalCommand,
+    cli: &Cli,
+    env: &Env,
+    config: &Config,
+) -> Result<LocalJob, CliError> {
     Ok(match command {
+        args::LocalCommand::Lint(a) => {
+            if cli.global.sandbox {
+                return Err(CliError::usage(
+                    "lint never starts a cluster: give it a target to judge the migrations against its tables, \
+                     or none to lint without one",
+                ));
+            }
+            let target = if a.offline {
+                if cli.global.database_url.is_some() {
+                    return Err(CliError::usage(
+                        "--offline lints without a target: drop --database-url, or --offline",
+                    ));
+                }
+                None
+            } else {
+                target::find(cli.global.database_url.as_ref(), env, config)
+                    .map_err(CliError::Usage)?
+                    .map(Box::new)
+            };
+            LocalJob::Lint {
+                target,
+                options: Box::new(RunOptions {
+                    lint: config.thresholds(),
+                    client: client_name(),
+                    ..RunOptions::default()
+                }),
+                print_target: cli.global.print_target,
+            }
+        }
         args::LocalCommand::Check(a) => {
             if cli.global.database_url.is_some() || cli.global.sandbox {
                 return Err(CliError::usage(
@@ -255,7 +298,7 @@ fn database_job(
     Ok(match command {
         args::DatabaseCommand::Upgrade(a) => {
             let to = a.target.parse().map_err(CliError::usage)?;
-            let mut options = run_options(&a.run, config, env, None)?;
+            let mut options = run_options(&a.run, config, env, a.confirm_database.as_ref())?;
             options.allow.out_of_order = a.allow_out_of_order;
             DatabaseJob::Upgrade {
                 to,
@@ -347,6 +390,7 @@ fn run_options(
         retry_failed: run.retry_failed,
         policy: config.policy(),
         override_: override_(env, confirm),
+        lint: config.thresholds(),
         ..defaults
     })
 }

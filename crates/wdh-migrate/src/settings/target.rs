@@ -12,6 +12,20 @@ use super::env::Env;
 
 /// Resolves the target by the documented order.
 pub fn resolve(flag: Option<&String>, env: &Env, config: &Config) -> Result<Target> {
+    match find(flag, env, config)? {
+        Some(target) => Ok(target),
+        None => bail!(
+            "no database given: pass --database-url URL, set WDH_DATABASE_URL or DATABASE_URL, \
+             or put database_url in ./wdh.toml (or the file named by --config). \
+             There is no default database; --sandbox runs on a throw-away local cluster"
+        ),
+    }
+}
+
+/// The target by the documented order, or none when no source names one
+/// (for `lint`, which then runs without one). A source that is set but
+/// empty or invalid is an error, as for every command.
+pub fn find(flag: Option<&String>, env: &Env, config: &Config) -> Result<Option<Target>> {
     let candidates: [(Option<&String>, Source); 4] = [
         (flag, Source::Flag),
         (env.wdh_database_url.as_ref(), Source::WdhDatabaseUrl),
@@ -34,14 +48,12 @@ pub fn resolve(flag: Option<&String>, env: &Env, config: &Config) -> Result<Targ
                      (an empty value does not fall through to the next source)"
                 );
             }
-            return Ok(Target::parse(url, source)?.with_tls_defaults(&env.tls_defaults())?);
+            return Ok(Some(
+                Target::parse(url, source)?.with_tls_defaults(&env.tls_defaults())?,
+            ));
         }
     }
-    bail!(
-        "no database given: pass --database-url URL, set WDH_DATABASE_URL or DATABASE_URL, \
-         or put database_url in ./wdh.toml (or the file named by --config). \
-         There is no default database; --sandbox runs on a throw-away local cluster"
-    )
+    Ok(None)
 }
 
 #[cfg(test)]

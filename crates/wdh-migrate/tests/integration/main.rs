@@ -7,8 +7,10 @@ mod support;
 
 mod adopt;
 mod check;
+mod destructive;
 mod faults;
 mod layouts;
+mod lint;
 mod locks;
 mod pooler;
 mod runner;

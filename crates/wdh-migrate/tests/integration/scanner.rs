@@ -893,6 +893,7 @@ fn with_script(dir: &Path, direction: Direction, sql: &str) -> MigrationSet {
         no_transaction: false,
         wraps_own_transaction: false,
         blocks: Vec::new(),
+        allows: Vec::new(),
     };
     match direction {
         Direction::Up => m.up = script,

@@ -11,6 +11,7 @@ use crate::support::*;
 
 const COMMANDS: &[&str] = &[
     "check",
+    "lint",
     "upgrade",
     "downgrade",
     "current",

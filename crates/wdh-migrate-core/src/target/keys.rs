@@ -1,5 +1,6 @@
 //! The names a connection string may use: the settings the driver accepts,
-//! the further ones libpq knows, and which of them hold secrets.
+//! the ones wdh-migrate applies itself, the further ones libpq knows, and
+//! which of them hold secrets.
 
 /// Settings that `postgres::Config` accepts, in both forms.
 const SUPPORTED: &[&str] = &[
@@ -13,25 +14,31 @@ const SUPPORTED: &[&str] = &[
     "host",
     "hostaddr",
     "port",
-    "connect_timeout",
-    "tcp_user_timeout",
     "keepalives",
     "keepalives_idle",
     "keepalives_interval",
     "keepalives_retries",
-    "target_session_attrs",
     "channel_binding",
     "load_balance_hosts",
+];
+
+/// Settings that wdh-migrate applies itself, with libpq's meaning, where
+/// the driver reads them differently or not at all: the driver never sees
+/// them (see `super::conn`).
+const APPLIED: &[&str] = &[
+    "passfile",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives_count",
+    "target_session_attrs",
+    "fallback_application_name",
 ];
 
 /// Settings that libpq knows but the driver does not (`ssl` and
 /// `requiressl` are libpq's spellings of `sslmode`).
 const LIBPQ_ONLY: &[&str] = &[
     "service",
-    "passfile",
     "client_encoding",
-    "fallback_application_name",
-    "keepalives_count",
     "sslcompression",
     "sslcert",
     "sslkey",
@@ -67,6 +74,8 @@ const LIBPQ_ONLY: &[&str] = &[
 pub(super) enum Known {
     /// The driver accepts it; the name as our own constant.
     Supported(&'static str),
+    /// wdh-migrate applies it itself; the driver never sees it.
+    Applied(&'static str),
     /// libpq knows it, the driver does not.
     LibpqOnly(&'static str),
     /// Nobody knows it (names are case-sensitive: `PASSWORD` is unknown).
@@ -77,6 +86,8 @@ pub(super) enum Known {
 pub(super) fn known(name: &str) -> Known {
     if let Some(n) = SUPPORTED.iter().find(|n| **n == name) {
         Known::Supported(n)
+    } else if let Some(n) = APPLIED.iter().find(|n| **n == name) {
+        Known::Applied(n)
     } else if let Some(n) = LIBPQ_ONLY.iter().find(|n| **n == name) {
         Known::LibpqOnly(n)
     } else {

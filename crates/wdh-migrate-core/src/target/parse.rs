@@ -36,6 +36,13 @@ pub(super) struct Structure {
     pub(super) password: Option<Vec<u8>>,
     /// The password as written and as decoded.
     pub(super) secrets: Vec<String>,
+    /// The settings wdh-migrate applies itself, decoded, in order.
+    pub(super) applied: Vec<(&'static str, String)>,
+    /// The names of the settings given to the driver, in order.
+    pub(super) names: Vec<&'static str>,
+    /// The string without the settings wdh-migrate applies itself: what
+    /// the driver reads.
+    pub(super) driver: String,
 }
 
 impl Structure {
@@ -97,6 +104,7 @@ pub(super) fn structure(conn: &str) -> Result<Structure, Refusal> {
 
 /// The URL form: `postgresql://[user[:password]@][hosts][/dbname][?params]`.
 fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
+    let rest_all = rest;
     let total = prefix.len() + rest.len();
     // Byte offset in the whole string of a suffix of it.
     let offset = |suffix: &str| total - suffix.len();
@@ -168,6 +176,10 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
         rest = &path[end..];
     }
 
+    // The driver's string: everything before the query, then the query's
+    // parameters that the driver reads.
+    out.driver = format!("{prefix}{}", &rest_all[..rest_all.len() - rest.len()]);
+    let mut kept: Vec<&str> = Vec::new();
     if let Some(mut params) = rest.strip_prefix('?') {
         out.redacted.push('?');
         while !params.is_empty() {
@@ -194,7 +206,12 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
             }
             let key = decode_utf8(raw_key, "a query parameter's name")?;
             let name = match keys::known(&key) {
-                Known::Supported(name) => name,
+                Known::Supported(name) => {
+                    kept.push(pair);
+                    out.names.push(name);
+                    name
+                }
+                Known::Applied(name) => name,
                 Known::LibpqOnly(name) => return Err(unsupported(name)),
                 Known::Unknown => {
                     return Err(Refusal::UnknownName {
@@ -224,7 +241,10 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
                     out.redacted.push_str(raw_value);
                 }
                 _ => {
-                    decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    let value = decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    if matches!(keys::known(name), Known::Applied(_)) {
+                        out.applied.push((name, value));
+                    }
                     out.redacted.push_str(raw_value);
                 }
             }
@@ -237,6 +257,10 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
     if passwords > 1 {
         return Err(twice());
     }
+    if !kept.is_empty() {
+        out.driver.push('?');
+        out.driver.push_str(&kept.join("&"));
+    }
     Ok(out)
 }
 
@@ -245,6 +269,7 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
     let mut out = Structure::default();
     let mut passwords = 0;
     let mut copied = 0;
+    let mut driver_copied = 0;
     let mut cursor = Cursor::new(conn);
 
     loop {
@@ -267,8 +292,9 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
                 query: false,
             });
         }
-        let name = match keys::known(&conn[key_range.clone()]) {
-            Known::Supported(name) => name,
+        let (name, applied) = match keys::known(&conn[key_range.clone()]) {
+            Known::Supported(name) => (name, false),
+            Known::Applied(name) => (name, true),
             Known::LibpqOnly(name) => return Err(unsupported(name)),
             Known::Unknown => {
                 return Err(Refusal::UnknownName {
@@ -286,6 +312,14 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
         let value_start = cursor.pos();
         let value = cursor.value()?;
         let value_end = cursor.pos();
+        if applied {
+            // The driver never sees it.
+            out.driver.push_str(&conn[driver_copied..key_start]);
+            driver_copied = value_end;
+            out.applied.push((name, value));
+            continue;
+        }
+        out.names.push(name);
         match name {
             "password" => {
                 out.redacted.push_str(&conn[copied..value_start]);
@@ -306,10 +340,19 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
         return Err(twice());
     }
     out.redacted.push_str(&conn[copied..]);
+    out.driver.push_str(&conn[driver_copied..]);
     Ok(out)
 }
 
 fn unsupported(name: &str) -> Refusal {
+    if name == "service" {
+        return plain(
+            "the setting `service` names an entry of a service file (pg_service.conf), which \
+             wdh-migrate does not read, so that the connection string alone says which database \
+             it works on; write the entry's settings into the string instead (host=… port=… \
+             dbname=… user=…), and its password into a password file (~/.pgpass or passfile=…)",
+        );
+    }
     plain(format!(
         "the setting `{name}` is one that libpq knows but wdh-migrate's driver does not \
          support; remove it"

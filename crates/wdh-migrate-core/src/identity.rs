@@ -45,6 +45,15 @@ pub struct Identity {
     pub ledger_usage: Option<bool>,
     /// `pg_backend_pid()` when the facts were read.
     pub backend_pid: i32,
+    /// `pg_is_in_recovery()`: the server is a hot standby, which accepts
+    /// reads only.
+    pub standby: bool,
+    /// `transaction_read_only` as a session starts: on for a standby, and
+    /// for a session whose `default_transaction_read_only` is on (the
+    /// role's, the database's, the server's or the connection string's).
+    pub read_only: bool,
+    /// `default_transaction_read_only`.
+    pub default_read_only: bool,
 }
 
 /// The query, one round trip. `{marker}` is the marker lookup, or NULL
@@ -67,7 +76,9 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
                WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock'),
        pg_catalog.pg_backend_pid(),
        (SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n
-         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate')"#;
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
+       pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only'),
+       pg_catalog.current_setting('default_transaction_read_only')"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -110,6 +121,9 @@ impl Identity {
             lock_table_exists: get(7).as_deref() == Some("t"),
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
             ledger_usage: get(9).map(|v| v == "t"),
+            standby: get(10).as_deref() == Some("t"),
+            read_only: get(11).as_deref() == Some("on"),
+            default_read_only: get(12).as_deref() == Some("on"),
         })
     }
 
@@ -133,10 +147,36 @@ impl Identity {
                 " (wdh.environment_locked is {v:?}, not a boolean)"
             ));
         }
+        let session = if self.standby {
+            ", a hot standby (read-only)"
+        } else if self.read_only {
+            ", read-only session"
+        } else {
+            ""
+        };
         format!(
-            "database `{}` on {server} as role `{}`{marker}",
+            "database `{}` on {server} as role `{}`{marker}{session}",
             self.database, self.role
         )
+    }
+
+    /// Why nothing may be written on this connection, if nothing may: a
+    /// hot standby, or a read-only session.
+    pub fn read_only_reason(&self) -> Option<String> {
+        if self.standby {
+            Some("the server is a hot standby (pg_is_in_recovery() is true), which accepts reads only".into())
+        } else if self.read_only {
+            Some(format!(
+                "the session is read-only (transaction_read_only is on{})",
+                if self.default_read_only {
+                    ": default_transaction_read_only is on for this role, database, server or connection"
+                } else {
+                    ""
+                }
+            ))
+        } else {
+            None
+        }
     }
 }
 

@@ -81,9 +81,16 @@ pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
 /// how many seconds ago it last renewed, when it had one. Judged on the
 /// lock row's latest version (`READ COMMITTED`), so two runs never both
 /// take it.
-pub fn acquire_lock(token: &str, operation: &str, client: &str, lease: Duration) -> String {
+pub fn acquire_lock(
+    token: &str,
+    operation: &str,
+    client: &str,
+    lease: Duration,
+    wait: Duration,
+) -> String {
     format!(
         r#"BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL lock_timeout = '{wait}ms';
 WITH "before" AS (SELECT "holder", "client", "heartbeat_at" FROM "wdh_migrate"."lock" WHERE "id" = 1),
 "taken" AS (
     UPDATE "wdh_migrate"."lock" SET "holder" = {t}, "operation" = {o}, "client" = {c},
@@ -100,6 +107,7 @@ COMMIT;"#,
         o = quote_literal(operation),
         c = quote_literal(client),
         lease = server_ms(lease),
+        wait = server_ms(wait),
     )
 }
 

@@ -14,7 +14,7 @@
 //! statements there), its progress recorded after each; a failure is
 //! recorded with how many statements took effect.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use postgres::error::{DbError, ErrorPosition};
 
@@ -23,14 +23,53 @@ use crate::migrations::Direction;
 use crate::migrations::{Migration, Script};
 
 use super::error::Fate;
+use super::session::{CallError, Silent};
 use super::{Connected, MigrationFailure, Runner};
 
 /// Why a step failed: a failure with what the server said, or a database
-/// error (none: the migration has no script in that direction).
+/// error (none: the migration has no script in that direction), or no
+/// answer in time.
 enum StepError {
     Failure(Box<MigrationFailure>),
     Db(Option<postgres::Error>),
+    Silent(Silent, Sent),
 }
+
+/// Whether the migration's own SQL had reached the server when the
+/// connection went silent, and whether its wait was bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sent {
+    pub(super) migration: bool,
+    pub(super) bounded: bool,
+}
+
+/// Why a step failed, for the run.
+pub(super) enum StepFailure {
+    /// It failed; the server says why and what became of it.
+    Failed(Box<MigrationFailure>),
+    /// The server sent no answer in time; the connection is given up.
+    Silent {
+        /// The host and the wait.
+        silent: Silent,
+        /// What had been sent.
+        sent: Sent,
+    },
+}
+
+impl StepError {
+    fn from_call(e: CallError, sent: Sent) -> StepError {
+        match e {
+            CallError::Db(e) => StepError::Db(Some(e)),
+            CallError::Silent(s) => StepError::Silent(s, sent),
+        }
+    }
+}
+
+/// Before the migration's SQL is sent.
+const NOTHING_SENT: Sent = Sent {
+    migration: false,
+    bounded: true,
+};
 
 /// What the leftovers of an interrupted statement say of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +135,7 @@ impl Runner<'_> {
         state: &LedgerState,
         m: &Migration,
         direction: Direction,
-    ) -> Result<(), Box<MigrationFailure>> {
+    ) -> Result<(), StepFailure> {
         let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
             Some(script) if script.no_transaction => {
@@ -112,9 +151,27 @@ impl Runner<'_> {
             None => Err(StepError::Db(None)),
         };
         outcome.map_err(|e| match e {
-            StepError::Failure(f) => f,
-            StepError::Db(e) => Box::new(failure_from(m, direction, e.as_ref(), None, None)),
+            StepError::Failure(f) => StepFailure::Failed(f),
+            StepError::Db(e) => {
+                StepFailure::Failed(Box::new(failure_from(m, direction, e.as_ref(), None, None)))
+            }
+            StepError::Silent(silent, sent) => StepFailure::Silent { silent, sent },
         })
+    }
+
+    /// The limit of a message that runs `script`'s statements.
+    fn script_limit(&self, script: &Script) -> (Option<Duration>, Sent) {
+        let limit = match self.options.statement_timeout {
+            Some(_) => self.migration_limit(script.statements().len()),
+            None => None,
+        };
+        (
+            limit,
+            Sent {
+                migration: true,
+                bounded: limit.is_some(),
+            },
+        )
     }
 
     /// Runs a transactional migration: the prologue, then the script with
@@ -135,10 +192,13 @@ impl Runner<'_> {
             self.options.lock_timeout,
             self.options.statement_timeout,
         );
-        let opened = c.client.simple_query(&prologue).map_err(|e| {
-            ledger::rollback(&mut c.client);
-            StepError::Db(Some(e))
-        })?;
+        let opened = c
+            .client
+            .simple_query(self.quick(), &prologue)
+            .map_err(|e| {
+                c.client.rollback(self.quick());
+                StepError::from_call(e, NOTHING_SENT)
+            })?;
         let (xid, pid) = opened
             .iter()
             .find_map(|msg| match msg {
@@ -162,16 +222,18 @@ impl Runner<'_> {
             &xid,
             token.as_deref(),
         );
-        let e = match c.client.batch_execute(&message) {
+        let (limit, sent) = self.script_limit(script);
+        let e = match c.client.batch_execute(limit, &message) {
             Ok(()) => {
                 if let Some(held) = &c.held {
                     held.renewed();
                 }
                 return Ok(());
             }
-            Err(e) => e,
+            Err(CallError::Silent(s)) => return Err(StepError::Silent(s, sent)),
+            Err(CallError::Db(e)) => e,
         };
-        ledger::rollback(&mut c.client);
+        c.client.rollback(self.quick());
         let fate = self.fate_of(c, &xid);
         let sql = script.executable_sql();
         let line_col = e.as_db_error().and_then(position).and_then(|p| {
@@ -187,13 +249,16 @@ impl Runner<'_> {
                  without the ledger row, the rest was rolled back ({}; SQLSTATE {})",
                 failure.file, failure.message, failure.code
             );
-            let recorded = c.client.batch_execute(&statements::record_partial(
-                version,
-                &m.name,
-                direction.as_str(),
-                script.statements().len(),
-                &self.target.scrub(&error),
-            ));
+            let recorded = c.client.batch_execute(
+                self.quick(),
+                &statements::record_partial(
+                    version,
+                    &m.name,
+                    direction.as_str(),
+                    script.statements().len(),
+                    &self.target.scrub(&error),
+                ),
+            );
             if let Err(e) = recorded {
                 tracing::warn!(error = %crate::causes::describe(&e), "recording the partial migration failed");
             }
@@ -207,14 +272,18 @@ impl Runner<'_> {
         let Ok(xid) = xid.parse::<i64>() else {
             return Fate::Unknown;
         };
-        let ask = |client: &mut postgres::Client| {
+        let quick = self.quick();
+        let ask = |client: &mut super::session::Session| {
             client
-                .simple_query(&statements::transaction_status(xid))
+                .simple_query(quick, &statements::transaction_status(xid))
                 .ok()
                 .and_then(|m| ledger::single(&m))
         };
+        // On the run's connection, or a new one to the same host: the
+        // transaction's server.
         let status = if c.client.is_closed() {
-            (self.client_connector())()
+            self.dialer()
+                .reopen(c.index)
                 .ok()
                 .and_then(|mut client| ask(&mut client))
         } else {
@@ -255,16 +324,32 @@ impl Runner<'_> {
         let token = c.held.as_ref().map(|h| h.token.clone());
         let t = Instant::now();
         c.client
-            .batch_execute(&format!(
-                "{};{}",
-                statements::NO_TRANSACTION_SESSION,
-                statements::record_started(version, &m.name, direction.as_str(), total, resume)
-            ))
-            .map_err(|e| StepError::Db(Some(e)))?;
+            .batch_execute(
+                self.quick(),
+                &format!(
+                    "{};{}",
+                    statements::NO_TRANSACTION_SESSION,
+                    statements::record_started(version, &m.name, direction.as_str(), total, resume)
+                ),
+            )
+            .map_err(|e| StepError::from_call(e, NOTHING_SENT))?;
+        let limit = self.migration_limit(1);
+        let sent = Sent {
+            migration: true,
+            bounded: limit.is_some(),
+        };
         for (i, stmt) in parsed.iter().enumerate().skip(resume) {
             // One statement, in the extended protocol: the server runs
             // exactly one statement of it or none.
-            if let Err(e) = c.client.query_typed(stmt.sql.as_str(), &[]) {
+            let text = stmt.sql.clone();
+            let ran = c.client.with(limit, move |client| {
+                client.query_typed(&text, &[]).map(|_| ())
+            });
+            if let Err(e) = ran {
+                let e = match e {
+                    CallError::Db(e) => e,
+                    CallError::Silent(s) => return Err(StepError::Silent(s, sent)),
+                };
                 let db = e.as_db_error();
                 // Without a server position, the statement's own start is still exact.
                 let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));
@@ -277,10 +362,14 @@ impl Runner<'_> {
             if let Some(token) = &token {
                 progress.push_str(&statements::renew_lock(token));
             }
-            let still_held = c.client.simple_query(&progress).map_err(|e| {
-                let failure = failure_from(m, direction, Some(&e), None, Some((i + 1, total)));
-                self.no_transaction_failed(c, version, failure, total)
-            })?;
+            let still_held = match c.client.simple_query(self.quick(), &progress) {
+                Ok(rows) => rows,
+                Err(CallError::Silent(s)) => return Err(StepError::Silent(s, sent)),
+                Err(CallError::Db(e)) => {
+                    let failure = failure_from(m, direction, Some(&e), None, Some((i + 1, total)));
+                    return Err(self.no_transaction_failed(c, version, failure, total));
+                }
+            };
             if token.is_some() {
                 if ledger::single(&still_held).is_none() {
                     let mut failure = failure_from(m, direction, None, None, Some((i + 1, total)));
@@ -302,13 +391,18 @@ impl Runner<'_> {
             true,
             Some(ms),
         );
-        c.client
-            .batch_execute(&statements::finish_no_transaction(&record, version))
-            .map_err(|e| {
+        match c.client.batch_execute(
+            self.quick(),
+            &statements::finish_no_transaction(&record, version),
+        ) {
+            Ok(()) => Ok(()),
+            Err(CallError::Silent(s)) => Err(StepError::Silent(s, sent)),
+            Err(CallError::Db(e)) => {
                 // Every statement ran; only the ledger update failed.
                 let failure = failure_from(m, direction, Some(&e), None, Some((total, total)));
-                self.no_transaction_failed(c, version, failure, total)
-            })
+                Err(self.no_transaction_failed(c, version, failure, total))
+            }
+        }
     }
 
     /// Before a no-transaction script resumes at `statement`, the one that
@@ -331,7 +425,7 @@ impl Runner<'_> {
         };
         let found: Vec<(String, bool)> = c
             .client
-            .simple_query(&find)
+            .simple_query(self.quick(), &find)
             .map(|m| {
                 m.into_iter()
                     .filter_map(|m| match m {
@@ -363,9 +457,10 @@ impl Runner<'_> {
                 }
                 continue;
             }
-            let dropped = c
-                .client
-                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"));
+            let dropped = c.client.batch_execute(
+                self.migration_limit(1),
+                &format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"),
+            );
             let note = match dropped {
                 Ok(()) => format!(
                     "dropped the INVALID index {index} that the interrupted statement left behind; the statement builds it again"
@@ -392,25 +487,36 @@ impl Runner<'_> {
         mut failure: MigrationFailure,
         total: usize,
     ) -> StepError {
-        ledger::rollback(&mut c.client);
-        let done = crate::ledger::statements_done(&mut c.client, version);
+        let quick = self.quick();
+        c.client.rollback(quick);
+        let v = version.to_owned();
+        let done = c
+            .client
+            .with(quick, move |client| {
+                Ok(crate::ledger::statements_done(client, &v))
+            })
+            .ok()
+            .flatten();
         if let (Some(done), Some((ran, _))) = (done, failure.partial) {
             // All ran but the ledger update: keep "all"; otherwise trust the ledger.
             if ran < total {
                 failure.partial = Some((done, total));
             }
         }
-        failure.invalid_indexes = crate::ledger::invalid_indexes(&mut c.client);
+        failure.invalid_indexes = c
+            .client
+            .with(quick, |client| Ok(crate::ledger::invalid_indexes(client)))
+            .unwrap_or_default();
         // Only what the server said: the repair steps are added where shown.
         let place = match failure.line_col {
             Some((l, col)) => format!("{}:{l}:{col}", failure.file),
             None => failure.file.clone(),
         };
         let error = format!("{place}: {} (SQLSTATE {})", failure.message, failure.code);
-        let _ = c.client.batch_execute(&statements::record_failed(
-            version,
-            &self.target.scrub(&error),
-        ));
+        let _ = c.client.batch_execute(
+            quick,
+            &statements::record_failed(version, &self.target.scrub(&error)),
+        );
         StepError::Failure(Box::new(failure))
     }
 }

@@ -94,7 +94,10 @@ pub(crate) fn lookup(text: &[u8], key: &Key) -> Option<Found> {
             continue;
         }
         let mut line = raw;
-        while let Some(rest) = line.strip_suffix(b"\r").or_else(|| line.strip_suffix(b"\n")) {
+        while let Some(rest) = line
+            .strip_suffix(b"\r")
+            .or_else(|| line.strip_suffix(b"\n"))
+        {
             line = rest;
         }
         if line.is_empty() {
@@ -192,10 +195,7 @@ mod tests {
             Some(("p1".into(), 1))
         );
         // `db*` is literal; `\*` is a literal star.
-        assert_eq!(
-            pw(file, &key("db*", 1, "x", "y")),
-            Some(("p2".into(), 2))
-        );
+        assert_eq!(pw(file, &key("db*", 1, "x", "y")), Some(("p2".into(), 2)));
         assert_eq!(pw(file, &key("*", 1, "x", "y")), Some(("p3".into(), 3)));
         assert_eq!(pw(file, &key("dbz", 1, "x", "y")), None);
     }
@@ -219,12 +219,18 @@ mod tests {
         );
         // A `#` that is not the first character does not make a comment.
         let file = " #:5432:app:app:x\n";
-        assert_eq!(pw(file, &key(" #", 5432, "app", "app")), Some(("x".into(), 1)));
+        assert_eq!(
+            pw(file, &key(" #", 5432, "app", "app")),
+            Some(("x".into(), 1))
+        );
     }
 
     #[test]
     fn a_line_with_too_few_fields_matches_nothing() {
-        assert_eq!(pw("db1:5432:app:app\n", &key("db1", 5432, "app", "app")), None);
+        assert_eq!(
+            pw("db1:5432:app:app\n", &key("db1", 5432, "app", "app")),
+            None
+        );
         assert_eq!(pw("db1:5432:app\n", &key("db1", 5432, "app", "app")), None);
         // An empty password field is a password (empty).
         assert_eq!(
@@ -236,7 +242,13 @@ mod tests {
     #[test]
     fn localhost_is_the_default_socket_directory_and_no_host() {
         let file = "localhost:5432:app:app:local\n/srv/sock:5432:app:app:sock\n";
-        for host in ["", "/tmp", "/var/run/postgresql", "/run/postgresql", "localhost"] {
+        for host in [
+            "",
+            "/tmp",
+            "/var/run/postgresql",
+            "/run/postgresql",
+            "localhost",
+        ] {
             assert_eq!(
                 pw(file, &key(host, 5432, "app", "app")),
                 Some(("local".into(), 1)),

@@ -286,11 +286,22 @@ mod tests {
     fn a_file_others_may_read_is_ignored_with_a_warning() {
         let (_d, path) = file("*:*:*:*:from-file\n", 0o644);
         let sources = PasswordSources::none().passfile(&path, "~/.pgpass");
-        let r = resolve(&[host("db1", 5432)], "app", Some("app"), false, None, &sources);
+        let r = resolve(
+            &[host("db1", 5432)],
+            "app",
+            Some("app"),
+            false,
+            None,
+            &sources,
+        );
         assert_eq!(r.hosts[0].password, None);
         assert!(r.secrets.is_empty());
         assert_eq!(r.warnings.len(), 1);
-        assert!(r.warnings[0].contains("group or world access"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("group or world access"),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]

@@ -783,7 +783,10 @@ fn settings_wdh_migrate_applies_never_reach_the_driver() {
 
 #[test]
 fn a_service_file_entry_is_refused_with_how_to_write_the_target() {
-    for input in ["postgres://db1/orders?service=prod", "service=prod dbname=orders"] {
+    for input in [
+        "postgres://db1/orders?service=prod",
+        "service=prod dbname=orders",
+    ] {
         let TargetError::Unparseable { reason, .. } = err(input) else {
             panic!("{input}: unparseable");
         };
@@ -796,15 +799,27 @@ fn a_service_file_entry_is_refused_with_how_to_write_the_target() {
 #[test]
 fn bad_values_of_applied_settings_are_refused() {
     for (input, says) in [
-        ("host=db1 dbname=d connect_timeout=0", "never waits without a limit"),
+        (
+            "host=db1 dbname=d connect_timeout=0",
+            "never waits without a limit",
+        ),
         ("host=db1 dbname=d connect_timeout=soon", "whole number"),
-        ("host=db1 dbname=d tcp_user_timeout=-5", "must not be negative"),
-        ("host=db1 dbname=d target_session_attrs=master", "prefer-standby"),
+        (
+            "host=db1 dbname=d tcp_user_timeout=-5",
+            "must not be negative",
+        ),
+        (
+            "host=db1 dbname=d target_session_attrs=master",
+            "prefer-standby",
+        ),
         (
             "host=db1 dbname=d keepalives_count=3 keepalives_retries=3",
             "keepalives_count",
         ),
-        ("host=a,b,c port=1,2 dbname=d", "one port for all hosts or one per host"),
+        (
+            "host=a,b,c port=1,2 dbname=d",
+            "one port for all hosts or one per host",
+        ),
         (
             "host=a,b hostaddr=127.0.0.1 dbname=d",
             "one address per host",

@@ -19,9 +19,18 @@ impl Target {
     }
 }
 
+/// `postgresql://app@db1/app (from --database-url)`, with where the
+/// password comes from when it is not the string: `(from DATABASE_URL;
+/// password from PGPASSWORD)`, `…; password from /home/app/.pgpass line 2`.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (from {})", self.redacted, self.source)
+        write!(f, "{} (from {}", self.redacted, self.source)?;
+        let origins = self.password_origins();
+        if !origins.is_empty() {
+            let list: Vec<String> = origins.iter().map(ToString::to_string).collect();
+            write!(f, "; password from {}", list.join(", "))?;
+        }
+        f.write_str(")")
     }
 }
 

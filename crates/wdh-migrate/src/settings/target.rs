@@ -34,7 +34,9 @@ pub fn resolve(flag: Option<&String>, env: &Env, config: &Config) -> Result<Targ
                      (an empty value does not fall through to the next source)"
                 );
             }
-            return Ok(Target::parse(url, source)?);
+            // A password the string lacks comes from PGPASSWORD or the
+            // password file, looked up now for each host.
+            return Ok(Target::parse(url, source)?.with_passwords(&env.password_sources()));
         }
     }
     bail!(
@@ -64,7 +66,7 @@ mod tests {
         let env = Env {
             wdh_database_url: Some("postgresql://h/wdh_env".into()),
             database_url: Some("postgresql://h/plain_env".into()),
-            allow_production_downgrade: None,
+            ..Env::default()
         };
         let cfg = config(Some("postgresql://h/from_file"));
         let flag = "postgresql://h/flag".to_string();
@@ -94,7 +96,7 @@ mod tests {
         let env = Env {
             wdh_database_url: Some(String::new()),
             database_url: Some("postgresql://h/prod".into()),
-            allow_production_downgrade: None,
+            ..Env::default()
         };
         let e = resolve(None, &env, &Config::default())
             .unwrap_err()

@@ -160,9 +160,12 @@ pub fn wdh(args: &[&str]) -> Wdh {
         "PGDATABASE",
         "PGHOST",
         "PGPASSWORD",
+        "PGPASSFILE",
     ] {
         cmd.env_remove(var);
     }
+    // No password file but the one a test writes: not the account's.
+    cmd.env("PGPASSFILE", cwd.path().join("no-pgpass"));
     Wdh { cmd, _cwd: cwd }
 }
 

@@ -15,6 +15,10 @@
 //!   cluster, or a server meant for tests whose admin URL is passed explicitly.
 //! * [`PgBouncer`] — a real PgBouncer in front of a private cluster, in
 //!   session or transaction pooling, stopped with the value or at exit.
+//! * [`TestCluster::start_standby`] — a streaming hot standby of a private
+//!   cluster (`pg_basebackup -R`), a cluster of its own.
+//! * [`Proxy`] — a TCP proxy on 127.0.0.1 in front of a cluster that a test
+//!   can tell to stop forwarding (a server that goes silent).
 //!
 //! ```no_run
 //! #[test]
@@ -45,6 +49,7 @@ mod fsutil;
 mod initcache;
 mod names;
 mod pgbouncer;
+mod proxy;
 mod server;
 mod template;
 mod watchdog;
@@ -55,5 +60,6 @@ pub use error::{Error, Result};
 pub use fsutil::Storage;
 pub use names::{check_name, PREFIX};
 pub use pgbouncer::{PgBouncer, PgBouncerOptions, PoolMode};
+pub use proxy::Proxy;
 pub use server::{TestDatabase, TestServer};
 pub use template::{template_name, TEMPLATE_PREFIX};

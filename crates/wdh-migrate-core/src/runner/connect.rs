@@ -10,7 +10,7 @@ use postgres::config::{Host, LoadBalanceHosts};
 use postgres::Config;
 
 use crate::identity::Identity;
-use crate::target::{HostEntry, PasswordOrigin, SessionAttrs, Target};
+use crate::target::{HostEntry, HostPassword, PasswordOrigin, SessionAttrs, Target};
 
 use super::session::{self, LoginError, Session};
 
@@ -55,11 +55,15 @@ impl Dialer {
             .map(|(i, entry)| {
                 let mut config = single_host(base, &entry);
                 target.conn().apply(&mut config, limit);
-                let password = target.host_password(i);
-                if let Some(pw) = password.and_then(|p| p.password.as_ref()) {
+                let password = target.host_password(i).cloned().unwrap_or_default();
+                if let Some(pw) = &password.password {
                     config.password(pw);
                 }
-                let note = password.and_then(password_note);
+                let note = if base.get_password().is_some_and(|p| !p.is_empty()) {
+                    Some("the password came from the connection string".to_owned())
+                } else {
+                    password_note(&password)
+                };
                 (entry, config, note)
             })
             .collect();
@@ -174,14 +178,18 @@ impl Dialer {
 }
 
 /// A password's provenance, for an authentication failure's message.
-fn password_note(p: &crate::target::HostPassword) -> Option<String> {
+fn password_note(p: &HostPassword) -> Option<String> {
     match (&p.origin, &p.searched) {
         (Some(PasswordOrigin::ConnectionString), _) => {
             Some("the password came from the connection string".into())
         }
         (Some(origin), _) => Some(format!("the password came from {origin}")),
         (None, Some((_, why))) => Some(format!("no password was sent: {why}")),
-        (None, None) => None,
+        (None, None) => Some(
+            "no password was sent: none in the connection string, and none from PGPASSWORD or a \
+             password file"
+                .into(),
+        ),
     }
 }
 
@@ -193,7 +201,7 @@ fn is_auth_failure(e: &postgres::Error) -> bool {
             *code == SqlState::INVALID_PASSWORD
                 || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         }
-        None => e.to_string().contains("password missing"),
+        None => crate::causes::describe(e).contains("password missing"),
     }
 }
 

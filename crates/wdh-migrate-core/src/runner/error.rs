@@ -191,9 +191,10 @@ pub enum RunError {
         "database `{database}`: the server at {host} sent no answer for {:.1} s while migration \
          {migration} ({direction}) ran{}; the connection was given up. Its outcome is UNKNOWN: \
          it may have committed on the server. Run `wdh-migrate status` before anything else: it \
-         shows whether {migration} is applied (and the run lock, whose lease expires by itself)",
+         shows whether {migration} is applied (and the run lock, whose lease expires by itself){}",
         *.waited_ms as f64 / 1000.0,
-        if *.bounded { ", longer than its statement timeout allows" } else { "" }
+        if *.bounded { ", longer than its statement timeout allows" } else { "" },
+        completed(.completed_before)
     )]
     OutcomeUnknown {
         /// The database.
@@ -297,6 +298,18 @@ pub enum RunError {
         #[source]
         source: postgres::Error,
     },
+}
+
+/// What of a run completed before a step whose outcome is unknown.
+fn completed(before: &[String]) -> String {
+    match before {
+        [] => String::new(),
+        [one] => format!(". 1 migration of this run completed before it: {one}"),
+        [first, .., last] => format!(
+            ". {} migrations of this run completed before it: {first} … {last}",
+            before.len()
+        ),
+    }
 }
 
 /// `host: reason` for each host, on one line when there is one.

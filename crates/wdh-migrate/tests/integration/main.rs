@@ -6,6 +6,7 @@
 mod support;
 
 mod check;
+mod connecting;
 mod faults;
 mod layouts;
 mod pooler;

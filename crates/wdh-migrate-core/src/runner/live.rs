@@ -196,15 +196,13 @@ impl Runner<'_> {
         })
     }
 
-    /// The TCP port the target connects to (none over a unix socket).
-    pub(super) fn tcp_port(&self) -> Option<u16> {
-        let config = self.target.config();
-        match config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(_)) => {
-                Some(config.get_ports().first().copied().unwrap_or(5432))
-            }
-            _ => None,
-        }
+    /// The TCP port of the host `c` reached (none over a unix socket).
+    pub(super) fn tcp_port(&self, c: &Connected) -> Option<u16> {
+        self.target
+            .hosts()
+            .get(c.index)
+            .filter(|h| !h.is_unix_socket())
+            .map(crate::target::HostEntry::port)
     }
 
     /// Judges `op` on the claim (the database the target names) before

@@ -540,7 +540,7 @@ impl<'t> Runner<'t> {
         }
         let extra = status::Extra {
             lock,
-            pooling: c.pooling(self.tcp_port()),
+            pooling: c.pooling(self.tcp_port(&c)),
             invalid_indexes,
         };
         Ok(status::status(

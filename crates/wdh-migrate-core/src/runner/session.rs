@@ -249,3 +249,34 @@ impl std::fmt::Debug for Session {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_to_a_socket_that_never_answers_gives_up_at_its_limit() {
+        // Accepts (the kernel does, into the backlog) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let mut config = postgres::Config::new();
+        config.host("127.0.0.1").port(port).user("u").dbname("d");
+        let started = Instant::now();
+        let e = login(
+            config,
+            "127.0.0.1".into(),
+            Duration::from_millis(300),
+            |_| Ok(()),
+        )
+        .unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(e, LoginError::TimedOut(l) if l == Duration::from_millis(300)),
+            "{e:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+}

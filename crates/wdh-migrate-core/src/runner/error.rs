@@ -183,7 +183,7 @@ pub enum RunError {
         /// What was being done.
         action: String,
         /// How long the round trip waited.
-        waited_ms: u128,
+        waited_ms: u64,
     },
     /// The connection went silent while a migration ran: whether it took
     /// effect is unknown.
@@ -206,7 +206,7 @@ pub enum RunError {
         /// Up or down.
         direction: Direction,
         /// How long the message waited.
-        waited_ms: u128,
+        waited_ms: u64,
         /// Whether the wait was bounded by the statement timeout (else the
         /// operating system ended a dead connection).
         bounded: bool,
@@ -300,6 +300,11 @@ pub enum RunError {
     },
 }
 
+/// A wait in milliseconds, for a message.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// What of a run completed before a step whose outcome is unknown.
 fn completed(before: &[String]) -> String {
     match before {
@@ -381,7 +386,7 @@ impl RunError {
                 database,
                 host: s.host,
                 action: action.to_string(),
-                waited_ms: s.waited.as_millis(),
+                waited_ms: millis(s.waited),
             },
         }
     }

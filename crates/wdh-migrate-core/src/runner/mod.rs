@@ -395,7 +395,7 @@ impl<'t> Runner<'t> {
                             host: silent.host,
                             migration: format!("{}_{}", m.version, m.name),
                             direction: plan.direction,
-                            waited_ms: silent.waited.as_millis(),
+                            waited_ms: error::millis(silent.waited),
                             bounded: sent.bounded,
                             completed_before,
                         }
@@ -407,7 +407,7 @@ impl<'t> Runner<'t> {
                             "opening the transaction of migration {}_{} (nothing of it was sent)",
                             m.version, m.name
                         ),
-                        waited_ms: silent.waited.as_millis(),
+                        waited_ms: error::millis(silent.waited),
                     },
                 };
                 for note in std::mem::take(&mut c.notes) {

@@ -229,7 +229,7 @@ fn the_password_file_is_read_as_libpq_reads_it() {
     status(&unix)
         .env("PGPASSFILE", &file_text)
         .run()
-        .expect(0, &[&format!("line 5)")]);
+        .expect(0, &["line 5)"]);
 
     // `passfile` in the string wins over PGPASSFILE.
     let other = passfile(dir.path(), "mine", &format!("*:*:*:app:{pw}\n"), 0o600);

@@ -91,15 +91,22 @@ impl Dialer {
         if self.random {
             shuffle(&mut order);
         }
-        let mut failures = Vec::new();
         let passes: &[SessionAttrs] = if self.attrs == SessionAttrs::PreferStandby {
             &[SessionAttrs::Standby, SessionAttrs::Any]
         } else {
             std::slice::from_ref(&self.attrs)
         };
+        // A host that does not answer in the first pass is not tried again.
+        let mut unreachable: Vec<(usize, HostFailure)> = Vec::new();
+        let mut failures = Vec::new();
         for want in passes {
+            failures.clear();
             for &i in &order {
                 let (entry, _, _) = &self.hosts[i];
+                if let Some((_, f)) = unreachable.iter().find(|(j, _)| *j == i) {
+                    failures.push(f.clone());
+                    continue;
+                }
                 match self.login(i, marker) {
                     Ok((session, identity)) => {
                         if want.accepts(identity.standby, identity.read_only) {
@@ -120,12 +127,12 @@ impl Dialer {
                         });
                     }
                     Err(reason) => {
-                        // A host that does not answer is not tried again
-                        // in a second pass.
-                        failures.push(HostFailure {
+                        let failure = HostFailure {
                             host: entry.label(),
                             reason,
-                        });
+                        };
+                        unreachable.push((i, failure.clone()));
+                        failures.push(failure);
                     }
                 }
             }

@@ -850,6 +850,22 @@ fn a_read_only_session_is_refused_for_writing_like_a_standby() {
     // No ledger was created, no audit row written.
     assert_eq!(snapshot(&db), before);
     assert!(audit(&db).is_empty());
+
+    // The database's own setting.
+    let ro = crate::support::db();
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            ro.name()
+        ))
+        .unwrap();
+    let before = snapshot(&ro);
+    wdh(&["upgrade"])
+        .db(&ro)
+        .migrations(&bundled_dir())
+        .run()
+        .expect(3, &["the session is read-only", "nothing was sent to it"]);
+    assert_eq!(snapshot(&ro), before);
 }
 
 #[test]

@@ -50,6 +50,15 @@ pub struct Identity {
     /// when it is not encrypted. Behind a pooler it is the pooler's own
     /// connection to the server.
     pub tls: Option<TlsState>,
+    /// `pg_is_in_recovery()`: the server is a hot standby, which accepts
+    /// reads only.
+    pub standby: bool,
+    /// `transaction_read_only` as a session starts: on for a standby, and
+    /// for a session whose `default_transaction_read_only` is on (the
+    /// role's, the database's, the server's or the connection string's).
+    pub read_only: bool,
+    /// `default_transaction_read_only`.
+    pub default_read_only: bool,
 }
 
 /// A connection's TLS, from `pg_stat_ssl`.
@@ -100,7 +109,9 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
          WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
        (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
           FROM pg_catalog.pg_stat_ssl s
-         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl)"#;
+         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl),
+       pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only'),
+       pg_catalog.current_setting('default_transaction_read_only')"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -144,6 +155,9 @@ impl Identity {
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
             ledger_usage: get(9).map(|v| v == "t"),
             tls: get(10).map(|array| tls_state(&array)),
+            standby: get(11).as_deref() == Some("t"),
+            read_only: get(12).as_deref() == Some("on"),
+            default_read_only: get(13).as_deref() == Some("on"),
         })
     }
 
@@ -172,10 +186,36 @@ impl Identity {
             (None, Some(_)) => " without TLS".to_owned(),
             (None, None) => String::new(),
         };
+        let session = if self.standby {
+            ", a hot standby (read-only)"
+        } else if self.read_only {
+            ", read-only session"
+        } else {
+            ""
+        };
         format!(
-            "database `{}` on {server} as role `{}`{tls}{marker}",
+            "database `{}` on {server} as role `{}`{tls}{marker}{session}",
             self.database, self.role
         )
+    }
+
+    /// Why nothing may be written on this connection, if nothing may: a
+    /// hot standby, or a read-only session.
+    pub fn read_only_reason(&self) -> Option<String> {
+        if self.standby {
+            Some("the server is a hot standby (pg_is_in_recovery() is true), which accepts reads only".into())
+        } else if self.read_only {
+            Some(format!(
+                "the session is read-only (transaction_read_only is on{})",
+                if self.default_read_only {
+                    ": default_transaction_read_only is on for this role, database, server or connection"
+                } else {
+                    ""
+                }
+            ))
+        } else {
+            None
+        }
     }
 }
 

@@ -82,9 +82,16 @@ pub fn ledger_setup_finish(ledger_exists: bool, lock_exists: bool) -> String {
 /// how many seconds ago it last renewed, when it had one. Judged on the
 /// lock row's latest version (`READ COMMITTED`), so two runs never both
 /// take it.
-pub fn acquire_lock(token: &str, operation: &str, client: &str, lease: Duration) -> String {
+pub fn acquire_lock(
+    token: &str,
+    operation: &str,
+    client: &str,
+    lease: Duration,
+    wait: Duration,
+) -> String {
     format!(
         r#"BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL lock_timeout = '{wait}ms';
 INSERT INTO "wdh_migrate"."lock" ("id") VALUES (1) ON CONFLICT ("id") DO NOTHING;
 WITH "before" AS (SELECT "holder", "client", "heartbeat_at" FROM "wdh_migrate"."lock" WHERE "id" = 1),
 "taken" AS (
@@ -102,6 +109,7 @@ COMMIT;"#,
         o = quote_literal(operation),
         c = quote_literal(client),
         lease = server_ms(lease),
+        wait = server_ms(wait),
     )
 }
 

@@ -44,8 +44,16 @@ fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
 
 #[test]
 fn lock_statements() {
-    let acquire = acquire_lock("tok", "upgrade", "me's", Duration::from_secs(10));
-    assert!(acquire.starts_with("BEGIN ISOLATION LEVEL READ COMMITTED;\n"));
+    let acquire = acquire_lock(
+        "tok",
+        "upgrade",
+        "me's",
+        Duration::from_secs(10),
+        Duration::from_millis(2500),
+    );
+    assert!(acquire.starts_with(
+        "BEGIN ISOLATION LEVEL READ COMMITTED;\nSET LOCAL lock_timeout = '2500ms';\n"
+    ));
     assert!(acquire.ends_with("COMMIT;"));
     assert!(
         acquire.contains(r#"SET "holder" = 'tok', "operation" = 'upgrade', "client" = 'me''s'"#)

@@ -16,6 +16,11 @@
 //! reaches whichever statement its client runs by then, and PgBouncer 1.18
 //! exits on a cancel request whose client closes first, as
 //! tokio-postgres's does.
+//!
+//! Its connection goes to the host the run reached, opened as the run's
+//! are (TLS, password, connect timeout), and each of its round trips waits
+//! at most a round trip's limit: a silent server never holds it (nor a
+//! statement's end, which waits for a cancel being sent) for longer.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -25,7 +30,9 @@ use postgres::Client;
 
 use crate::ledger::statements;
 
+use super::connect::Dialer;
 use super::retry::human;
+use super::session::Session;
 use super::Runner;
 
 /// The longest pause between two looks.
@@ -91,14 +98,16 @@ pub(super) struct LockWatch {
 }
 
 impl LockWatch {
-    /// A watch for the statements of a run's connection.
-    pub(super) fn start(runner: &Runner<'_>, server_version: i32) -> Self {
+    /// A watch for the statements of a run's connection, which reached
+    /// host `host` of the target.
+    pub(super) fn start(runner: &Runner<'_>, host: usize, server_version: i32) -> Self {
         let shared = Arc::new(Shared::default());
-        let connect = runner.client_connector();
+        let dialer = runner.dialer();
+        let limit = runner.quick();
         let thread = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("wdh-migrate-lock-watch".into())
-            .spawn(move || watch(&thread, &connect, server_version));
+            .spawn(move || watch(&thread, &dialer, host, limit, server_version));
         if spawned.is_err() {
             tracing::warn!(
                 "could not start the lock watch thread; lock waits outside a transaction are not bounded"
@@ -169,10 +178,12 @@ struct Wait {
 
 fn watch(
     shared: &Shared,
-    connect: &dyn Fn() -> Result<Client, postgres::Error>,
+    dialer: &Dialer,
+    host: usize,
+    round_trip: Option<Duration>,
     server_version: i32,
 ) {
-    let mut client: Option<Client> = None;
+    let mut client: Option<Session> = None;
     loop {
         let (generation, backend) = {
             let Some(mut s) = shared.lock() else {
@@ -203,15 +214,23 @@ fn watch(
             w.next_look = Instant::now() + w.interval;
             (w.generation, w.backend.clone())
         };
-        if client.as_ref().is_none_or(Client::is_closed) {
-            client = connect()
-                .inspect_err(|e| tracing::debug!(error = %e, "the lock watch could not connect"))
+        if client.as_ref().is_none_or(Session::is_closed) {
+            client = dialer
+                .reopen(host)
+                .inspect_err(|e| {
+                    tracing::debug!(host = %e.host, error = %e.reason, "the lock watch could not connect");
+                })
                 .ok();
         }
         let Some(c) = client.as_mut() else {
             continue;
         };
-        let wait = look(c, &backend, server_version);
+        let wait = c
+            .with(round_trip, move |client| {
+                Ok(look(client, &backend, server_version))
+            })
+            .ok()
+            .flatten();
         let Some(mut s) = shared.lock() else {
             return;
         };
@@ -242,12 +261,15 @@ fn watch(
         }
         // Still under the lock, so the statement's end waits for the
         // cancel, which only a statement still waiting for this lock gets.
-        let cancelled = c
-            .query_typed(
-                statements::CANCEL_LOCK_WAIT,
-                &[(&wait.pid, Type::INT4), (&wait.lock, Type::TEXT)],
-            )
-            .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)));
+        let (pid, lock) = (wait.pid, wait.lock.clone());
+        let cancelled = c.with(round_trip, move |client| {
+            client
+                .query_typed(
+                    statements::CANCEL_LOCK_WAIT,
+                    &[(&pid, Type::INT4), (&lock, Type::TEXT)],
+                )
+                .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+        });
         match cancelled {
             Ok(true) => {
                 w.seen.cancelled = true;

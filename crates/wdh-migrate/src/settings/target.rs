@@ -34,7 +34,11 @@ pub fn resolve(flag: Option<&String>, env: &Env, config: &Config) -> Result<Targ
                      (an empty value does not fall through to the next source)"
                 );
             }
-            return Ok(Target::parse(url, source)?.with_tls_defaults(&env.tls_defaults())?);
+            // A password the string lacks comes from PGPASSWORD or the
+            // password file, looked up now for each host.
+            return Ok(Target::parse(url, source)?
+                .with_tls_defaults(&env.tls_defaults())?
+                .with_passwords(&env.password_sources()));
         }
     }
     bail!(
@@ -64,7 +68,6 @@ mod tests {
         let env = Env {
             wdh_database_url: Some("postgresql://h/wdh_env".into()),
             database_url: Some("postgresql://h/plain_env".into()),
-            allow_production_downgrade: None,
             ..Env::default()
         };
         let cfg = config(Some("postgresql://h/from_file"));
@@ -95,7 +98,6 @@ mod tests {
         let env = Env {
             wdh_database_url: Some(String::new()),
             database_url: Some("postgresql://h/prod".into()),
-            allow_production_downgrade: None,
             ..Env::default()
         };
         let e = resolve(None, &env, &Config::default())

@@ -7,6 +7,7 @@ mod support;
 
 mod adopt;
 mod check;
+mod connecting;
 mod faults;
 mod layouts;
 mod locks;

@@ -231,15 +231,15 @@ pub fn rollback_prepared(gid: &str) -> String {
 pub const NO_TRANSACTION_SESSION: &str =
     "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on";
 
-/// The server process of this run that runs statement `$1` (text) now,
-/// process `$2` (int4) first: the lock watch's question when a statement
-/// runs outside a transaction, where behind a transaction pooler any server
-/// session may run it. A text cut short by `track_activity_query_size`
-/// matches its beginning.
+/// The server process of this run (its `application_name` is `$3`, text)
+/// that runs statement `$1` (text) now, process `$2` (int4) first: the
+/// lock watch's question when a statement runs outside a transaction, where
+/// behind a transaction pooler any server session may run it. A text cut
+/// short by `track_activity_query_size` matches its beginning.
 pub const RUNNING_STATEMENT: &str = r#"SELECT a.pid FROM pg_catalog.pg_stat_activity a
 WHERE a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
   AND a.state OPERATOR(pg_catalog.=) 'active'
-  AND a.application_name OPERATOR(pg_catalog.=) 'wdh-migrate'
+  AND a.application_name OPERATOR(pg_catalog.=) $3
   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
   AND pg_catalog.length(a.query) OPERATOR(pg_catalog.>) 0
   AND a.query OPERATOR(pg_catalog.=) pg_catalog."left"($1, pg_catalog.length(a.query))

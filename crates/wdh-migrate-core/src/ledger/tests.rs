@@ -251,6 +251,10 @@ fn the_lock_watch_asks_with_parameters_and_knows_waitstart_from_14_on() {
         assert!(!sql.contains(" = "), "operators are qualified: {sql}");
     }
     assert!(!LOCK_HOLDERS.contains(".query"), "never a holder's query");
+    assert!(
+        RUNNING_STATEMENT.contains("a.application_name OPERATOR(pg_catalog.=) $3"),
+        "the run's own application_name, whatever the string sets"
+    );
     assert!(table_indexes(Some("it's"), "t").contains("tn.nspname OPERATOR(pg_catalog.=) 'it''s'"));
     assert!(table_indexes(None, "t").contains("pg_catalog.pg_table_is_visible(t.oid)"));
 }

@@ -178,6 +178,12 @@ impl Runner<'_> {
         Dialer::new(self.target, self.options.connect_timeout, self.tls.clone())
     }
 
+    /// The `application_name` of this run's connections: the string's,
+    /// else its `fallback_application_name`, else `wdh-migrate`.
+    pub(super) fn application_name(&self) -> String {
+        self.target.application_name().to_owned()
+    }
+
     /// The limit of one round trip of wdh-migrate's own statements: the
     /// connect timeout (the string's, else the run's).
     pub(super) fn round_trip(&self) -> Duration {

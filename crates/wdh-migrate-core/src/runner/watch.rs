@@ -104,10 +104,20 @@ impl LockWatch {
         let shared = Arc::new(Shared::default());
         let dialer = runner.dialer();
         let limit = runner.quick();
+        let application = runner.application_name();
         let thread = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("wdh-migrate-lock-watch".into())
-            .spawn(move || watch(&thread, &dialer, host, limit, server_version));
+            .spawn(move || {
+                let run = Run {
+                    dialer,
+                    host,
+                    round_trip: limit,
+                    application,
+                    server_version,
+                };
+                watch(&thread, &run);
+            });
         if spawned.is_err() {
             tracing::warn!(
                 "could not start the lock watch thread; lock waits outside a transaction are not bounded"
@@ -176,13 +186,20 @@ struct Wait {
     waited: Option<Duration>,
 }
 
-fn watch(
-    shared: &Shared,
-    dialer: &Dialer,
+/// How the watch reaches the run's server, and what it knows of the run.
+struct Run {
+    dialer: Dialer,
+    /// The host of the target the run reached.
     host: usize,
     round_trip: Option<Duration>,
+    /// The `application_name` of the run's connections, which tells its
+    /// server processes from others.
+    application: String,
     server_version: i32,
-) {
+}
+
+fn watch(shared: &Shared, run: &Run) {
+    let round_trip = run.round_trip;
     let mut client: Option<Session> = None;
     loop {
         let (generation, backend) = {
@@ -215,8 +232,9 @@ fn watch(
             (w.generation, w.backend.clone())
         };
         if client.as_ref().is_none_or(Session::is_closed) {
-            client = dialer
-                .reopen(host)
+            client = run
+                .dialer
+                .reopen(run.host)
                 .inspect_err(|e| {
                     tracing::debug!(host = %e.host, error = %e.reason, "the lock watch could not connect");
                 })
@@ -225,9 +243,10 @@ fn watch(
         let Some(c) = client.as_mut() else {
             continue;
         };
+        let (application, server_version) = (run.application.clone(), run.server_version);
         let wait = c
             .with(round_trip, move |client| {
-                Ok(look(client, &backend, server_version))
+                Ok(look(client, &backend, &application, server_version))
             })
             .ok()
             .flatten();
@@ -283,14 +302,19 @@ fn watch(
     }
 }
 
-/// The lock the statement waits for, if it waits.
-fn look(c: &mut Client, backend: &Backend, server_version: i32) -> Option<Wait> {
+/// The lock the statement waits for, if it waits; `application` is the
+/// run's `application_name`.
+fn look(c: &mut Client, backend: &Backend, application: &str, server_version: i32) -> Option<Wait> {
     let pid = match backend {
         Backend::Pid(pid) => *pid,
         Backend::Running { hint, sql } => c
             .query_typed_opt(
                 statements::RUNNING_STATEMENT,
-                &[(sql, Type::TEXT), (hint, Type::INT4)],
+                &[
+                    (sql, Type::TEXT),
+                    (hint, Type::INT4),
+                    (&application, Type::TEXT),
+                ],
             )
             .ok()
             .flatten()?

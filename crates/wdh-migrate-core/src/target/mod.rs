@@ -430,6 +430,16 @@ impl Target {
         self.conn.connect_timeout
     }
 
+    /// The `application_name` of every connection: the string's, else its
+    /// `fallback_application_name`, else [`APPLICATION_NAME`] (as
+    /// `ConnSettings::apply` sets it).
+    pub(crate) fn application_name(&self) -> &str {
+        self.config
+            .get_application_name()
+            .or(self.conn.fallback_application_name.as_deref())
+            .unwrap_or(APPLICATION_NAME)
+    }
+
     /// The settings wdh-migrate applies itself.
     pub(crate) fn conn(&self) -> &ConnSettings {
         &self.conn

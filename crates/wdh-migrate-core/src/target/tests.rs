@@ -1030,3 +1030,16 @@ fn passwords_from_the_caller_are_scrubbed_and_named() {
     assert_eq!(t.warnings().len(), 1, "{:?}", t.warnings());
     assert_eq!(t.scrub("fil3-s3cret"), "fil3-s3cret");
 }
+
+#[test]
+fn the_application_name_is_the_strings_then_its_fallback_then_wdh_migrate() {
+    assert_eq!(
+        ok("host=db1 dbname=d application_name=a fallback_application_name=f").application_name(),
+        "a"
+    );
+    assert_eq!(
+        ok("postgres://db1/d?fallback_application_name=f").application_name(),
+        "f"
+    );
+    assert_eq!(ok("host=db1 dbname=d").application_name(), APPLICATION_NAME);
+}

@@ -636,13 +636,16 @@ fn writing_commands_are_refused_on_a_standby_before_any_statement() {
     let before = snapshot(&db);
     let logged = statements_logged_on_standby(db.name()).len();
     let url = standby.url(db.name());
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 9] = [
         &["upgrade"],
         &["downgrade", "base"],
         &["mark", "dev"],
         &["mark", "production", "--locked"],
         &["upgrade", "--json"],
         &["downgrade", "-1", "--retry-failed"],
+        &["adopt"],
+        &["adopt", "--from", "sqlx"],
+        &["baseline", "0001"],
     ];
     for args in cases {
         let run = wdh(args).url(&url).migrations(&bundled_dir()).run();

@@ -54,6 +54,15 @@ pub struct Identity {
     /// when it is not encrypted. Behind a pooler it is the pooler's own
     /// connection to the server.
     pub tls: Option<TlsState>,
+    /// `pg_is_in_recovery()`: the server is a hot standby, which accepts
+    /// reads only.
+    pub standby: bool,
+    /// `transaction_read_only` as a session starts: on for a standby, and
+    /// for a session whose `default_transaction_read_only` is on (the
+    /// role's, the database's, the server's or the connection string's).
+    pub read_only: bool,
+    /// `default_transaction_read_only`.
+    pub default_read_only: bool,
 }
 
 /// A connection's TLS, from `pg_stat_ssl`.
@@ -108,7 +117,9 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
        EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
                JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
                WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'audit'
-                 AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped)"#;
+                 AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped),
+       pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only'),
+       pg_catalog.current_setting('default_transaction_read_only')"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -153,6 +164,9 @@ impl Identity {
             ledger_usage: get(9).map(|v| v == "t"),
             tls: get(10).map(|array| tls_state(&array)),
             ledger_current: get(7).as_deref() == Some("t") && get(11).as_deref() == Some("t"),
+            standby: get(12).as_deref() == Some("t"),
+            read_only: get(13).as_deref() == Some("on"),
+            default_read_only: get(14).as_deref() == Some("on"),
         })
     }
 
@@ -181,10 +195,36 @@ impl Identity {
             (None, Some(_)) => " without TLS".to_owned(),
             (None, None) => String::new(),
         };
+        let session = if self.standby {
+            ", a hot standby (read-only)"
+        } else if self.read_only {
+            ", read-only session"
+        } else {
+            ""
+        };
         format!(
-            "database `{}` on {server} as role `{}`{tls}{marker}",
+            "database `{}` on {server} as role `{}`{tls}{marker}{session}",
             self.database, self.role
         )
+    }
+
+    /// Why nothing may be written on this connection, if nothing may: a
+    /// hot standby, or a read-only session.
+    pub fn read_only_reason(&self) -> Option<String> {
+        if self.standby {
+            Some("the server is a hot standby (pg_is_in_recovery() is true), which accepts reads only".into())
+        } else if self.read_only {
+            Some(format!(
+                "the session is read-only (transaction_read_only is on{})",
+                if self.default_read_only {
+                    ": default_transaction_read_only is on for this role, database, server or connection"
+                } else {
+                    ""
+                }
+            ))
+        } else {
+            None
+        }
     }
 }
 

@@ -9,7 +9,9 @@ pub const AFTER_HELP: &str = "\
 Target resolution (first found wins; nothing later replaces it):
   --database-url  >  WDH_DATABASE_URL  >  DATABASE_URL  >  database_url in ./wdh.toml (or --config)
   With none of them, wdh-migrate refuses to run (there is no default database), unless --sandbox.
-  PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE and the like are never read.
+  PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE and the other variables that choose a server are
+  never read. A password the URL lacks comes from PGPASSWORD, else the password file (passfile=,
+  PGPASSFILE, ~/.pgpass); prefer the password file to a password on the command line.
 
 TLS (as libpq): sslmode=disable|allow|prefer (default)|require|verify-ca|verify-full, sslrootcert
   (a file, or system), sslcert, sslkey, sslcrl in the connection string; PGSSLMODE, PGSSLROOTCERT,
@@ -18,9 +20,11 @@ TLS (as libpq): sslmode=disable|allow|prefer (default)|require|verify-ca|verify-
 
 Exit codes:
   0  success
-  1  a migration or the database failed (nothing half-applied: see the message)
+  1  a migration or the database failed, or the server stopped answering (the message says what
+     stays, or that a migration's outcome is unknown: then run `status` first)
   2  bad usage, configuration or migration files
-  3  refused by the production guard (BLOCKED), or the connection reached another database
+  3  refused by the production guard (BLOCKED), or the connection reached another database, a hot
+     standby or a read-only session
   4  refused by the checks: drift, missing or out-of-order migrations, irreversible
      migrations on the way, an earlier failed no-transaction migration, or lint
      errors (on a protected database, for upgrade); an adopt or baseline refused

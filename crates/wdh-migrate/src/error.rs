@@ -45,7 +45,8 @@ pub enum Exit {
     Failed = 1,
     /// Bad usage, configuration or migration files.
     Usage = 2,
-    /// Refused by the production guard, or the connection reached another database.
+    /// Refused by the production guard, or the connection reached another
+    /// database, a hot standby or a read-only session.
     Blocked = 3,
     /// Refused by the checks (drift, missing, out of order, irreversible, failed earlier).
     Checks = 4,
@@ -144,9 +145,10 @@ impl From<RunError> for CliError {
 fn run_code(e: &RunError) -> Exit {
     use wdh_migrate_core::plan::PlanError;
     match e {
-        RunError::Blocked(_) | RunError::Guard(_) | RunError::DatabaseMismatch { .. } => {
-            Exit::Blocked
-        }
+        RunError::Blocked(_)
+        | RunError::Guard(_)
+        | RunError::DatabaseMismatch { .. }
+        | RunError::ReadOnly { .. } => Exit::Blocked,
         // A target that cannot be reached is a usage error, not a check refusal.
         RunError::Plan {
             error:

@@ -58,6 +58,15 @@ pub fn report(r: &RunReport, operation: &str) {
 pub fn status(s: &Status) {
     let paint = crate::term::Paint::stdout();
     println!("{}: at {}", describe(&s.identity), version(&s.current));
+    if let Some(reason) = s.identity.read_only_reason() {
+        println!(
+            "{}",
+            paint.yellow(&format!(
+                "read-only: {reason}; this is what it shows, but upgrade, downgrade and mark need \
+                 a primary (target_session_attrs=read-write)"
+            ))
+        );
+    }
     let width = s
         .migrations
         .iter()

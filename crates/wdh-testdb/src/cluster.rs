@@ -15,10 +15,6 @@ use crate::server::{TestDatabase, TestServer};
 use crate::tls::Tcp;
 use crate::watchdog::Watchdog;
 
-/// How many ephemeral TCP ports to try when another process takes the one
-/// chosen between choosing and binding it.
-const TCP_ATTEMPTS: usize = 5;
-
 /// Settings for tuning a server that holds only throw-away data.
 const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
     ("listen_addresses", ""),
@@ -35,6 +31,14 @@ const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
     ("log_min_messages", "warning"),
     ("unix_socket_permissions", "0777"),
 ];
+
+/// Settings a primary and its standbys need for streaming replication
+/// (applied after the throw-away tuning, which has none).
+const REPLICATION_SETTINGS: &[(&str, &str)] = &[("wal_level", "replica"), ("max_wal_senders", "4")];
+
+/// How many ephemeral TCP ports to try when another process takes the one
+/// chosen between choosing and binding it.
+const TCP_ATTEMPTS: usize = 5;
 
 /// How to start a [`TestCluster`].
 #[derive(Debug, Clone)]
@@ -53,12 +57,18 @@ pub struct ClusterOptions {
     pub use_init_cache: bool,
     /// Extra server settings (`-c name=value`), applied after the throw-away tuning.
     pub settings: Vec<(String, String)>,
-    /// The contents of `pg_hba.conf`; `None` keeps initdb's (trust for local
-    /// connections). For testing password authentication.
+    /// The contents of `pg_hba.conf`; `None` keeps initdb's (trust for
+    /// local connections, replication included, and for 127.0.0.1). For
+    /// testing password authentication.
     pub hba: Option<String>,
     /// Also listen on 127.0.0.1, on an ephemeral port (which then is the
-    /// port, and names the unix socket too), in plain text or with TLS.
+    /// port, and names the unix socket too; `port` is ignored), in plain
+    /// text or with TLS. See [`TestCluster::tcp_port`].
     pub tcp: Option<Tcp>,
+    /// Settings for streaming replication (`wal_level = replica`,
+    /// `max_wal_senders`), so that [`TestCluster::start_standby`] can copy
+    /// it. A standby gets them too.
+    pub replication: bool,
 }
 
 impl Default for ClusterOptions {
@@ -73,8 +83,17 @@ impl Default for ClusterOptions {
             settings: Vec::new(),
             hba: None,
             tcp: None,
+            replication: false,
         }
     }
+}
+
+/// Where a new cluster's data directory comes from.
+enum Seed<'a> {
+    /// A copy of the init cache, or initdb.
+    Fresh,
+    /// `pg_basebackup -R` from a running primary: a streaming standby.
+    Standby(&'a TestCluster),
 }
 
 /// A private PostgreSQL cluster: initdb'd into a fresh directory (on a RAM
@@ -102,6 +121,7 @@ pub struct TestCluster {
     socket_dir: PathBuf,
     port: u16,
     tcp: bool,
+    standby: bool,
     storage: Storage,
     binaries: PgBinaries,
     server: TestServer,
@@ -146,65 +166,113 @@ impl TestCluster {
     /// ephemeral port of 127.0.0.1, chosen again when another process takes
     /// it first.
     pub fn start_with(options: ClusterOptions) -> Result<TestCluster> {
+        TestCluster::start_seeded(options, Seed::Fresh)
+    }
+
+    /// Starts a hot standby of `primary`, which must have been started
+    /// with [`ClusterOptions::replication`]: its data directory is a
+    /// `pg_basebackup -R` of the primary, and it streams from the
+    /// primary's unix socket. It is a cluster of its own (its own directory,
+    /// socket and teardown); it accepts reads only. Stop it before its
+    /// primary, or it logs that it lost the primary. Databases are made on
+    /// the primary ([`TestCluster::wait_for_standby`] waits until the
+    /// standby has replayed them); connect to them on the standby with
+    /// [`TestCluster::url`].
+    pub fn start_standby(primary: &TestCluster, options: ClusterOptions) -> Result<TestCluster> {
+        TestCluster::start_seeded(
+            ClusterOptions {
+                replication: true,
+                use_init_cache: false,
+                ..options
+            },
+            Seed::Standby(primary),
+        )
+    }
+
+    fn start_seeded(options: ClusterOptions, seed: Seed<'_>) -> Result<TestCluster> {
         let binaries = match options.binaries.clone() {
             Some(b) => b,
             None => Locator::from_env().locate()?,
         };
         let account = Account::for_server()?;
         let storage = options.storage.clone().unwrap_or_else(Storage::detect);
-        if options.tcp.is_none() {
-            return start_once(options, binaries, &account, storage);
-        }
-        let mut tried = Vec::new();
-        loop {
-            let port = crate::port::free_tcp_port()?;
-            let attempt = ClusterOptions {
-                port,
-                ..options.clone()
-            };
-            match start_once(attempt, binaries.clone(), &account, storage.clone()) {
-                Err(Error::SocketTaken { .. }) => {
-                    tried.push(port);
-                    if tried.len() >= TCP_ATTEMPTS {
-                        return Err(Error::TcpPortTaken { tried });
-                    }
-                }
-                other => return other,
+        let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", &account)?;
+        let standby = matches!(seed, Seed::Standby(_));
+        let started = prepare(&root, &binaries, &account, &options, &seed)
+            .and_then(|()| start_listening(&root, &binaries, &account, &options));
+        match started {
+            Ok((postgres, socket_dir, port)) => {
+                let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
+                let server = TestServer::for_cluster(&socket_dir, port);
+                Ok(TestCluster {
+                    root,
+                    socket_dir,
+                    port,
+                    tcp: options.tcp.is_some(),
+                    standby,
+                    storage,
+                    binaries,
+                    server,
+                    procs: Mutex::new(Some(Procs { postgres, watchdog })),
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(e)
             }
         }
     }
-}
 
-fn start_once(
-    options: ClusterOptions,
-    binaries: PgBinaries,
-    account: &Account,
-    storage: Storage,
-) -> Result<TestCluster> {
-    let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", account)?;
-    match start_in(&root, &binaries, account, &options) {
-        Ok((postgres, socket_dir)) => {
-            let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
-            let server = TestServer::for_cluster(&socket_dir, options.port);
-            Ok(TestCluster {
-                root,
-                socket_dir,
-                port: options.port,
-                tcp: options.tcp.is_some(),
-                storage,
-                binaries,
-                server,
-                procs: Mutex::new(Some(Procs { postgres, watchdog })),
-            })
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&root);
-            Err(e)
+    /// The TCP port on 127.0.0.1, when started with [`ClusterOptions::tcp`].
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp.then_some(self.port)
+    }
+
+    /// A connection string (URL form) for `database` through 127.0.0.1,
+    /// when listening there.
+    pub fn tcp_url(&self, database: &str) -> Option<String> {
+        let port = self.tcp_port()?;
+        Some(format!("postgresql://postgres@127.0.0.1:{port}/{database}"))
+    }
+
+    /// Whether this cluster is a hot standby ([`TestCluster::start_standby`]).
+    pub fn is_standby(&self) -> bool {
+        self.standby
+    }
+
+    /// Waits until `standby` has replayed everything this primary has
+    /// written so far (a database just created, rows just committed), at
+    /// most `timeout`.
+    pub fn wait_for_standby(&self, standby: &TestCluster, timeout: Duration) -> Result<()> {
+        let mut primary = self.server().connect("postgres")?;
+        let lsn: String = primary
+            .query_one("SELECT pg_catalog.pg_current_wal_insert_lsn()::text", &[])
+            .map_err(Error::pg("reading the primary's WAL position"))?
+            .get(0);
+        let mut replica = standby.server().connect("postgres")?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let caught_up: bool = replica
+                .query_one(
+                    "SELECT coalesce(pg_catalog.pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false)",
+                    &[&lsn],
+                )
+                .map_err(Error::pg("reading the standby's replay position"))?
+                .get(0);
+            if caught_up {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::StandbyBehind {
+                    lsn,
+                    timeout_ms: timeout.as_millis(),
+                    log: standby.log_file(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
-}
 
-impl TestCluster {
     /// The server handle that creates test databases on this cluster.
     pub fn server(&self) -> &TestServer {
         &self.server
@@ -223,11 +291,6 @@ impl TestCluster {
     /// The port (the socket is `<socket_dir>/.s.PGSQL.<port>`).
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The TCP port on 127.0.0.1, when [`ClusterOptions::tcp`] was set.
-    pub fn tcp_port(&self) -> Option<u16> {
-        self.tcp.then_some(self.port)
     }
 
     /// Where the cluster lives (RAM disk or temp dir).
@@ -311,24 +374,114 @@ fn signal(pid: u32, sig: i32) {
     }
 }
 
-fn start_in(
+/// Makes the data directory: a copy of the init cache, initdb, or a base
+/// backup of a primary; then the options' `pg_hba.conf`.
+fn prepare(
     root: &Path,
     binaries: &PgBinaries,
     account: &Account,
     options: &ClusterOptions,
-) -> Result<(Child, PathBuf)> {
+    seed: &Seed<'_>,
+) -> Result<()> {
     let data = root.join("data");
-    if options.use_init_cache {
-        let cached = crate::initcache::cached_data_dir(binaries, account)?;
-        fsutil::copy_tree(&cached, &data, account)?;
-    } else {
-        crate::initcache::initdb(binaries, account, &data)?;
+    match seed {
+        Seed::Standby(primary) => base_backup(primary, binaries, account, &data)?,
+        Seed::Fresh if options.use_init_cache => {
+            let cached = crate::initcache::cached_data_dir(binaries, account)?;
+            fsutil::copy_tree(&cached, &data, account)?;
+        }
+        Seed::Fresh => crate::initcache::initdb(binaries, account, &data)?,
     }
     if let Some(hba) = &options.hba {
         let path = data.join("pg_hba.conf");
         std::fs::write(&path, hba).map_err(Error::io("writing", &path))?;
         account.own(&path)?;
     }
+    Ok(())
+}
+
+/// `pg_basebackup -R` of `primary` into `data`, as `account`.
+fn base_backup(
+    primary: &TestCluster,
+    binaries: &PgBinaries,
+    account: &Account,
+    data: &Path,
+) -> Result<()> {
+    let parent = data.parent().unwrap_or(Path::new("/"));
+    let log_path = parent.join("basebackup.log");
+    let log = std::fs::File::create(&log_path).map_err(Error::io("creating", &log_path))?;
+    account.own(&log_path)?;
+    let log_err = log.try_clone().map_err(Error::io("opening", &log_path))?;
+    let mut cmd = Command::new(binaries.bin("pg_basebackup"));
+    cmd.arg("-D")
+        .arg(data)
+        .arg("-h")
+        .arg(primary.socket_dir())
+        .arg("-p")
+        .arg(primary.port().to_string())
+        .args([
+            "-U",
+            "postgres",
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    as_account(&mut cmd, account);
+    let status = cmd
+        .status()
+        .map_err(Error::io("running", binaries.bin("pg_basebackup")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::BaseBackupFailed {
+            status: status.to_string(),
+            log_tail: fsutil::tail(&log_path, 20),
+        })
+    }
+}
+
+/// Starts the server on its socket (and on 127.0.0.1 with an ephemeral
+/// port, trying another when the chosen one is taken). Returns the
+/// process, the socket directory and the port.
+fn start_listening(
+    root: &Path,
+    binaries: &PgBinaries,
+    account: &Account,
+    options: &ClusterOptions,
+) -> Result<(Child, PathBuf, u16)> {
+    let mut tried = Vec::new();
+    loop {
+        let port = if options.tcp.is_some() {
+            crate::port::free_tcp_port()?
+        } else {
+            options.port
+        };
+        match start_in(root, binaries, account, options, port) {
+            Ok((child, socket_dir)) => return Ok((child, socket_dir, port)),
+            Err(Error::SocketTaken { .. }) if options.tcp.is_some() => {
+                tried.push(port);
+                if tried.len() >= TCP_ATTEMPTS {
+                    return Err(Error::TcpPortTaken { tried });
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn start_in(
+    root: &Path,
+    binaries: &PgBinaries,
+    account: &Account,
+    options: &ClusterOptions,
+    port: u16,
+) -> Result<(Child, PathBuf)> {
+    let data = root.join("data");
     let tcp_settings = match &options.tcp {
         None => Vec::new(),
         Some(tcp) => tcp_settings(tcp, &data, account)?,
@@ -337,7 +490,7 @@ fn start_in(
         .socket_dir
         .clone()
         .unwrap_or_else(|| root.to_path_buf());
-    let socket = socket_dir.join(format!(".s.PGSQL.{}", options.port));
+    let socket = socket_dir.join(format!(".s.PGSQL.{port}"));
     if socket.exists() {
         return Err(Error::SocketTaken { socket });
     }
@@ -347,9 +500,14 @@ fn start_in(
     let mut cmd = Command::new(binaries.bin("postgres"));
     cmd.arg("-D").arg(&data);
     cmd.arg("-k").arg(&socket_dir);
-    cmd.arg("-p").arg(options.port.to_string());
+    cmd.arg("-p").arg(port.to_string());
     for (name, value) in THROWAWAY_SETTINGS {
         cmd.arg("-c").arg(format!("{name}={value}"));
+    }
+    if options.replication {
+        for (name, value) in REPLICATION_SETTINGS {
+            cmd.arg("-c").arg(format!("{name}={value}"));
+        }
     }
     for (name, value) in tcp_settings.iter().chain(&options.settings) {
         cmd.arg("-c").arg(format!("{name}={value}"));
@@ -415,10 +573,11 @@ fn wait_ready(
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(text) = std::fs::read_to_string(&pidfile) {
+            // A hot standby says `standby` once it accepts connections.
             if text
                 .lines()
                 .nth(7)
-                .is_some_and(|status| status.trim() == "ready")
+                .is_some_and(|status| matches!(status.trim(), "ready" | "standby"))
             {
                 return Ok(());
             }

@@ -69,6 +69,28 @@ pub enum Error {
         socket: PathBuf,
     },
 
+    /// `pg_basebackup` failed while copying a primary for a standby.
+    #[error("pg_basebackup failed ({status}); last lines of its output:\n{log_tail}")]
+    BaseBackupFailed {
+        /// Its exit status.
+        status: String,
+        /// The tail of its output.
+        log_tail: String,
+    },
+
+    /// A standby did not replay the primary's WAL in time.
+    #[error(
+        "the standby did not replay the primary's WAL up to {lsn} within {timeout_ms} ms; see {log}"
+    )]
+    StandbyBehind {
+        /// The primary's WAL position it was to reach.
+        lsn: String,
+        /// The timeout that expired.
+        timeout_ms: u128,
+        /// The standby's log.
+        log: PathBuf,
+    },
+
     /// The server exited while starting.
     #[error(
         "the PostgreSQL server exited while starting ({status}); last lines of {log}:\n{log_tail}"

@@ -18,6 +18,10 @@
 //! * [`Tcp`], [`Pki`], [`ServerTls`] — a cluster that also listens on
 //!   127.0.0.1 (an ephemeral port), in plain text or with TLS and
 //!   certificates of an authority the test makes.
+//! * [`TestCluster::start_standby`] — a streaming hot standby of a private
+//!   cluster (`pg_basebackup -R`), a cluster of its own.
+//! * [`Proxy`] — a TCP proxy on 127.0.0.1 in front of a cluster that a test
+//!   can tell to stop forwarding (a server that goes silent).
 //!
 //! ```no_run
 //! #[test]
@@ -49,6 +53,7 @@ mod initcache;
 mod names;
 mod pgbouncer;
 mod port;
+mod proxy;
 mod server;
 mod template;
 mod tls;
@@ -60,6 +65,7 @@ pub use error::{Error, Result};
 pub use fsutil::Storage;
 pub use names::{check_name, PREFIX};
 pub use pgbouncer::{PgBouncer, PgBouncerOptions, PoolMode};
+pub use proxy::Proxy;
 pub use server::{TestDatabase, TestServer};
 pub use template::{template_name, TEMPLATE_PREFIX};
 pub use tls::{hba_plain, hba_tls_only, Issued, Pki, ServerTls, Tcp};

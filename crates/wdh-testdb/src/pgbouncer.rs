@@ -454,7 +454,8 @@ enum Ready {
 }
 
 /// Polls every 5 ms until the admin console answers on the unix socket,
-/// watching the child for an early exit; then checks the TCP listener.
+/// watching the child for an early exit, as long as the ready timeout has
+/// not passed; then checks the TCP listener.
 fn wait_ready(
     child: &mut Child,
     dir: &Path,
@@ -472,15 +473,17 @@ fn wait_ready(
                 log_tail: fsutil::tail(log, 20),
             });
         }
-        if socket.exists() && ping(admin_config(dir, port)) {
-            break;
-        }
+        // Only a check begun before the deadline counts: with no time
+        // left (a zero timeout), PgBouncer is not ready however fast it is.
         if Instant::now() >= deadline {
             return Err(Error::PgBouncerNotReady {
                 timeout_ms: options.ready_timeout.as_millis(),
                 log: log.to_path_buf(),
                 log_tail: fsutil::tail(log, 20),
             });
+        }
+        if socket.exists() && ping(admin_config(dir, port)) {
+            break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -37,10 +37,19 @@ fn a_plain_cluster_listens_on_an_ephemeral_port_of_127_0_0_1() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "127.0.0.1/32");
     assert_eq!(row.get::<_, String>(1), "off");
+    // Its URL over 127.0.0.1.
+    let url = cluster.tcp_url("postgres").unwrap();
+    assert_eq!(
+        url,
+        format!("postgresql://postgres@127.0.0.1:{port}/postgres")
+    );
+    postgres::Client::connect(&url, postgres::NoTls).unwrap();
     // The harness still reaches it over its socket.
     let db = cluster.server().create_database().unwrap();
     db.connect().unwrap();
-    assert_eq!(TestCluster::start().unwrap().tcp_port(), None);
+    let unix_only = TestCluster::start().unwrap();
+    assert_eq!(unix_only.tcp_port(), None);
+    assert_eq!(unix_only.tcp_url("postgres"), None);
 }
 
 #[test]

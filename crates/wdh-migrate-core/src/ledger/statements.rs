@@ -105,9 +105,16 @@ pub fn ledger_setup_finish(
 /// how many seconds ago it last renewed, when it had one. Judged on the
 /// lock row's latest version (`READ COMMITTED`), so two runs never both
 /// take it.
-pub fn acquire_lock(token: &str, operation: &str, client: &str, lease: Duration) -> String {
+pub fn acquire_lock(
+    token: &str,
+    operation: &str,
+    client: &str,
+    lease: Duration,
+    wait: Duration,
+) -> String {
     format!(
         r#"BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL lock_timeout = '{wait}ms';
 INSERT INTO "wdh_migrate"."lock" ("id") VALUES (1) ON CONFLICT ("id") DO NOTHING;
 WITH "before" AS (SELECT "holder", "client", "heartbeat_at" FROM "wdh_migrate"."lock" WHERE "id" = 1),
 "taken" AS (
@@ -125,6 +132,7 @@ COMMIT;"#,
         o = quote_literal(operation),
         c = quote_literal(client),
         lease = server_ms(lease),
+        wait = server_ms(wait),
     )
 }
 
@@ -246,15 +254,15 @@ pub fn rollback_prepared(gid: &str) -> String {
 pub const NO_TRANSACTION_SESSION: &str =
     "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on";
 
-/// The server process of this run that runs statement `$1` (text) now,
-/// process `$2` (int4) first: the lock watch's question when a statement
-/// runs outside a transaction, where behind a transaction pooler any server
-/// session may run it. A text cut short by `track_activity_query_size`
-/// matches its beginning.
+/// The server process of this run (its `application_name` is `$3`, text)
+/// that runs statement `$1` (text) now, process `$2` (int4) first: the
+/// lock watch's question when a statement runs outside a transaction, where
+/// behind a transaction pooler any server session may run it. A text cut
+/// short by `track_activity_query_size` matches its beginning.
 pub const RUNNING_STATEMENT: &str = r#"SELECT a.pid FROM pg_catalog.pg_stat_activity a
 WHERE a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
   AND a.state OPERATOR(pg_catalog.=) 'active'
-  AND a.application_name OPERATOR(pg_catalog.=) 'wdh-migrate'
+  AND a.application_name OPERATOR(pg_catalog.=) $3
   AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
   AND pg_catalog.length(a.query) OPERATOR(pg_catalog.>) 0
   AND a.query OPERATOR(pg_catalog.=) pg_catalog."left"($1, pg_catalog.length(a.query))

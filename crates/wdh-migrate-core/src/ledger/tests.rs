@@ -56,8 +56,16 @@ fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
 
 #[test]
 fn lock_statements() {
-    let acquire = acquire_lock("tok", "upgrade", "me's", Duration::from_secs(10));
-    assert!(acquire.starts_with("BEGIN ISOLATION LEVEL READ COMMITTED;\n"));
+    let acquire = acquire_lock(
+        "tok",
+        "upgrade",
+        "me's",
+        Duration::from_secs(10),
+        Duration::from_millis(2500),
+    );
+    assert!(acquire.starts_with(
+        "BEGIN ISOLATION LEVEL READ COMMITTED;\nSET LOCAL lock_timeout = '2500ms';\n"
+    ));
     assert!(acquire.ends_with("COMMIT;"));
     assert!(
         acquire.contains(r#"SET "holder" = 'tok', "operation" = 'upgrade', "client" = 'me''s'"#)
@@ -256,6 +264,10 @@ fn the_lock_watch_asks_with_parameters_and_knows_waitstart_from_14_on() {
         assert!(!sql.contains(" = "), "operators are qualified: {sql}");
     }
     assert!(!LOCK_HOLDERS.contains(".query"), "never a holder's query");
+    assert!(
+        RUNNING_STATEMENT.contains("a.application_name OPERATOR(pg_catalog.=) $3"),
+        "the run's own application_name, whatever the string sets"
+    );
     assert!(table_indexes(Some("it's"), "t").contains("tn.nspname OPERATOR(pg_catalog.=) 'it''s'"));
     assert!(table_indexes(None, "t").contains("pg_catalog.pg_table_is_visible(t.oid)"));
 }

@@ -310,7 +310,34 @@ pub fn against(
     jobs: &[Job<'_>],
     thresholds: Thresholds,
 ) -> Result<Report, postgres::Error> {
+    against_with(version, jobs, thresholds, |q| q.read(client))
+}
+
+/// The catalog questions lint asks for some jobs: owned, so they can be
+/// sent to the connection's own thread.
+#[derive(Debug)]
+pub struct LiveQuery {
+    questions: live::Questions,
+    version: i32,
+}
+
+impl LiveQuery {
+    /// Asks them on `client`.
+    pub fn read(&self, client: &mut postgres::Client) -> Result<live::Facts, postgres::Error> {
+        live::read(client, self.version, &self.questions)
+    }
+}
+
+/// [`against`], the live facts read by `read` (for a connection that runs
+/// its round trips elsewhere).
+pub fn against_with<E>(
+    version: i32,
+    jobs: &[Job<'_>],
+    thresholds: Thresholds,
+    read: impl FnOnce(LiveQuery) -> Result<live::Facts, E>,
+) -> Result<Report, E> {
     let analysis = walk::analyze(jobs, Some(version));
-    let facts = live::read(client, version, &judge::questions(jobs, &analysis))?;
+    let questions = judge::questions(jobs, &analysis);
+    let facts = read(LiveQuery { questions, version })?;
     Ok(judge::judge(jobs, analysis, Some(&facts), thresholds))
 }

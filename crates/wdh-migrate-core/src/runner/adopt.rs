@@ -82,12 +82,19 @@ impl Runner<'_> {
     ) -> Result<AdoptReport, RunError> {
         let mut c = self.connect()?;
         on(Event::Connected(&c.identity));
+        if !dry_run {
+            c.require_writable("adopt")?;
+        }
         let database = c.identity.database.clone();
         let adopt_error = |error| RunError::Adopt {
             database: database.clone(),
             error,
         };
-        let found = adopt::detect(&mut c.client).map_err(adopt_error)?;
+        let found = c
+            .client
+            .with(self.quick(), |client| Ok(adopt::detect(client)))
+            .map_err(RunError::db(&database, "looking for another tool's ledger"))?
+            .map_err(adopt_error)?;
         let found = adopt::detect::choose(found, from).map_err(adopt_error)?;
         let (report, records) = self.judge_adopt(&mut c, set, &found, dry_run)?;
         if dry_run || records.is_empty() {
@@ -122,7 +129,12 @@ impl Runner<'_> {
             database: database.clone(),
             error,
         };
-        let claims = adopt::read(&mut c.client, found).map_err(adopt_error)?;
+        let tool = found.clone();
+        let claims = c
+            .client
+            .with(self.quick(), move |client| Ok(adopt::read(client, &tool)))
+            .map_err(RunError::db(&database, "reading the other tool's ledger"))?
+            .map_err(adopt_error)?;
         let plan = adopt::plan(set, found, &claims, &state).map_err(adopt_error)?;
         let records = plan
             .marks
@@ -167,6 +179,9 @@ impl Runner<'_> {
     ) -> Result<BaselineReport, RunError> {
         let mut c = self.connect()?;
         on(Event::Connected(&c.identity));
+        if !dry_run {
+            c.require_writable("baseline")?;
+        }
         let (report, _) = self.judge_baseline(&mut c, set, version, dry_run)?;
         if dry_run {
             return Ok(report);
@@ -244,11 +259,14 @@ impl Runner<'_> {
             to,
             ..AuditEntry::default()
         };
-        let written = c
-            .client
-            .batch_execute(&statements::record_adopted_all(records, token.as_deref()));
+        // Each row is one statement; it may wait for the ledger's locks.
+        let limit = Some(self.options.lock_wait + self.round_trip());
+        let written = c.client.batch_execute(
+            limit,
+            &statements::record_adopted_all(records, token.as_deref()),
+        );
         if let Err(e) = written {
-            crate::ledger::rollback(&mut c.client);
+            c.client.rollback(self.quick());
             let e = RunError::db(&c.identity.database, "recording the migrations")(e);
             self.audit_or_warn(
                 c,

@@ -6,6 +6,7 @@ use crate::migrations::Direction;
 use crate::plan::PlanError;
 
 use super::repair_steps;
+use super::session::CallError;
 use crate::spelling::{Knob, Library, Spelling};
 
 /// A failed migration, with everything the server said.
@@ -186,14 +187,78 @@ impl MigrationFailure {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    /// The connection could not be made.
-    #[error("could not connect to {target}")]
+    /// No host of the target could be used: each was tried in order
+    /// (every login bounded by the connect timeout), and this is why each
+    /// was not used.
+    #[error("could not connect to {target}: {}", render_failures(.failures))]
     Connect {
         /// The target, password redacted.
         target: String,
-        /// The cause.
-        #[source]
-        source: postgres::Error,
+        /// Each host tried, and why it was not used.
+        failures: Vec<super::connect::HostFailure>,
+    },
+    /// A writing command reached a hot standby or a read-only session;
+    /// nothing was sent to it but the read of its live facts.
+    #[error(
+        "database `{database}` on {host}: {reason}, so it cannot {operation}; nothing was sent \
+         to it. A primary is needed: name the primary's host, or list every host and add \
+         target_session_attrs=read-write to the connection string"
+    )]
+    ReadOnly {
+        /// The database.
+        database: String,
+        /// The host reached.
+        host: String,
+        /// Standby or read-only session, and why it says so.
+        reason: String,
+        /// What would have been written (`upgrade`, `downgrade`, `mark`,
+        /// `create the ledger`).
+        operation: String,
+    },
+    /// The connection went silent during wdh-migrate's own statements.
+    #[error(
+        "database `{database}`: the server at {host} sent no answer for {:.1} s while {action}; \
+         the connection was given up (a network fault, a stalled proxy or pooler, or an \
+         overloaded server). Check the database (`wdh-migrate status`) before running again",
+        *.waited_ms as f64 / 1000.0
+    )]
+    Silent {
+        /// The database.
+        database: String,
+        /// The host, as messages name it.
+        host: String,
+        /// What was being done.
+        action: String,
+        /// How long the round trip waited.
+        waited_ms: u64,
+    },
+    /// The connection went silent while a migration ran: whether it took
+    /// effect is unknown.
+    #[error(
+        "database `{database}`: the server at {host} sent no answer for {:.1} s while migration \
+         {migration} ({direction}) ran{}; the connection was given up. Its outcome is UNKNOWN: \
+         it may have committed on the server. Run `wdh-migrate status` before anything else: it \
+         shows whether {migration} is applied (and the run lock, whose lease expires by itself){}",
+        *.waited_ms as f64 / 1000.0,
+        if *.bounded { ", longer than its statement timeout allows" } else { "" },
+        completed(.completed_before)
+    )]
+    OutcomeUnknown {
+        /// The database.
+        database: String,
+        /// The host, as messages name it.
+        host: String,
+        /// `version_name`.
+        migration: String,
+        /// Up or down.
+        direction: Direction,
+        /// How long the message waited.
+        waited_ms: u64,
+        /// Whether the wait was bounded by the statement timeout (else the
+        /// operating system ended a dead connection).
+        bounded: bool,
+        /// Migrations of this run that completed before it.
+        completed_before: Vec<String>,
     },
     /// The target's TLS files cannot be used; no connection was made.
     #[error("could not connect to {target}")]
@@ -328,6 +393,37 @@ pub enum RunError {
     },
 }
 
+/// A wait in milliseconds, for a message.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What of a run completed before a step whose outcome is unknown.
+fn completed(before: &[String]) -> String {
+    match before {
+        [] => String::new(),
+        [one] => format!(". 1 migration of this run completed before it: {one}"),
+        [first, .., last] => format!(
+            ". {} migrations of this run completed before it: {first} … {last}",
+            before.len()
+        ),
+    }
+}
+
+/// `host: reason` for each host, on one line when there is one.
+fn render_failures(failures: &[super::connect::HostFailure]) -> String {
+    match failures {
+        [one] => format!("{}: {}", one.host, one.reason),
+        many => {
+            let mut text = format!("no host could be used (tried {}):", many.len());
+            for f in many {
+                text.push_str(&format!("\n  {}: {}", f.host, f.reason));
+            }
+            text
+        }
+    }
+}
+
 impl From<guard::GuardError> for RunError {
     fn from(e: guard::GuardError) -> Self {
         RunError::Guard(e)
@@ -388,15 +484,20 @@ impl RunError {
         self.render(spelling) + &causes
     }
 
-    pub(super) fn db(
-        database: &str,
-        action: &'static str,
-    ) -> impl FnOnce(postgres::Error) -> RunError {
+    pub(super) fn db(database: &str, action: &'static str) -> impl FnOnce(CallError) -> RunError {
         let database = database.to_string();
-        move |source| RunError::Database {
-            database,
-            action,
-            source,
+        move |error| match error {
+            CallError::Db(source) => RunError::Database {
+                database,
+                action,
+                source,
+            },
+            CallError::Silent(s) => RunError::Silent {
+                database,
+                host: s.host,
+                action: action.to_string(),
+                waited_ms: millis(s.waited),
+            },
         }
     }
 }

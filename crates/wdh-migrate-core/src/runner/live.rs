@@ -3,19 +3,23 @@
 //! (a refusal is audited), reading the facts again under the lock, and
 //! reading the ledger.
 
-use postgres::Client;
+use std::time::Duration;
 
 use crate::guard::{self, Decision, Operation};
 use crate::identity::Identity;
 use crate::ledger::{self, statements, AuditEntry, LedgerState};
 use crate::migrations::Layout;
 
+use super::connect::Dialer;
+use super::session::Session;
 use super::{Event, RunError, Runner};
 
 /// A connection whose live database has been checked against the target's
 /// claim ([`Runner::connect`]).
 pub struct Connected {
-    pub(super) client: Client,
+    pub(super) client: Session,
+    /// Which host of the target it reached (to reach the same one again).
+    pub(super) index: usize,
     pub(super) identity: Identity,
     /// The run lock this connection's run holds, if it holds it.
     pub(super) held: Option<super::lock::Held>,
@@ -29,6 +33,12 @@ impl Connected {
     /// The live facts of the connection.
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The host of the target this connection reached, as messages name
+    /// it (`db2:5432`, `/run/postgresql (unix socket)`).
+    pub fn host(&self) -> &str {
+        self.client.host()
     }
 
     /// What the connection showed of a pooler: the server process answering
@@ -70,15 +80,37 @@ impl Connected {
         }
     }
 
+    /// Refuses, before any statement, to write on a hot standby or a
+    /// read-only session: `operation` names what would be written.
+    pub(super) fn require_writable(&self, operation: &str) -> Result<(), RunError> {
+        match self.identity.read_only_reason() {
+            None => Ok(()),
+            Some(reason) => Err(RunError::ReadOnly {
+                database: self.identity.database.clone(),
+                host: self.host().to_string(),
+                reason,
+                operation: operation.to_string(),
+            }),
+        }
+    }
+
     /// Creates the ledger, or upgrades an older format, unless this
     /// session already knows it is current; `wait` bounds the wait for a
-    /// concurrent run creating it.
+    /// concurrent run creating it (and `round_trip` each message). Never
+    /// on a standby or a read-only session.
     pub(super) fn ensure_ledger(
         &mut self,
-        wait: std::time::Duration,
-    ) -> Result<(), postgres::Error> {
+        wait: Duration,
+        round_trip: Duration,
+    ) -> Result<(), RunError> {
         if !self.identity.ledger_exists || !self.identity.ledger_current {
-            ledger::ensure(&mut self.client, wait)?;
+            self.require_writable("create the ledger")?;
+            let database = self.identity.database.clone();
+            self.client
+                .with(Some(wait + round_trip * 2), move |c| {
+                    ledger::ensure(c, wait)
+                })
+                .map_err(RunError::db(&database, "creating the ledger"))?;
             self.identity.ledger_exists = true;
             self.identity.lock_table_exists = true;
             self.identity.ledger_current = true;
@@ -112,15 +144,16 @@ impl Runner<'_> {
                 source: Box::new(problem.clone()),
             });
         }
-        let mut client = (self.client_connector())().map_err(|source| RunError::Connect {
-            target: self.target.redacted(),
-            source,
-        })?;
-        let identity = Identity::read(&mut client, marker).map_err(RunError::db(
-            self.target.database(),
-            "reading the connection's identity",
-        ))?;
-        tracing::info!(target = %self.target.redacted(), live = %identity.describe(), "connected");
+        let reached = self
+            .dialer()
+            .open(marker)
+            .map_err(|failures| RunError::Connect {
+                target: self.target.redacted(),
+                failures,
+            })?;
+        let identity = reached.identity;
+        tracing::info!(target = %self.target.redacted(), host = %reached.session.host(),
+            live = %identity.describe(), "connected");
         if identity.database != self.target.database() {
             return Err(RunError::DatabaseMismatch {
                 claimed: self.target.database().to_string(),
@@ -129,7 +162,8 @@ impl Runner<'_> {
         }
         let pids = vec![identity.backend_pid];
         Ok(Connected {
-            client,
+            client: reached.session,
+            index: reached.index,
             identity,
             held: None,
             notes: Vec::new(),
@@ -137,31 +171,51 @@ impl Runner<'_> {
         })
     }
 
-    /// The TCP port the target connects to (none over a unix socket).
-    pub(super) fn tcp_port(&self) -> Option<u16> {
-        let config = self.target.config();
-        match config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(_)) => {
-                Some(config.get_ports().first().copied().unwrap_or(5432))
-            }
-            _ => None,
-        }
+    /// How this run opens connections: every connection of a run (the
+    /// heartbeat's too) is opened by it, with the target's settings, each
+    /// host's password, the defaults of `crate::target`, TLS as the
+    /// target's `sslmode` says and the connect timeout bounding each login.
+    pub(super) fn dialer(&self) -> Dialer {
+        Dialer::new(self.target, self.options.connect_timeout, self.tls.clone())
     }
 
-    /// Opens a connection to the target, as every connection of a run is
-    /// opened (the heartbeat's too): the target's settings, the run's
-    /// connect timeout, `application_name` `wdh-migrate`, TLS as the
-    /// target's `sslmode` says.
-    pub(super) fn client_connector(
-        &self,
-    ) -> impl Fn() -> Result<Client, postgres::Error> + Send + 'static {
-        let mut config = self.target.config().clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(self.options.connect_timeout);
-        }
-        config.application_name("wdh-migrate");
-        let tls = self.tls.clone();
-        move || tls.connect(&config)
+    /// The `application_name` of this run's connections: the string's,
+    /// else its `fallback_application_name`, else `wdh-migrate`.
+    pub(super) fn application_name(&self) -> String {
+        self.target.application_name().to_owned()
+    }
+
+    /// The limit of one round trip of wdh-migrate's own statements: the
+    /// connect timeout (the string's, else the run's).
+    pub(super) fn round_trip(&self) -> Duration {
+        self.target
+            .connect_timeout()
+            .unwrap_or(self.options.connect_timeout)
+    }
+
+    /// [`Runner::round_trip`], as a session's limit.
+    pub(super) fn quick(&self) -> Option<Duration> {
+        Some(self.round_trip())
+    }
+
+    /// The limit of a message that runs `statements` statements of a
+    /// migration: each may take the statement timeout, plus a round trip;
+    /// none without a statement timeout (a dead connection is then ended
+    /// by TCP keepalives and `tcp_user_timeout`).
+    pub(super) fn migration_limit(&self, statements: usize) -> Option<Duration> {
+        self.options.statement_timeout.map(|t| {
+            t.saturating_mul(u32::try_from(statements.max(1)).unwrap_or(u32::MAX))
+                + self.round_trip()
+        })
+    }
+
+    /// The TCP port of the host `c` reached (none over a unix socket).
+    pub(super) fn tcp_port(&self, c: &Connected) -> Option<u16> {
+        self.target
+            .hosts()
+            .get(c.index)
+            .filter(|h| !h.is_unix_socket())
+            .map(crate::target::HostEntry::port)
     }
 
     /// Judges `op` on the claim (the database the target names) before
@@ -269,10 +323,13 @@ impl Runner<'_> {
 
     /// Reads the live facts again (after waiting for the lock).
     pub(super) fn refresh_identity(&self, c: &mut Connected) -> Result<(), RunError> {
-        c.identity = Identity::read(&mut c.client, true).map_err(RunError::db(
-            &c.identity.database,
-            "reading the connection's identity",
-        ))?;
+        c.identity = c
+            .client
+            .with(self.quick(), |client| Identity::read(client, true))
+            .map_err(RunError::db(
+                &c.identity.database,
+                "reading the connection's identity",
+            ))?;
         Ok(())
     }
 
@@ -293,13 +350,21 @@ impl Runner<'_> {
                 last = "the connection is closed".into();
                 break;
             }
+            if let Some(reason) = c.identity.read_only_reason() {
+                last = reason;
+                break;
+            }
             let written = c
-                .ensure_ledger(self.options.lock_wait)
-                .and_then(|()| c.client.batch_execute(&sql));
+                .ensure_ledger(self.options.lock_wait, self.round_trip())
+                .and_then(|()| {
+                    c.client
+                        .batch_execute(self.quick(), &sql)
+                        .map_err(RunError::db(&c.identity.database, "writing the audit row"))
+                });
             match written {
                 Ok(()) => return Ok(()),
                 Err(e) => {
-                    ledger::rollback(&mut c.client);
+                    c.client.rollback(self.quick());
                     last = self.target.scrub(&crate::causes::describe(&e));
                     tracing::debug!(attempt, error = %last, "writing the audit row failed");
                     std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
@@ -353,9 +418,15 @@ impl Runner<'_> {
             });
         }
         let holds_lock = c.held.is_some();
-        let (format, state, pid) = ledger::read(&mut c.client, exists, detail, layout, holds_lock)
+        let (format, state, pid) = c
+            .client
+            .with(self.quick(), move |client| {
+                ledger::read(client, exists, detail, layout, holds_lock)
+            })
             .map_err(|e| {
-                if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+                if e.db().and_then(postgres::Error::code)
+                    == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+                {
                     RunError::LedgerPermission {
                         database: database.clone(),
                         role: c.identity.role.clone(),

@@ -28,6 +28,8 @@ struct RunLock<'c> {
     c: &'c mut Connected,
     token: String,
     heartbeat: Heartbeat,
+    /// The limit of the release's round trip.
+    round_trip: Duration,
 }
 
 /// What a connection knows of the lock its run holds: the token its fences
@@ -71,14 +73,35 @@ impl<'c> RunLock<'c> {
         let database = c.identity.database.clone();
         let token = new_token();
         let lease = runner.options.lock_lease;
-        let sql = statements::acquire_lock(&token, operation, &runner.options.client, lease);
         let mut pause = Duration::from_millis(5);
         loop {
-            let rows = c
+            // A row lock held by another run's migration (its fence) is
+            // waited for at most what is left of `lock_wait`.
+            let left = runner.options.lock_wait.saturating_sub(started.elapsed());
+            let sql = statements::acquire_lock(
+                &token,
+                operation,
+                &runner.options.client,
+                lease,
+                left.max(Duration::from_millis(1)),
+            );
+            let taken = c
                 .client
-                .simple_query(&sql)
-                .inspect_err(|_| ledger::rollback(&mut c.client))
-                .map_err(RunError::db(&database, "taking the migration lock"))?;
+                .simple_query(Some(left + runner.round_trip()), &sql);
+            let rows = match taken {
+                Ok(rows) => rows,
+                Err(e)
+                    if e.db().and_then(postgres::Error::code)
+                        == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) =>
+                {
+                    c.client.rollback(runner.quick());
+                    Vec::new()
+                }
+                Err(e) => {
+                    c.client.rollback(runner.quick());
+                    return Err(RunError::db(&database, "taking the migration lock")(e));
+                }
+            };
             let row = rows.iter().find_map(|m| match m {
                 postgres::SimpleQueryMessage::Row(r) => Some((
                     r.get(0).map(str::to_string),
@@ -95,7 +118,7 @@ impl<'c> RunLock<'c> {
                     ));
                 }
                 tracing::debug!(database = %database, waited_ms = started.elapsed().as_millis() as u64, "migration lock taken");
-                let heartbeat = Heartbeat::start(runner, &token, lease);
+                let heartbeat = Heartbeat::start(runner, c.index, &token, lease);
                 c.held = Some(Held {
                     token: token.clone(),
                     beat: Arc::clone(&heartbeat.beat),
@@ -104,11 +127,16 @@ impl<'c> RunLock<'c> {
                     c,
                     token,
                     heartbeat,
+                    round_trip: runner.round_trip(),
                 });
             }
             let waited = started.elapsed();
             if waited >= runner.options.lock_wait {
-                let holder = ledger::read_lock(&mut c.client).ok().flatten();
+                let holder = c
+                    .client
+                    .with(runner.quick(), ledger::read_lock)
+                    .ok()
+                    .flatten();
                 return Err(RunError::Locked {
                     database,
                     holder: holder.filter(|h| h.held).map(|h| h.describe()),
@@ -140,10 +168,10 @@ impl Drop for RunLock<'_> {
     fn drop(&mut self) {
         self.heartbeat.stop();
         if !self.c.client.is_closed() {
-            let _ = self
-                .c
-                .client
-                .batch_execute(&statements::release_lock(&self.token));
+            let _ = self.c.client.batch_execute(
+                Some(self.round_trip),
+                &statements::release_lock(&self.token),
+            );
         }
         self.c.held = None;
         tracing::debug!(database = %self.c.identity.database, "migration lock released");
@@ -169,7 +197,7 @@ struct Heartbeat {
 }
 
 impl Heartbeat {
-    fn start(runner: &Runner<'_>, token: &str, lease: Duration) -> Heartbeat {
+    fn start(runner: &Runner<'_>, host: usize, token: &str, lease: Duration) -> Heartbeat {
         let beat = Arc::new(Beat {
             state: Mutex::new(BeatState {
                 renewed: Instant::now(),
@@ -178,13 +206,15 @@ impl Heartbeat {
             wake: Condvar::new(),
         });
         let every = (lease / 5).max(Duration::from_millis(50));
-        let connect = runner.client_connector();
+        // The host the run reached: the lock lives in its database.
+        let dialer = runner.dialer();
+        let round_trip = runner.quick();
         let renew = statements::renew_lock(token);
         let shared = Arc::clone(&beat);
         let spawned = std::thread::Builder::new()
             .name("wdh-migrate-heartbeat".into())
             .spawn(move || {
-                let mut client: Option<postgres::Client> = None;
+                let mut client: Option<super::session::Session> = None;
                 loop {
                     {
                         let Ok(guard) = shared.state.lock() else {
@@ -203,12 +233,15 @@ impl Heartbeat {
                             continue;
                         }
                     }
-                    if client.as_ref().is_none_or(postgres::Client::is_closed) {
-                        client = connect().ok();
+                    if client
+                        .as_ref()
+                        .is_none_or(super::session::Session::is_closed)
+                    {
+                        client = dialer.reopen(host).ok();
                     }
                     let renewed = client
                         .as_mut()
-                        .and_then(|c| c.simple_query(&renew).ok())
+                        .and_then(|c| c.simple_query(round_trip, &renew).ok())
                         .and_then(|m| ledger::single(&m));
                     match renewed {
                         Some(_) => {
@@ -246,9 +279,7 @@ impl Runner<'_> {
         operation: &str,
         f: impl FnOnce(&Self, &mut Connected) -> Result<T, RunError>,
     ) -> Result<T, RunError> {
-        let database = c.identity.database.clone();
-        c.ensure_ledger(self.options.lock_wait)
-            .map_err(RunError::db(&database, "creating the ledger"))?;
+        c.ensure_ledger(self.options.lock_wait, self.round_trip())?;
         let mut lock = RunLock::acquire(self, c, operation)?;
         f(self, &mut lock)
     }

@@ -15,6 +15,7 @@ impl Runner<'_> {
         self.judge_claim(&Operation::Mark { from: None, to })?;
         let mut c = self.connect_with(true)?;
         on(Event::Connected(&c.identity));
+        c.require_writable("store the environment marker")?;
         let current = c.identity.marker;
         let early = AuditEntry {
             operation: "mark".into(),
@@ -36,7 +37,8 @@ impl Runner<'_> {
             let override_used = runner.judge_live(c, &Operation::Mark { from, to }, &audit, on)?;
             let sql =
                 statements::set_marker(&c.identity.database, to.environment.as_str(), to.locked);
-            let outcome = c.client.batch_execute(&sql).map_err(RunError::db(
+            let limit = Some(runner.options.lock_wait + runner.round_trip());
+            let outcome = c.client.batch_execute(limit, &sql).map_err(RunError::db(
                 &c.identity.database,
                 "storing the environment marker (it needs the database's owner or a superuser)",
             ));

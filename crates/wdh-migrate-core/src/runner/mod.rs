@@ -26,6 +26,7 @@ use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
 mod adopt;
+mod connect;
 mod dry_run;
 mod error;
 mod live;
@@ -33,12 +34,14 @@ mod lock;
 mod mark;
 mod pending;
 mod retry;
+mod session;
 mod status;
 mod step;
 mod watch;
 
 pub use crate::ledger::statements::LOCK_KEY;
 pub use adopt::{AdoptReport, BaselineReport, Marked};
+pub use connect::HostFailure;
 pub use dry_run::{DryRun, DryRunStep};
 pub use error::{Fate, LockReport, MigrationFailure, RunError};
 pub use live::Connected;
@@ -65,7 +68,11 @@ pub struct RunOptions {
     pub policy: SafetyPolicy,
     /// The override of the production guard, as the caller read it.
     pub override_: Override,
-    /// Connection timeout.
+    /// How long one login may take (TCP connect, TLS, authentication and
+    /// the first query), per host; also the limit of each round trip of
+    /// wdh-migrate's own statements, and the margin over the statement
+    /// timeout of a migration's message. A `connect_timeout` in the
+    /// connection string wins.
     pub connect_timeout: Duration,
     /// The run lock's lease: a run that has not renewed it for this long
     /// (killed, or cut off from the server) no longer holds the lock.
@@ -270,6 +277,7 @@ impl<'t> Runner<'t> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         on(Event::Connected(&c.identity));
+        c.require_writable("upgrade")?;
         let database = c.identity.database.clone();
         // Fast path: nothing pending needs neither the lock nor a write.
         let state = self.read_ledger(c, false, set.layout)?;
@@ -333,6 +341,7 @@ impl<'t> Runner<'t> {
         let op = downgrade_operation(to);
         self.judge_claim(&op)?;
         on(Event::Connected(&c.identity));
+        c.require_writable("downgrade")?;
         let database = c.identity.database.clone();
         let audit = AuditEntry {
             operation: "downgrade".into(),
@@ -429,14 +438,39 @@ impl<'t> Runner<'t> {
             let t = Instant::now();
             let outcome = self.run_step(c, state, m, plan.direction, on);
             let elapsed = t.elapsed();
-            if let Err(mut failure) = outcome {
-                failure.completed_before = ran
+            if let Err(failure) = outcome {
+                let completed_before: Vec<String> = ran
                     .iter()
                     .map(|(v, n, _): &(String, String, f64)| format!("{v}_{n}"))
                     .collect();
-                let failure = RunError::Migration {
-                    database: database.clone(),
-                    failure,
+                let failure = match failure {
+                    step::StepFailure::Failed(mut failure) => {
+                        failure.completed_before = completed_before;
+                        RunError::Migration {
+                            database: database.clone(),
+                            failure,
+                        }
+                    }
+                    step::StepFailure::Silent { silent, sent } if sent.migration => {
+                        RunError::OutcomeUnknown {
+                            database: database.clone(),
+                            host: silent.host,
+                            migration: format!("{}_{}", m.version, m.name),
+                            direction: plan.direction,
+                            waited_ms: error::millis(silent.waited),
+                            bounded: sent.bounded,
+                            completed_before,
+                        }
+                    }
+                    step::StepFailure::Silent { silent, .. } => RunError::Silent {
+                        database: database.clone(),
+                        host: silent.host,
+                        action: format!(
+                            "opening the transaction of migration {}_{} (nothing of it was sent)",
+                            m.version, m.name
+                        ),
+                        waited_ms: error::millis(silent.waited),
+                    },
                 };
                 for note in std::mem::take(&mut c.notes) {
                     on(Event::Warning(&note));
@@ -492,7 +526,10 @@ impl<'t> Runner<'t> {
         self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
-        let (report, verdict) = self.dry_check(&mut c, &plan)?;
+        let (report, mut verdict) = self.dry_check(&mut c, &plan)?;
+        if let Err(e) = c.require_writable("upgrade") {
+            verdict = format!("would be refused: {e}");
+        }
         let mut d = dry_run::dry_run(c.identity, &state, &plan, verdict, &self.options);
         d.findings = report.findings;
         Ok(d)
@@ -523,6 +560,10 @@ impl<'t> Runner<'t> {
             Ok(Decision::Refuse(r)) => format!("would be refused: {}", r.render(self.spelling)),
             Err(e) => format!("would fail: {}", e.render(self.spelling)),
         };
+        let verdict = match c.require_writable("downgrade") {
+            Ok(()) => verdict,
+            Err(e) => format!("would be refused: {e}"),
+        };
         Ok(dry_run::dry_run(
             c.identity,
             &state,
@@ -538,20 +579,27 @@ impl<'t> Runner<'t> {
         let state = self.read_ledger(&mut c, true, set.layout)?;
         let database = c.identity.database.clone();
         let lock = if c.identity.lock_table_exists {
-            ledger::read_lock(&mut c.client)
+            c.client
+                .with(self.quick(), ledger::read_lock)
                 .map_err(RunError::db(&database, "reading the migration lock"))?
         } else {
             None
         };
-        let invalid_indexes = ledger::invalid_indexes(&mut c.client);
-        if let Ok(m) = c.client.simple_query("SELECT pg_catalog.pg_backend_pid()") {
+        let invalid_indexes = c
+            .client
+            .with(self.quick(), |client| Ok(ledger::invalid_indexes(client)))
+            .map_err(RunError::db(&database, "reading the invalid indexes"))?;
+        if let Ok(m) = c
+            .client
+            .simple_query(self.quick(), "SELECT pg_catalog.pg_backend_pid()")
+        {
             if let Some(pid) = ledger::single(&m).and_then(|p| p.parse().ok()) {
                 c.saw_pid(pid);
             }
         }
         let extra = status::Extra {
             lock,
-            pooling: c.pooling(self.tcp_port()),
+            pooling: c.pooling(self.tcp_port(&c)),
             invalid_indexes,
         };
         Ok(status::status(

@@ -100,12 +100,13 @@ impl Runner<'_> {
                 live: true,
             })
             .collect();
-        lint::against(
-            &mut c.client,
-            c.identity.server_version,
-            &jobs,
-            self.options.lint,
-        )
+        {
+            let limit = Some(self.round_trip() * 3);
+            let client = &mut c.client;
+            lint::against_with(c.identity.server_version, &jobs, self.options.lint, |q| {
+                client.with(limit, move |client| q.read(client))
+            })
+        }
         .map_err(RunError::db(
             &c.identity.database,
             "reading the sizes of the tables the pending migrations change",
@@ -317,12 +318,13 @@ impl Runner<'_> {
                 });
             }
         }
-        let mut report = lint::against(
-            &mut c.client,
-            c.identity.server_version,
-            &jobs,
-            self.options.lint,
-        )
+        let mut report = {
+            let limit = Some(self.round_trip() * 3);
+            let client = &mut c.client;
+            lint::against_with(c.identity.server_version, &jobs, self.options.lint, |q| {
+                client.with(limit, move |client| q.read(client))
+            })
+        }
         .map_err(RunError::db(
             &c.identity.database,
             "reading the sizes of the tables the migrations change",

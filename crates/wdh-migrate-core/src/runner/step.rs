@@ -14,6 +14,12 @@
 //! statements there), its progress recorded after each; a failure is
 //! recorded with how many statements took effect.
 //!
+//! Every message waits for its answer at most as long as it may take
+//! ([`super::session`]): wdh-migrate's own statements a round trip, a
+//! migration's the statement timeout per statement plus a round trip. A
+//! connection that goes silent is given up, and the step says whether the
+//! migration's SQL had been sent (then its outcome is unknown).
+//!
 //! Both run under the run's lock schedule ([`super::retry`]): a migration
 //! that cannot get a lock within its attempt's `lock_timeout` is rolled
 //! back (or, outside a transaction, cancelled by the lock watch,
@@ -30,6 +36,7 @@ use crate::sql::{ConcurrentIndex, Rerun, TransactionControl};
 
 use super::error::{Fate, LockReport};
 use super::retry::{human, Attempts};
+use super::session::{CallError, Session, Silent};
 use super::watch::{Backend, LockWatch, Seen};
 use super::{Connected, Event, MigrationFailure, Runner};
 
@@ -39,11 +46,49 @@ const LOCK_NOT_AVAILABLE: &str = "55P03";
 const QUERY_CANCELED: &str = "57014";
 
 /// Why a step failed: a failure with what the server said, or a database
-/// error (none: the migration has no script in that direction).
+/// error (none: the migration has no script in that direction), or no
+/// answer in time.
 enum StepError {
     Failure(Box<MigrationFailure>),
     Db(Option<postgres::Error>),
+    Silent(Silent, Sent),
 }
+
+/// Whether the migration's own SQL had reached the server when the
+/// connection went silent, and whether its wait was bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sent {
+    pub(super) migration: bool,
+    pub(super) bounded: bool,
+}
+
+/// Why a step failed, for the run.
+pub(super) enum StepFailure {
+    /// It failed; the server says why and what became of it.
+    Failed(Box<MigrationFailure>),
+    /// The server sent no answer in time; the connection is given up.
+    Silent {
+        /// The host and the wait.
+        silent: Silent,
+        /// What had been sent.
+        sent: Sent,
+    },
+}
+
+impl StepError {
+    fn from_call(e: CallError, sent: Sent) -> StepError {
+        match e {
+            CallError::Db(e) => StepError::Db(Some(e)),
+            CallError::Silent(s) => StepError::Silent(s, sent),
+        }
+    }
+}
+
+/// Before the migration's SQL is sent.
+const NOTHING_SENT: Sent = Sent {
+    migration: false,
+    bounded: true,
+};
 
 /// A transactional migration to run.
 #[derive(Clone, Copy)]
@@ -109,13 +154,15 @@ enum Leftover {
     /// Dropping its INVALID index waited too long for a lock and was
     /// cancelled: the attempt timed out.
     Blocked(postgres::Error, Seen),
+    /// The server sent no answer to the drop in time.
+    Silent(Silent),
 }
 
 /// The rows of a query whose rows are a name and a `t`/`f` (empty when it
-/// fails).
-fn rows_of(c: &mut Connected, sql: &str) -> Vec<(String, bool)> {
+/// fails), within `limit`.
+fn rows_of(c: &mut Connected, limit: Option<Duration>, sql: &str) -> Vec<(String, bool)> {
     c.client
-        .simple_query(sql)
+        .simple_query(limit, sql)
         .map(|m| {
             m.into_iter()
                 .filter_map(|m| match m {
@@ -196,7 +243,7 @@ impl Runner<'_> {
         m: &Migration,
         direction: Direction,
         on: &mut dyn FnMut(Event<'_>),
-    ) -> Result<(), Box<MigrationFailure>> {
+    ) -> Result<(), StepFailure> {
         let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
             Some(script) if script.no_transaction => {
@@ -218,9 +265,37 @@ impl Runner<'_> {
             None => Err(StepError::Db(None)),
         };
         outcome.map_err(|e| match e {
-            StepError::Failure(f) => f,
-            StepError::Db(e) => Box::new(failure_from(m, direction, e.as_ref(), None, None)),
+            StepError::Failure(f) => StepFailure::Failed(f),
+            StepError::Db(e) => {
+                StepFailure::Failed(Box::new(failure_from(m, direction, e.as_ref(), None, None)))
+            }
+            StepError::Silent(silent, sent) => StepFailure::Silent { silent, sent },
         })
+    }
+
+    /// The limit of a message that runs `script`'s statements.
+    fn script_limit(&self, script: &Script) -> (Option<Duration>, Sent) {
+        let limit = self.migration_limit(script.statements().len());
+        (
+            limit,
+            Sent {
+                migration: true,
+                bounded: limit.is_some(),
+            },
+        )
+    }
+
+    /// The limit of one statement of a no-transaction migration, and what
+    /// a silence then means.
+    fn statement_limit(&self) -> (Option<Duration>, Sent) {
+        let limit = self.migration_limit(1);
+        (
+            limit,
+            Sent {
+                migration: true,
+                bounded: limit.is_some(),
+            },
+        )
     }
 
     /// Runs a transactional migration under the run's lock schedule: when
@@ -246,7 +321,7 @@ impl Runner<'_> {
         let mut watch: Option<LockWatch> = schedule
             .budget
             .is_zero()
-            .then(|| LockWatch::start(self, c.identity.server_version));
+            .then(|| LockWatch::start(self, c.index, c.identity.server_version));
         let mut waited_for: Option<String> = None;
         loop {
             let timeout = attempts.timeout();
@@ -277,7 +352,7 @@ impl Runner<'_> {
             });
             std::thread::sleep(retry.pause);
             if watch.is_none() {
-                watch = Some(LockWatch::start(self, c.identity.server_version));
+                watch = Some(LockWatch::start(self, c.index, c.identity.server_version));
             }
         }
     }
@@ -306,11 +381,11 @@ impl Runner<'_> {
             lock_timeout,
             self.options.statement_timeout,
         );
-        let opened = match c.client.simple_query(&prologue) {
+        let opened = match c.client.simple_query(self.quick(), &prologue) {
             Ok(opened) => opened,
             Err(e) => {
-                ledger::rollback(&mut c.client);
-                return (Err(StepError::Db(Some(e))), Seen::default());
+                c.client.rollback(self.quick());
+                return (Err(StepError::from_call(e, NOTHING_SENT)), Seen::default());
             }
         };
         let (xid, pid) = opened
@@ -343,18 +418,20 @@ impl Runner<'_> {
             }
             _ => None,
         };
-        let sent = c.client.batch_execute(&message);
+        let (limit, sent) = self.script_limit(script);
+        let answer = c.client.batch_execute(limit, &message);
         let seen = watched.map(LockWatch::end).unwrap_or_default();
-        let e = match sent {
+        let e = match answer {
             Ok(()) => {
                 if let Some(held) = &c.held {
                     held.renewed();
                 }
                 return (Ok(()), seen);
             }
-            Err(e) => e,
+            Err(CallError::Silent(s)) => return (Err(StepError::Silent(s, sent)), seen),
+            Err(CallError::Db(e)) => e,
         };
-        ledger::rollback(&mut c.client);
+        c.client.rollback(self.quick());
         let fate = self.fate_of(c, &xid);
         let sql = script.executable_sql();
         let line_col = e.as_db_error().and_then(position).and_then(|p| {
@@ -370,13 +447,16 @@ impl Runner<'_> {
                  without the ledger row, the rest was rolled back ({}; SQLSTATE {})",
                 failure.file, failure.message, failure.code
             );
-            let recorded = c.client.batch_execute(&statements::record_partial(
-                version,
-                &m.name,
-                direction.as_str(),
-                script.statements().len(),
-                &self.target.scrub(&error),
-            ));
+            let recorded = c.client.batch_execute(
+                self.quick(),
+                &statements::record_partial(
+                    version,
+                    &m.name,
+                    direction.as_str(),
+                    script.statements().len(),
+                    &self.target.scrub(&error),
+                ),
+            );
             if let Err(e) = recorded {
                 tracing::warn!(error = %crate::causes::describe(&e), "recording the partial migration failed");
             }
@@ -385,7 +465,8 @@ impl Runner<'_> {
     }
 
     /// What became of transaction `xid` after a failure: asked on the run's
-    /// connection, or on a new one when that one is gone. A transaction
+    /// connection, or on a new one to the same host (the transaction's
+    /// server) when that one is gone. A transaction
     /// the script prepared (`PREPARE TRANSACTION`) is neither committed
     /// nor rolled back and would keep the migration's changes and their
     /// locks: it is rolled back (`ROLLBACK PREPARED`), and said.
@@ -393,15 +474,16 @@ impl Runner<'_> {
         let Ok(xid) = xid.parse::<i64>() else {
             return Fate::Unknown;
         };
-        let ask = |client: &mut postgres::Client, sql: &str| {
+        let quick = self.quick();
+        let ask = |client: &mut Session, sql: &str| {
             client
-                .simple_query(sql)
+                .simple_query(quick, sql)
                 .ok()
                 .and_then(|m| ledger::single(&m))
         };
         let mut fresh;
         let client = if c.client.is_closed() {
-            let Ok(new) = (self.client_connector())() else {
+            let Ok(new) = self.dialer().reopen(c.index) else {
                 return Fate::Unknown;
             };
             fresh = new;
@@ -415,7 +497,7 @@ impl Runner<'_> {
             if let Some(gid) = ask(client, &statements::prepared_transaction(xid)) {
                 let rollback = statements::rollback_prepared(&gid);
                 let gid = crate::sql::quote_literal(&gid);
-                note = Some(match client.batch_execute(&rollback) {
+                note = Some(match client.batch_execute(quick, &rollback) {
                     Ok(()) => format!(
                         "the script prepared the migration's transaction (PREPARE TRANSACTION {gid}); it was rolled back ({rollback})"
                     ),
@@ -465,16 +547,20 @@ impl Runner<'_> {
         let token = c.held.as_ref().map(|h| h.token.clone());
         let t = Instant::now();
         c.client
-            .batch_execute(&format!(
-                "{};{}",
-                statements::NO_TRANSACTION_SESSION,
-                statements::record_started(version, &m.name, direction.as_str(), total, resume)
-            ))
-            .map_err(|e| StepError::Db(Some(e)))?;
+            .batch_execute(
+                self.quick(),
+                &format!(
+                    "{};{}",
+                    statements::NO_TRANSACTION_SESSION,
+                    statements::record_started(version, &m.name, direction.as_str(), total, resume)
+                ),
+            )
+            .map_err(|e| StepError::from_call(e, NOTHING_SENT))?;
+        let (_, sent) = self.statement_limit();
         let watch = self
             .options
             .lock_timeout
-            .map(|_| LockWatch::start(self, c.identity.server_version));
+            .map(|_| LockWatch::start(self, c.index, c.identity.server_version));
         // Inside a transaction the script opens itself, a cancelled
         // statement would abort it: such statements are not watched.
         let mut in_transaction = false;
@@ -494,8 +580,12 @@ impl Runner<'_> {
                 index: i,
                 total,
             };
-            if let Err(failure) = self.run_statement(c, m, direction, &at, prior, watch, on) {
-                return Err(self.no_transaction_failed(c, version, *failure, total));
+            match self.run_statement(c, m, direction, &at, prior, watch, on) {
+                Ok(()) => {}
+                Err(StepError::Failure(failure)) => {
+                    return Err(self.no_transaction_failed(c, version, *failure, total))
+                }
+                Err(e) => return Err(e),
             }
             match control {
                 Some(TransactionControl::Begin) => in_transaction = true,
@@ -512,10 +602,14 @@ impl Runner<'_> {
             if let Some(token) = &token {
                 progress.push_str(&statements::renew_lock(token));
             }
-            let still_held = c.client.simple_query(&progress).map_err(|e| {
-                let failure = failure_from(m, direction, Some(&e), None, Some((i + 1, total)));
-                self.no_transaction_failed(c, version, failure, total)
-            })?;
+            let still_held = match c.client.simple_query(self.quick(), &progress) {
+                Ok(rows) => rows,
+                Err(CallError::Silent(s)) => return Err(StepError::Silent(s, sent)),
+                Err(CallError::Db(e)) => {
+                    let failure = failure_from(m, direction, Some(&e), None, Some((i + 1, total)));
+                    return Err(self.no_transaction_failed(c, version, failure, total));
+                }
+            };
             if token.is_some() {
                 if ledger::single(&still_held).is_none() {
                     let mut failure = failure_from(m, direction, None, None, Some((i + 1, total)));
@@ -537,13 +631,18 @@ impl Runner<'_> {
             true,
             Some(ms),
         );
-        c.client
-            .batch_execute(&statements::finish_no_transaction(&record, version))
-            .map_err(|e| {
+        match c.client.batch_execute(
+            self.quick(),
+            &statements::finish_no_transaction(&record, version),
+        ) {
+            Ok(()) => Ok(()),
+            Err(CallError::Silent(s)) => Err(StepError::Silent(s, sent)),
+            Err(CallError::Db(e)) => {
                 // Every statement ran; only the ledger update failed.
                 let failure = failure_from(m, direction, Some(&e), None, Some((total, total)));
-                self.no_transaction_failed(c, version, failure, total)
-            })
+                Err(self.no_transaction_failed(c, version, failure, total))
+            }
+        }
     }
 
     /// Runs one statement of a no-transaction script, alone, in the
@@ -567,7 +666,8 @@ impl Runner<'_> {
         mut prior: Option<Prior<'a>>,
         watch: Option<&LockWatch>,
         on: &mut dyn FnMut(Event<'_>),
-    ) -> Result<(), Box<MigrationFailure>> {
+    ) -> Result<(), StepError> {
+        let (limit, sent) = self.statement_limit();
         let rerun = match watch {
             Some(_) => crate::sql::rerun(&at.stmt.sql),
             None => Rerun::Unsafe("it is not watched"),
@@ -612,12 +712,13 @@ impl Runner<'_> {
                     Leftover::TookEffect => return Ok(()),
                     Leftover::None => {}
                     Leftover::Blocked(e, s) => {
-                        outcome = Err(e);
+                        outcome = Err(CallError::Db(e));
                         seen = s;
                         ran = false;
                         // Dropped on the next attempt.
                         prior = Some(p);
                     }
+                    Leftover::Silent(s) => return Err(StepError::Silent(s, sent)),
                 }
             }
             if ran {
@@ -625,16 +726,20 @@ impl Runner<'_> {
                 // exactly one statement of it or none. An explicit statement
                 // (a block the file keeps whole) goes as one simple-protocol
                 // message, which the server runs as one implicit transaction.
-                (outcome, seen) = self.watched(c, watched, &at.stmt.sql, |client| {
-                    if at.stmt.explicit {
-                        client.batch_execute(&at.stmt.sql)
+                let explicit = at.stmt.explicit;
+                let text = at.stmt.sql.clone();
+                (outcome, seen) = self.watched(c, watched, limit, &at.stmt.sql, move |client| {
+                    if explicit {
+                        client.batch_execute(&text)
                     } else {
-                        client.query_typed(at.stmt.sql.as_str(), &[]).map(drop)
+                        client.query_typed(&text, &[]).map(drop)
                     }
                 });
             }
-            let Err(e) = outcome else {
-                return Ok(());
+            let e = match outcome {
+                Ok(()) => return Ok(()),
+                Err(CallError::Silent(s)) => return Err(StepError::Silent(s, sent)),
+                Err(CallError::Db(e)) => e,
             };
             let code = e.as_db_error().map(|d| d.code().code().to_string());
             let cancelled = seen.cancelled && code.as_deref() == Some(QUERY_CANCELED);
@@ -652,11 +757,11 @@ impl Runner<'_> {
                 );
             }
             let Some(attempts) = attempts.as_mut().filter(|_| timed_out) else {
-                return Err(Box::new(failure));
+                return Err(StepError::Failure(Box::new(failure)));
             };
             let Some(retry) = attempts.next() else {
                 failure.lock = Some(lock_report(attempts, waited_for, cancelled));
-                return Err(Box::new(failure));
+                return Err(StepError::Failure(Box::new(failure)));
             };
             on(Event::Retrying {
                 migration: m,
@@ -678,14 +783,16 @@ impl Runner<'_> {
         }
     }
 
-    /// Runs `sql` with `run`, watched with its `lock_timeout` when given.
-    fn watched<T>(
+    /// Runs `sql` with `run`, waiting at most `limit` for it, watched with
+    /// its `lock_timeout` when given.
+    fn watched<T: Send + 'static>(
         &self,
         c: &mut Connected,
         watch: Option<(&LockWatch, Duration)>,
+        limit: Option<Duration>,
         sql: &str,
-        run: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
-    ) -> (Result<T, postgres::Error>, Seen) {
+        run: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> (Result<T, CallError>, Seen) {
         if let Some((w, timeout)) = watch {
             let hint = c.pids.last().copied().unwrap_or(c.identity.backend_pid);
             w.begin(
@@ -697,7 +804,7 @@ impl Runner<'_> {
                 Some(timeout),
             );
         }
-        let outcome = run(&mut c.client);
+        let outcome = c.client.with(limit, run);
         let seen = watch.map(|(w, _)| w.end()).unwrap_or_default();
         (outcome, seen)
     }
@@ -709,7 +816,7 @@ impl Runner<'_> {
         schema: Option<&str>,
         table: &str,
     ) -> Vec<(String, bool)> {
-        rows_of(c, &statements::table_indexes(schema, table))
+        rows_of(c, self.quick(), &statements::table_indexes(schema, table))
     }
 
     /// Before an index build runs again after its `prior` failure (or
@@ -732,7 +839,7 @@ impl Runner<'_> {
     ) -> Leftover {
         let build = crate::sql::concurrent_index(statement);
         let found: Vec<(String, bool)> = match (statements::index_leftovers(statement), &build) {
-            (Some(find), _) => rows_of(c, &find),
+            (Some(find), _) => rows_of(c, self.quick(), &find),
             (
                 None,
                 Some(ConcurrentIndex::Create {
@@ -763,14 +870,18 @@ impl Runner<'_> {
                 continue;
             }
             let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {index}");
+            let sql = drop.clone();
             let (dropped, seen) =
-                self.watched(c, watch, &drop, |client| client.batch_execute(&drop));
+                self.watched(c, watch, self.migration_limit(1), &drop, move |client| {
+                    client.batch_execute(&sql)
+                });
             let note = match dropped {
                 Ok(()) => format!(
                     "dropped the INVALID index {index} that the interrupted statement left behind; the statement builds it again"
                 ),
-                Err(e) if seen.cancelled => return Leftover::Blocked(e, seen),
-                Err(e) => format!(
+                Err(CallError::Silent(s)) => return Leftover::Silent(s),
+                Err(CallError::Db(e)) if seen.cancelled => return Leftover::Blocked(e, seen),
+                Err(CallError::Db(e)) => format!(
                     "could not drop the INVALID index {index} left behind: {}",
                     self.target.scrub(&crate::causes::describe(&e))
                 ),
@@ -792,25 +903,36 @@ impl Runner<'_> {
         mut failure: MigrationFailure,
         total: usize,
     ) -> StepError {
-        ledger::rollback(&mut c.client);
-        let done = crate::ledger::statements_done(&mut c.client, version);
+        let quick = self.quick();
+        c.client.rollback(quick);
+        let v = version.to_owned();
+        let done = c
+            .client
+            .with(quick, move |client| {
+                Ok(crate::ledger::statements_done(client, &v))
+            })
+            .ok()
+            .flatten();
         if let (Some(done), Some((ran, _))) = (done, failure.partial) {
             // All ran but the ledger update: keep "all"; otherwise trust the ledger.
             if ran < total {
                 failure.partial = Some((done, total));
             }
         }
-        failure.invalid_indexes = crate::ledger::invalid_indexes(&mut c.client);
+        failure.invalid_indexes = c
+            .client
+            .with(quick, |client| Ok(crate::ledger::invalid_indexes(client)))
+            .unwrap_or_default();
         // Only what the server said: the repair steps are added where shown.
         let place = match failure.line_col {
             Some((l, col)) => format!("{}:{l}:{col}", failure.file),
             None => failure.file.clone(),
         };
         let error = format!("{place}: {} (SQLSTATE {})", failure.message, failure.code);
-        let _ = c.client.batch_execute(&statements::record_failed(
-            version,
-            &self.target.scrub(&error),
-        ));
+        let _ = c.client.batch_execute(
+            quick,
+            &statements::record_failed(version, &self.target.scrub(&error)),
+        );
         StepError::Failure(Box::new(failure))
     }
 }

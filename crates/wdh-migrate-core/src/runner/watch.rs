@@ -16,6 +16,11 @@
 //! reaches whichever statement its client runs by then, and PgBouncer 1.18
 //! exits on a cancel request whose client closes first, as
 //! tokio-postgres's does.
+//!
+//! Its connection goes to the host the run reached, opened as the run's
+//! are (TLS, password, connect timeout), and each of its round trips waits
+//! at most a round trip's limit: a silent server never holds it (nor a
+//! statement's end, which waits for a cancel being sent) for longer.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -25,7 +30,9 @@ use postgres::Client;
 
 use crate::ledger::statements;
 
+use super::connect::Dialer;
 use super::retry::human;
+use super::session::Session;
 use super::Runner;
 
 /// The longest pause between two looks.
@@ -91,14 +98,26 @@ pub(super) struct LockWatch {
 }
 
 impl LockWatch {
-    /// A watch for the statements of a run's connection.
-    pub(super) fn start(runner: &Runner<'_>, server_version: i32) -> Self {
+    /// A watch for the statements of a run's connection, which reached
+    /// host `host` of the target.
+    pub(super) fn start(runner: &Runner<'_>, host: usize, server_version: i32) -> Self {
         let shared = Arc::new(Shared::default());
-        let connect = runner.client_connector();
+        let dialer = runner.dialer();
+        let limit = runner.quick();
+        let application = runner.application_name();
         let thread = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("wdh-migrate-lock-watch".into())
-            .spawn(move || watch(&thread, &connect, server_version));
+            .spawn(move || {
+                let run = Run {
+                    dialer,
+                    host,
+                    round_trip: limit,
+                    application,
+                    server_version,
+                };
+                watch(&thread, &run);
+            });
         if spawned.is_err() {
             tracing::warn!(
                 "could not start the lock watch thread; lock waits outside a transaction are not bounded"
@@ -167,12 +186,21 @@ struct Wait {
     waited: Option<Duration>,
 }
 
-fn watch(
-    shared: &Shared,
-    connect: &dyn Fn() -> Result<Client, postgres::Error>,
+/// How the watch reaches the run's server, and what it knows of the run.
+struct Run {
+    dialer: Dialer,
+    /// The host of the target the run reached.
+    host: usize,
+    round_trip: Option<Duration>,
+    /// The `application_name` of the run's connections, which tells its
+    /// server processes from others.
+    application: String,
     server_version: i32,
-) {
-    let mut client: Option<Client> = None;
+}
+
+fn watch(shared: &Shared, run: &Run) {
+    let round_trip = run.round_trip;
+    let mut client: Option<Session> = None;
     loop {
         let (generation, backend) = {
             let Some(mut s) = shared.lock() else {
@@ -203,15 +231,25 @@ fn watch(
             w.next_look = Instant::now() + w.interval;
             (w.generation, w.backend.clone())
         };
-        if client.as_ref().is_none_or(Client::is_closed) {
-            client = connect()
-                .inspect_err(|e| tracing::debug!(error = %e, "the lock watch could not connect"))
+        if client.as_ref().is_none_or(Session::is_closed) {
+            client = run
+                .dialer
+                .reopen(run.host)
+                .inspect_err(|e| {
+                    tracing::debug!(host = %e.host, error = %e.reason, "the lock watch could not connect");
+                })
                 .ok();
         }
         let Some(c) = client.as_mut() else {
             continue;
         };
-        let wait = look(c, &backend, server_version);
+        let (application, server_version) = (run.application.clone(), run.server_version);
+        let wait = c
+            .with(round_trip, move |client| {
+                Ok(look(client, &backend, &application, server_version))
+            })
+            .ok()
+            .flatten();
         let Some(mut s) = shared.lock() else {
             return;
         };
@@ -242,12 +280,15 @@ fn watch(
         }
         // Still under the lock, so the statement's end waits for the
         // cancel, which only a statement still waiting for this lock gets.
-        let cancelled = c
-            .query_typed(
-                statements::CANCEL_LOCK_WAIT,
-                &[(&wait.pid, Type::INT4), (&wait.lock, Type::TEXT)],
-            )
-            .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)));
+        let (pid, lock) = (wait.pid, wait.lock.clone());
+        let cancelled = c.with(round_trip, move |client| {
+            client
+                .query_typed(
+                    statements::CANCEL_LOCK_WAIT,
+                    &[(&pid, Type::INT4), (&lock, Type::TEXT)],
+                )
+                .map(|rows| rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+        });
         match cancelled {
             Ok(true) => {
                 w.seen.cancelled = true;
@@ -261,14 +302,19 @@ fn watch(
     }
 }
 
-/// The lock the statement waits for, if it waits.
-fn look(c: &mut Client, backend: &Backend, server_version: i32) -> Option<Wait> {
+/// The lock the statement waits for, if it waits; `application` is the
+/// run's `application_name`.
+fn look(c: &mut Client, backend: &Backend, application: &str, server_version: i32) -> Option<Wait> {
     let pid = match backend {
         Backend::Pid(pid) => *pid,
         Backend::Running { hint, sql } => c
             .query_typed_opt(
                 statements::RUNNING_STATEMENT,
-                &[(sql, Type::TEXT), (hint, Type::INT4)],
+                &[
+                    (sql, Type::TEXT),
+                    (hint, Type::INT4),
+                    (&application, Type::TEXT),
+                ],
             )
             .ok()
             .flatten()?

@@ -3,60 +3,37 @@
 
 use std::fmt;
 
-use postgres::config::Host;
-
+use super::hosts::HostEntry;
 use super::Target;
-
-/// The port PostgreSQL listens on unless told otherwise.
-const DEFAULT_PORT: u16 = 5432;
 
 impl Target {
     /// The hosts the target connects to, e.g. `db1:5432` or
     /// `/run/postgresql (unix socket)`; several hosts are separated by `, `.
     pub fn hosts_display(&self) -> String {
-        let hosts = self.config.get_hosts();
-        let addrs = self.config.get_hostaddrs();
-        let ports = self.config.get_ports();
-        let count = hosts.len().max(addrs.len());
-        if count == 0 {
+        let hosts = self.hosts();
+        if hosts.is_empty() {
             return "no host given".to_owned();
         }
-        let mut parts = Vec::with_capacity(count);
-        for i in 0..count {
-            let port = ports
-                .get(i)
-                .or_else(|| ports.first())
-                .copied()
-                .unwrap_or(DEFAULT_PORT);
-            let addr = addrs.get(i);
-            let part = match (hosts.get(i), addr) {
-                (Some(Host::Tcp(name)), None) => format!("{}:{port}", bracket_ipv6(name)),
-                (Some(Host::Tcp(name)), Some(addr)) => {
-                    format!("{}:{port} (address {addr})", bracket_ipv6(name))
-                }
-                #[cfg(unix)]
-                (Some(Host::Unix(path)), _) if port == DEFAULT_PORT => {
-                    format!("{} (unix socket)", path.display())
-                }
-                #[cfg(unix)]
-                (Some(Host::Unix(path)), _) => {
-                    format!("{} (unix socket, port {port})", path.display())
-                }
-                (None, Some(addr)) => format!("{}:{port}", bracket_ipv6(&addr.to_string())),
-                (None, None) => "no host given".to_owned(),
-            };
-            parts.push(part);
-        }
+        let parts: Vec<String> = hosts.iter().map(HostEntry::label).collect();
         parts.join(", ")
     }
 }
 
+/// `postgresql://app@db1/app (from --database-url)`, with the TLS settings
+/// and the password that do not come from the string and where they come
+/// from: `(from DATABASE_URL; sslmode=verify-full from PGSSLMODE; password
+/// from PGPASSWORD)`, `…; password from /home/app/.pgpass line 2`.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (from {}", self.redacted, self.source)?;
         let elsewhere = self.tls.from_elsewhere();
         if !elsewhere.is_empty() {
             write!(f, "; {}", elsewhere.join(", "))?;
+        }
+        let origins = self.password_origins();
+        if !origins.is_empty() {
+            let list: Vec<String> = origins.iter().map(ToString::to_string).collect();
+            write!(f, "; password from {}", list.join(", "))?;
         }
         f.write_str(")")
     }
@@ -69,14 +46,5 @@ impl fmt::Debug for Target {
             .field("source", &self.source)
             .field("redacted", &self.redacted)
             .finish_non_exhaustive()
-    }
-}
-
-/// Puts an IPv6 address in brackets so that the port stays readable.
-fn bracket_ipv6(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
     }
 }

@@ -1,5 +1,6 @@
 //! The names a connection string may use: the settings the driver accepts,
-//! the further ones libpq knows, and which of them hold secrets.
+//! the ones wdh-migrate applies itself, the further ones libpq knows, and
+//! which of them hold secrets.
 
 /// Settings that `postgres::Config` accepts, in both forms, and is handed
 /// (the TLS settings are read by [`crate::tls`] instead).
@@ -12,24 +13,31 @@ const SUPPORTED: &[&str] = &[
     "host",
     "hostaddr",
     "port",
-    "connect_timeout",
-    "tcp_user_timeout",
     "keepalives",
     "keepalives_idle",
     "keepalives_interval",
     "keepalives_retries",
-    "target_session_attrs",
     "load_balance_hosts",
 ];
 
-/// Settings that libpq knows but neither the driver nor [`crate::tls`]
-/// reads (`ssl` and `requiressl` are libpq's spellings of `sslmode`).
+/// Settings that wdh-migrate applies itself, with libpq's meaning, where
+/// the driver reads them differently or not at all: the driver never sees
+/// them (see `super::conn`).
+const APPLIED: &[&str] = &[
+    "passfile",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives_count",
+    "target_session_attrs",
+    "fallback_application_name",
+];
+
+/// Settings that libpq knows but neither the driver, [`crate::tls`] nor
+/// wdh-migrate reads (`ssl` and `requiressl` are libpq's spellings of
+/// `sslmode`).
 const LIBPQ_ONLY: &[&str] = &[
     "service",
-    "passfile",
     "client_encoding",
-    "fallback_application_name",
-    "keepalives_count",
     "sslpassword",
     "requirepeer",
     "require_auth",
@@ -57,6 +65,8 @@ pub(super) enum Known {
     Supported(&'static str),
     /// A TLS setting, read by [`crate::tls`] and not handed to the driver.
     Tls(&'static str),
+    /// wdh-migrate applies it itself; the driver never sees it.
+    Applied(&'static str),
     /// libpq knows it, the driver does not.
     LibpqOnly(&'static str),
     /// Nobody knows it (names are case-sensitive: `PASSWORD` is unknown).
@@ -69,6 +79,8 @@ pub(super) fn known(name: &str) -> Known {
         Known::Supported(n)
     } else if let Some(n) = crate::tls::NAMES.iter().find(|n| **n == name) {
         Known::Tls(n)
+    } else if let Some(n) = APPLIED.iter().find(|n| **n == name) {
+        Known::Applied(n)
     } else if let Some(n) = LIBPQ_ONLY.iter().find(|n| **n == name) {
         Known::LibpqOnly(n)
     } else {

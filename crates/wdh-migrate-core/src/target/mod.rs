@@ -33,13 +33,27 @@
 //! The TLS settings (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`, …) are
 //! read with libpq's meaning into [`TlsSettings`]; the caller may add
 //! defaults for those the string leaves out ([`Target::with_tls_defaults`],
-//! e.g. from `PGSSLMODE`), and each shows where it came from. Nothing else
-//! is rewritten: the other connection settings are exactly what
-//! `postgres::Config::from_str` makes of the string.
+//! e.g. from `PGSSLMODE`), and each shows where it came from. The driver's
+//! other settings are exactly what `postgres::Config::from_str` makes of
+//! the string, without the settings that wdh-migrate applies itself with
+//! libpq's meaning (`passfile`, `connect_timeout`, `tcp_user_timeout`,
+//! `keepalives_count`, `target_session_attrs`,
+//! `fallback_application_name`; see [`SessionAttrs`] and the constants of
+//! this module for the defaults). `service` is refused: the string alone
+//! says which database a command works on.
+//!
+//! A password that is not in the string comes from the caller
+//! ([`PasswordSources`]: what libpq reads from `PGPASSWORD` and the
+//! password file), and is looked up for each host when the target is
+//! built ([`Target::with_passwords`]); it is scrubbed like the string's.
 
+mod conn;
 mod display;
+mod hosts;
 mod keys;
 mod parse;
+mod passfile;
+mod password;
 mod redact;
 #[cfg(test)]
 mod tests;
@@ -48,9 +62,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+pub use conn::{
+    SessionAttrs, APPLICATION_NAME, KEEPALIVES_COUNT, KEEPALIVES_IDLE, KEEPALIVES_INTERVAL,
+    TCP_USER_TIMEOUT,
+};
+pub use hosts::HostEntry;
+pub use password::{PasswordOrigin, PasswordSources};
 pub use redact::{redact, Secrets};
 
 use crate::tls::{self, Connector, Origin, SslMode, TlsError, TlsSettings};
+
+pub(crate) use conn::ConnSettings;
+pub(crate) use password::HostPassword;
 
 use parse::{structure, trim, Refusal, Structure};
 use redact::{error_chain, unparseable};
@@ -200,6 +223,13 @@ pub struct Target {
     /// The password as written in the input and as decoded; used by
     /// [`Target::scrub`]. Never printed.
     secrets: Secrets,
+    /// The settings wdh-migrate applies itself.
+    conn: ConnSettings,
+    /// Each host's password when it is not the string's own (one entry
+    /// per host; empty until [`Target::with_passwords`]).
+    passwords: Vec<HostPassword>,
+    /// Warnings found while building the target (an ignored password file).
+    warnings: Vec<String>,
 }
 
 impl Target {
@@ -215,7 +245,7 @@ impl Target {
     ///   databases.
     pub fn parse(conn: &str, source: Source) -> Result<Target, TargetError> {
         let conn = trim(conn);
-        let (parsed, mut config) = read(conn, &source)?;
+        let (parsed, mut config, settings) = read(conn, &source)?;
         let secrets = Secrets::new(parsed.secrets);
         let redacted = parsed.redacted;
 
@@ -278,6 +308,9 @@ impl Target {
             tls,
             redacted,
             secrets,
+            conn: settings,
+            passwords: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -339,6 +372,84 @@ impl Target {
         Connector::new(&self.tls, tls::any_tcp(&self.config))
     }
 
+    /// This target with each host's password found by libpq's order when
+    /// the string has none: `sources`' password (`PGPASSWORD`), else the
+    /// password file (the string's `passfile`, else `sources`' file), the
+    /// first line that matches the host, port, database and user. Every
+    /// password found is scrubbed like the string's; a password file that
+    /// its group or others may use is ignored, with a warning
+    /// ([`Target::warnings`]).
+    pub fn with_passwords(mut self, sources: &PasswordSources) -> Target {
+        let hosts = self.hosts();
+        let resolved = password::resolve(
+            &hosts,
+            &self.database,
+            self.config.get_user(),
+            self.config.get_password().is_some_and(|p| !p.is_empty()),
+            self.conn.passfile.as_deref(),
+            sources,
+        );
+        self.secrets = self.secrets.clone().with(resolved.secrets);
+        self.passwords = resolved.hosts;
+        self.warnings.extend(resolved.warnings);
+        self
+    }
+
+    /// Warnings about this target, such as a password file that was
+    /// ignored; a front end shows them with the target.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Where the passwords sent come from, when not from the string:
+    /// `PGPASSWORD`, `/home/app/.pgpass line 2`, … (none: the string's
+    /// own, or no password).
+    pub fn password_origins(&self) -> Vec<PasswordOrigin> {
+        let mut out: Vec<PasswordOrigin> = Vec::new();
+        for origin in self.passwords.iter().filter_map(|p| p.origin.clone()) {
+            if origin != PasswordOrigin::ConnectionString && !out.contains(&origin) {
+                out.push(origin);
+            }
+        }
+        out
+    }
+
+    /// The hosts to try, in order (libpq's `host`, `hostaddr` and `port`
+    /// lists); empty when the string names none.
+    pub fn hosts(&self) -> Vec<HostEntry> {
+        hosts::entries(&self.config)
+    }
+
+    /// Which sessions the target accepts (`target_session_attrs`).
+    pub fn session_attrs(&self) -> SessionAttrs {
+        self.conn.session_attrs
+    }
+
+    /// `connect_timeout` as the string sets it (none: the caller's).
+    pub fn connect_timeout(&self) -> Option<std::time::Duration> {
+        self.conn.connect_timeout
+    }
+
+    /// The `application_name` of every connection: the string's, else its
+    /// `fallback_application_name`, else [`APPLICATION_NAME`] (as
+    /// `ConnSettings::apply` sets it).
+    pub(crate) fn application_name(&self) -> &str {
+        self.config
+            .get_application_name()
+            .or(self.conn.fallback_application_name.as_deref())
+            .unwrap_or(APPLICATION_NAME)
+    }
+
+    /// The settings wdh-migrate applies itself.
+    pub(crate) fn conn(&self) -> &ConnSettings {
+        &self.conn
+    }
+
+    /// Host `i`'s password when it is not the string's own.
+    pub(crate) fn host_password(&self, i: usize) -> Option<&HostPassword> {
+        self.passwords.get(i)
+    }
+
     /// The database this target names: the claim that the guard checks
     /// before connecting and that the server must confirm afterwards.
     pub fn database(&self) -> &str {
@@ -385,7 +496,7 @@ impl Target {
 /// [`TargetError::Unparseable`] if the string is not a valid connection
 /// string, or one that libpq and the driver would read differently.
 pub fn server_secrets(conn: &str, source: Source) -> Result<Secrets, TargetError> {
-    let (parsed, _) = read(trim(conn), &source)?;
+    let (parsed, _, _) = read(trim(conn), &source)?;
     Ok(Secrets::new(parsed.secrets))
 }
 
@@ -397,7 +508,7 @@ pub fn server_secrets(conn: &str, source: Source) -> Result<Secrets, TargetError
 /// [`TargetError::Unparseable`] or [`TargetError::Tls`], as
 /// [`Target::parse`] would refuse the string.
 pub fn server_tls(conn: &str, source: Source) -> Result<TlsSettings, TargetError> {
-    let (parsed, config) = read(trim(conn), &source)?;
+    let (parsed, config, _) = read(trim(conn), &source)?;
     let mut tls = TlsSettings::default();
     for (name, value) in &parsed.tls {
         if let Err(reason) = tls.set(name, value, Origin::ConnectionString) {
@@ -420,10 +531,17 @@ pub fn server_tls(conn: &str, source: Source) -> Result<TlsSettings, TargetError
 
 /// Reads `conn` as libpq would and as the driver does, and refuses it
 /// unless both read it alike: the same user and the same password.
-fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), TargetError> {
+fn read(
+    conn: &str,
+    source: &Source,
+) -> Result<(Structure, postgres::Config, ConnSettings), TargetError> {
     let refuse = |refusal| Err(unparseable(conn, source.clone(), refusal));
     let parsed = match structure(conn) {
         Ok(parsed) => parsed,
+        Err(refusal) => return refuse(refusal),
+    };
+    let settings = match ConnSettings::read(&parsed.applied, &parsed.names) {
+        Ok(settings) => settings,
         Err(refusal) => return refuse(refusal),
     };
     let config = match postgres::Config::from_str(&parsed.driver) {
@@ -439,7 +557,10 @@ fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), Ta
                 .to_owned(),
         ));
     }
-    Ok((parsed, config))
+    if let Err(reason) = hosts::check(&config) {
+        return refuse(Refusal::Plain(reason));
+    }
+    Ok((parsed, config, settings))
 }
 
 /// The TLS rules that depend on the hosts, after libpq's own

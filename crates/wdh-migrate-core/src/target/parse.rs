@@ -38,7 +38,12 @@ pub(super) struct Structure {
     pub(super) secrets: Vec<String>,
     /// The TLS settings, decoded, in order: read by [`crate::tls`].
     pub(super) tls: Vec<(&'static str, String)>,
-    /// The string without its TLS settings, for the driver.
+    /// The settings wdh-migrate applies itself, decoded, in order.
+    pub(super) applied: Vec<(&'static str, String)>,
+    /// The names of the settings given to the driver, in order.
+    pub(super) names: Vec<&'static str>,
+    /// The string without its TLS settings and the settings wdh-migrate
+    /// applies itself: what the driver reads.
     pub(super) driver: String,
 }
 
@@ -201,7 +206,12 @@ fn structure_url(conn: &str, prefix: &str, rest: &str) -> Result<Structure, Refu
             }
             let key = decode_utf8(raw_key, "a query parameter's name")?;
             let name = match keys::known(&key) {
-                Known::Supported(name) => name,
+                Known::Supported(name) => {
+                    kept.push(pair);
+                    out.names.push(name);
+                    name
+                }
+                Known::Applied(name) => name,
                 Known::Tls(name) => {
                     let value = decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
                     out.tls.push((name, value));
@@ -241,16 +251,20 @@ fn structure_url(conn: &str, prefix: &str, rest: &str) -> Result<Structure, Refu
                     out.redacted.push_str(raw_value);
                 }
                 _ => {
-                    decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    let value = decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    if matches!(keys::known(name), Known::Applied(_)) {
+                        out.applied.push((name, value));
+                    }
                     out.redacted.push_str(raw_value);
                 }
             }
             if more {
                 out.redacted.push('&');
             }
-            kept.push(pair);
             params = next;
         }
+        // The driver's string: everything before the query, then the
+        // query's parameters that the driver reads.
         out.driver = conn[..query_at].to_owned();
         if !kept.is_empty() {
             out.driver.push('?');
@@ -291,9 +305,10 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
                 query: false,
             });
         }
-        let (name, tls) = match keys::known(&conn[key_range.clone()]) {
-            Known::Supported(name) => (name, false),
-            Known::Tls(name) => (name, true),
+        let (name, tls, applied) = match keys::known(&conn[key_range.clone()]) {
+            Known::Supported(name) => (name, false, false),
+            Known::Tls(name) => (name, true, false),
+            Known::Applied(name) => (name, false, true),
             Known::LibpqOnly(name) => return Err(unsupported(name)),
             Known::Unknown => {
                 return Err(Refusal::UnknownName {
@@ -311,11 +326,17 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
         let value_start = cursor.pos();
         let value = cursor.value()?;
         let value_end = cursor.pos();
-        if tls {
-            out.tls.push((name, value));
+        if tls || applied {
+            // The driver never sees it.
+            if tls {
+                out.tls.push((name, value));
+            } else {
+                out.applied.push((name, value));
+            }
             dropped.push(key_start..value_end);
             continue;
         }
+        out.names.push(name);
         match name {
             "password" => {
                 out.redacted.push_str(&conn[copied..value_start]);
@@ -346,6 +367,14 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
 }
 
 fn unsupported(name: &str) -> Refusal {
+    if name == "service" {
+        return plain(
+            "the setting `service` names an entry of a service file (pg_service.conf), which \
+             wdh-migrate does not read, so that the connection string alone says which database \
+             it works on; write the entry's settings into the string instead (host=… port=… \
+             dbname=… user=…), and its password into a password file (~/.pgpass or passfile=…)",
+        );
+    }
     plain(format!(
         "the setting `{name}` is one that libpq knows but wdh-migrate's driver does not \
          support; remove it"

@@ -30,6 +30,12 @@ impl Secrets {
         Secrets { values }
     }
 
+    /// These secrets and `more`.
+    pub(super) fn with(mut self, more: Vec<String>) -> Secrets {
+        self.values.extend(more);
+        Secrets::new(self.values)
+    }
+
     /// Replaces every occurrence of each secret in `text` with `***`.
     pub fn scrub(&self, text: &str) -> String {
         scrub_all(text, &self.values)

@@ -454,9 +454,9 @@ fn urls_that_libpq_would_read_differently_are_refused() {
             "`sslpassword` is one that libpq knows",
         ),
         (
-            "postgres://app@db1/orders?passfile=/home/app/.pgXass",
-            "postgres://app@db1/orders?passfile=***",
-            "`passfile`",
+            "postgres://app@db1/orders?scram_client_key=s3cXet",
+            "postgres://app@db1/orders?scram_client_key=***",
+            "`scram_client_key`",
         ),
         (
             "postgres://app@db1/orders?oauth_client_secret=s3cXet",
@@ -578,9 +578,9 @@ fn key_value_strings_that_libpq_would_read_differently_are_refused() {
             "`sslpassword`",
         ),
         (
-            "host=db1 passfile='/home/app/.pgXass' dbname=orders",
-            "host=db1 passfile=*** dbname=orders",
-            "`passfile`",
+            "host=db1 oauth_client_secret='s3c Xet' dbname=orders",
+            "host=db1 oauth_client_secret=*** dbname=orders",
+            "`oauth_client_secret`",
         ),
         (
             "host=db1 PASSWORD=s3cXet dbname=orders",
@@ -884,4 +884,162 @@ fn tls_defaults_fill_gaps_and_show_where_they_came_from() {
     assert!(ok("postgres://db1/orders")
         .with_tls_defaults(&[("sslkey", "/k".into(), Origin::DefaultFile)])
         .is_ok());
+}
+
+#[test]
+fn settings_wdh_migrate_applies_never_reach_the_driver() {
+    for input in [
+        "postgres://app@db1/orders?passfile=/home/app/.pgpass&connect_timeout=3&tcp_user_timeout=1500\
+         &keepalives_count=4&target_session_attrs=read-write&fallback_application_name=x&sslmode=disable",
+        "host=db1 passfile='/home/app/.pgpass' connect_timeout=3 tcp_user_timeout=1500 \
+         keepalives_count=4 target_session_attrs=read-write fallback_application_name=x \
+         sslmode=disable user=app dbname=orders",
+    ] {
+        let t = ok(input);
+        assert_eq!(t.database(), "orders", "{input}");
+        assert_eq!(t.config().get_user(), Some("app"));
+        assert_eq!(t.session_attrs(), SessionAttrs::ReadWrite);
+        assert_eq!(t.connect_timeout(), Some(std::time::Duration::from_secs(3)));
+        assert_eq!(
+            t.conn().passfile.as_deref(),
+            Some(std::path::Path::new("/home/app/.pgpass"))
+        );
+        assert_eq!(
+            t.conn().tcp_user_timeout,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(t.conn().keepalives_count, Some(4));
+        assert_eq!(t.conn().fallback_application_name.as_deref(), Some("x"));
+        // The driver's own settings stay: sslmode, and its default for
+        // connect_timeout (none).
+        assert_eq!(t.config().get_ssl_mode(), postgres::config::SslMode::Disable);
+        assert_eq!(t.config().get_connect_timeout(), None);
+        // The target line names the password file: it is no secret.
+        assert!(t.to_string().contains("/home/app/.pgpass"), "{t}");
+    }
+    // The last of a setting wins, as in libpq.
+    let t = ok("host=db1 dbname=d target_session_attrs=standby target_session_attrs=primary");
+    assert_eq!(t.session_attrs(), SessionAttrs::Primary);
+    // With only applied settings, the URL's query goes.
+    let t = ok("postgres://db1/orders?target_session_attrs=primary");
+    assert_eq!(t.session_attrs(), SessionAttrs::Primary);
+}
+
+#[test]
+fn a_service_file_entry_is_refused_with_how_to_write_the_target() {
+    for input in [
+        "postgres://db1/orders?service=prod",
+        "service=prod dbname=orders",
+    ] {
+        let TargetError::Unparseable { reason, .. } = err(input) else {
+            panic!("{input}: unparseable");
+        };
+        assert!(reason.contains("`service`"), "{reason}");
+        assert!(reason.contains("host=… port=… dbname=… user=…"), "{reason}");
+        assert!(reason.contains("password file"), "{reason}");
+    }
+}
+
+#[test]
+fn bad_values_of_applied_settings_are_refused() {
+    for (input, says) in [
+        (
+            "host=db1 dbname=d connect_timeout=0",
+            "never waits without a limit",
+        ),
+        ("host=db1 dbname=d connect_timeout=soon", "whole number"),
+        (
+            "host=db1 dbname=d tcp_user_timeout=-5",
+            "must not be negative",
+        ),
+        (
+            "host=db1 dbname=d target_session_attrs=master",
+            "prefer-standby",
+        ),
+        (
+            "host=db1 dbname=d keepalives_count=3 keepalives_retries=3",
+            "keepalives_count",
+        ),
+        (
+            "host=a,b,c port=1,2 dbname=d",
+            "one port for all hosts or one per host",
+        ),
+        (
+            "host=a,b hostaddr=127.0.0.1 dbname=d",
+            "one address per host",
+        ),
+    ] {
+        let TargetError::Unparseable { reason, .. } = err(input) else {
+            panic!("{input}: unparseable");
+        };
+        assert!(reason.contains(says), "{input}: {reason}");
+    }
+}
+
+#[test]
+fn several_hosts_are_tried_in_order_with_their_ports() {
+    let t = ok("host=db1,db2,/run/pg port=5432,6432,5433 dbname=d");
+    let hosts = t.hosts();
+    let labels: Vec<String> = hosts.iter().map(HostEntry::label).collect();
+    assert_eq!(
+        labels,
+        ["db1:5432", "db2:6432", "/run/pg (unix socket, port 5433)"]
+    );
+    assert!(hosts[2].is_unix_socket());
+    let t = ok("postgres://db1,db2:6432/d");
+    let ports: Vec<u16> = t.hosts().iter().map(HostEntry::port).collect();
+    assert_eq!(ports, [5432, 6432]);
+}
+
+#[test]
+fn passwords_from_the_caller_are_scrubbed_and_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgpass");
+    std::fs::write(&file, "db1:5432:orders:app:fil3-s3cret\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let sources = PasswordSources::none().passfile(&file, "PGPASSFILE");
+    let t = ok("host=db1 user=app dbname=orders").with_passwords(&sources);
+    assert_eq!(t.scrub("x fil3-s3cret y"), "x *** y");
+    assert_eq!(
+        t.password_origins(),
+        [PasswordOrigin::Passfile {
+            path: file.clone(),
+            line: 1
+        }]
+    );
+    assert!(t.warnings().is_empty());
+    let sources = PasswordSources::none()
+        .password("v4r-s3cret", "PGPASSWORD")
+        .passfile(&file, "PGPASSFILE");
+    let t = ok("host=db1 user=app dbname=orders").with_passwords(&sources);
+    assert_eq!(t.scrub("v4r-s3cret"), "***");
+    assert_eq!(
+        t.password_origins(),
+        [PasswordOrigin::Given("PGPASSWORD".into())]
+    );
+    // The string's own password wins; the variable is still scrubbed.
+    let t = ok("host=db1 user=app password=str dbname=orders").with_passwords(&sources);
+    assert!(t.password_origins().is_empty());
+    assert_eq!(t.scrub("v4r-s3cret"), "***");
+    // A file its group may read is ignored, with a warning.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let sources = PasswordSources::none().passfile(&file, "PGPASSFILE");
+    let t = ok("host=db1 user=app dbname=orders").with_passwords(&sources);
+    assert!(t.password_origins().is_empty());
+    assert_eq!(t.warnings().len(), 1, "{:?}", t.warnings());
+    assert_eq!(t.scrub("fil3-s3cret"), "fil3-s3cret");
+}
+
+#[test]
+fn the_application_name_is_the_strings_then_its_fallback_then_wdh_migrate() {
+    assert_eq!(
+        ok("host=db1 dbname=d application_name=a fallback_application_name=f").application_name(),
+        "a"
+    );
+    assert_eq!(
+        ok("postgres://db1/d?fallback_application_name=f").application_name(),
+        "f"
+    );
+    assert_eq!(ok("host=db1 dbname=d").application_name(), APPLICATION_NAME);
 }

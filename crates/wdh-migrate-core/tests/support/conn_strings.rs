@@ -137,16 +137,16 @@ pub enum Form {
     KeyValueQuotedRaw,
     /// In the URL's user info and again as a query parameter.
     UrlTwice,
-    /// As the value of another secret setting (`sslpassword`, `passfile`,
+    /// As the value of another secret setting (`sslpassword`,
     /// `oauth_client_secret`, `PASSWORD`), in a query parameter.
     QuerySecretSetting(usize),
     /// As the value of another secret setting, in key=value form.
     KeyValueSecretSetting(usize),
 }
 
-/// Secret settings besides `password`, which the driver does not accept.
-pub const SECRET_SETTINGS: [&str; 4] =
-    ["sslpassword", "passfile", "oauth_client_secret", "PASSWORD"];
+/// Secret settings besides `password`, which the driver does not accept
+/// (`passfile` names a file, which is no secret, and is accepted).
+pub const SECRET_SETTINGS: [&str; 3] = ["sslpassword", "oauth_client_secret", "PASSWORD"];
 
 /// What a generated string must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,14 @@ use crate::output;
 pub fn run(cx: &Context<'_>) -> Result<(), CliError> {
     let (identity, current) =
         Runner::new(cx.target, RunOptions::default()).current(&load(cx.migrations)?)?;
+    super::note_read_only(&identity);
     if cx.output.json {
-        output::json(&serde_json::json!({ "database": identity.database, "current": current }));
+        output::json(&serde_json::json!({
+            "database": identity.database,
+            "current": current,
+            "standby": identity.standby,
+            "read_only": identity.read_only,
+        }));
     } else {
         println!("{}", current.as_deref().unwrap_or("base"));
     }

@@ -50,7 +50,10 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         Action::Local(job) => local(job, &migrations, output),
         Action::PrintTarget(place) => {
             match place {
-                Place::Target(target) => eprintln!("target: {target}"),
+                Place::Target(target) => {
+                    eprintln!("target: {target}");
+                    warn_about(&target);
+                }
                 Place::Sandbox => eprintln!("target: throw-away cluster (from --sandbox)"),
             }
             Ok(())
@@ -103,6 +106,7 @@ fn on_target(
 ) -> Result<(), Failure> {
     crate::logging::hide(target.secrets());
     eprintln!("target: {target}");
+    warn_about(target);
     if let Some(note) = note {
         eprintln!("{note}");
     }
@@ -112,6 +116,25 @@ fn on_target(
         output,
     };
     database(job, &cx).map_err(|e| Failure::on(e, target))
+}
+
+/// The target's warnings (a password file that was ignored), after the
+/// target line.
+fn warn_about(target: &Target) {
+    for w in target.warnings() {
+        eprintln!("warning: {}", target.scrub(w));
+    }
+}
+
+/// A note on stderr when a reading command ran on a hot standby or a
+/// read-only session: what it shows is the standby's, and the writing
+/// commands need the primary.
+pub fn note_read_only(identity: &wdh_migrate_core::identity::Identity) {
+    if let Some(reason) = identity.read_only_reason() {
+        eprintln!(
+            "note: {reason}: upgrade, downgrade and mark need a primary (target_session_attrs=read-write)"
+        );
+    }
 }
 
 fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {

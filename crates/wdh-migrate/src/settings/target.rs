@@ -48,8 +48,12 @@ pub fn find(flag: Option<&String>, env: &Env, config: &Config) -> Result<Option<
                      (an empty value does not fall through to the next source)"
                 );
             }
+            // A password the string lacks comes from PGPASSWORD or the
+            // password file, looked up now for each host.
             return Ok(Some(
-                Target::parse(url, source)?.with_tls_defaults(&env.tls_defaults())?,
+                Target::parse(url, source)?
+                    .with_tls_defaults(&env.tls_defaults())?
+                    .with_passwords(&env.password_sources()),
             ));
         }
     }
@@ -76,7 +80,6 @@ mod tests {
         let env = Env {
             wdh_database_url: Some("postgresql://h/wdh_env".into()),
             database_url: Some("postgresql://h/plain_env".into()),
-            allow_production_downgrade: None,
             ..Env::default()
         };
         let cfg = config(Some("postgresql://h/from_file"));
@@ -107,7 +110,6 @@ mod tests {
         let env = Env {
             wdh_database_url: Some(String::new()),
             database_url: Some("postgresql://h/prod".into()),
-            allow_production_downgrade: None,
             ..Env::default()
         };
         let e = resolve(None, &env, &Config::default())

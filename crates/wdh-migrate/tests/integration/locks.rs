@@ -271,9 +271,11 @@ fn a_zero_budget_makes_one_attempt_and_a_zero_timeout_waits_as_the_server_says()
     assert_eq!(applied_versions(&db), ["0001", "0002"]);
 }
 
+/// `extra` is added to the database's URL (its query).
 fn a_concurrent_index_build_cancelled_on_its_lock_wait_is_retried_after_its_invalid_index_is_dropped(
     up: &str,
     leftover: &str,
+    extra: &str,
 ) {
     let (dir, db) = with_table(up);
     // An open write transaction: the build creates its INVALID index, then
@@ -283,7 +285,10 @@ fn a_concurrent_index_build_cancelled_on_its_lock_wait_is_retried_after_its_inva
         "INSERT INTO t VALUES (0);",
         Duration::from_millis(2500),
     );
-    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    let run = wdh(&["upgrade"])
+        .url(&format!("{}{extra}", db.url()))
+        .migrations(dir.path())
+        .run();
     run.expect(
         0,
         &[
@@ -315,7 +320,24 @@ fn a_named_concurrent_index_build_is_retried_after_its_invalid_index_is_dropped(
     a_concurrent_index_build_cancelled_on_its_lock_wait_is_retried_after_its_invalid_index_is_dropped(
         "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
         "public.t_id",
+        "",
     );
+}
+
+#[test]
+fn the_lock_watch_finds_the_statement_whatever_application_name_the_string_sets() {
+    // The watch tells the run's server processes by their application_name:
+    // the string's, then its fallback, else wdh-migrate.
+    for extra in [
+        "&application_name=orders-deploy",
+        "&fallback_application_name=orders-fallback",
+    ] {
+        a_concurrent_index_build_cancelled_on_its_lock_wait_is_retried_after_its_invalid_index_is_dropped(
+            "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+            "public.t_id",
+            extra,
+        );
+    }
 }
 
 #[test]
@@ -323,6 +345,7 @@ fn an_unnamed_concurrent_index_build_is_retried_after_its_invalid_index_is_dropp
     a_concurrent_index_build_cancelled_on_its_lock_wait_is_retried_after_its_invalid_index_is_dropped(
         "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY ON t (id);\n",
         "public.t_id_idx",
+        "",
     );
 }
 

@@ -7,6 +7,7 @@ mod support;
 
 mod adopt;
 mod check;
+mod connecting;
 mod destructive;
 mod faults;
 mod layouts;

@@ -172,6 +172,66 @@ fn the_binary_shows_no_part_of_a_password() {
     assert!(untouched);
 }
 
+/// Generated passwords given by `PGPASSWORD` and by a password file, to a
+/// server that asks for a password and gets a wrong one: no part shows in
+/// the target line, the failure, `-vvv` or `--json`.
+#[test]
+fn a_password_from_pgpassword_or_a_password_file_never_shows() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = password_cluster();
+    let socket = cluster.socket_dir().display().to_string();
+    let conn = format!("host={socket} user=app dbname={DATABASE}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 6,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&conn_strings::password(), |password| {
+            let file = dir.path().join("pgpass");
+            let escaped = password.replace('\\', "\\\\").replace(':', "\\:");
+            std::fs::write(&file, format!("*:*:*:app:{escaped}\n")).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let file = file.display().to_string();
+            let case = Case {
+                password: password.clone(),
+                form: conn_strings::Form::KeyValueQuoted,
+                conn: conn.clone(),
+                expect: conn_strings::Expect::Parse,
+            };
+            let mut texts = Vec::new();
+            for (var, value) in [("PGPASSWORD", password.as_str()), ("PGPASSFILE", &file)] {
+                for args in [
+                    &["--print-target", "status"][..],
+                    &["status"],
+                    &["-vvv", "status"],
+                    &["--json", "status"],
+                    &["upgrade"],
+                ] {
+                    let run = wdh(args)
+                        .url(&conn)
+                        .migrations(&bundled_dir())
+                        .env(var, value)
+                        .run();
+                    if args[0] != "--print-target" {
+                        assert_eq!(run.code, 1, "{var}: {}", run.all());
+                        assert!(
+                            run.stderr.contains("password authentication failed"),
+                            "{var}: {}",
+                            run.stderr
+                        );
+                    }
+                    texts.push((var, run.all()));
+                    texts.extend(json_strings(&run.stdout).into_iter().map(|s| (var, s)));
+                }
+            }
+            assert_hidden(&case, &texts);
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn a_refused_admin_url_stops_check_before_anything_runs() {
     let port = closed_port();

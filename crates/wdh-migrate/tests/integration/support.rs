@@ -160,14 +160,18 @@ pub fn wdh(args: &[&str]) -> Wdh {
         "PGDATABASE",
         "PGHOST",
         "PGPASSWORD",
+        "PGPASSFILE",
     ]
     .into_iter()
     .chain(wdh_migrate::settings::TLS_VARIABLES.iter().map(|(v, _)| *v))
     {
         cmd.env_remove(var);
     }
-    // libpq's default TLS files of whoever runs the tests stay out of it.
+    // libpq's default TLS files and password file of whoever runs the
+    // tests stay out of it.
     cmd.env("HOME", cwd.path());
+    // No password file but the one a test writes: not the account's.
+    cmd.env("PGPASSFILE", cwd.path().join("no-pgpass"));
     Wdh { cmd, _cwd: cwd }
 }
 

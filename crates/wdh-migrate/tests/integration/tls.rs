@@ -10,7 +10,9 @@
 //! Every sslmode against the first two; a wrong authority, a host name the
 //! certificate does not name, an expired certificate, a revoked one, the
 //! system's store; client certificates and a key file others may read;
-//! channel binding; the CLI's `PGSSL*` variables and libpq's default files.
+//! channel binding; the CLI's `PGSSL*` variables and libpq's default files;
+//! several hosts tried in order, each with TLS and its own password from the
+//! password file, a silent one given up at its connect timeout.
 //! Each refusal names the host and what to do, shows no password, and
 //! leaves the database as it was.
 
@@ -760,4 +762,96 @@ fn check_refuses_an_admin_url_with_tls_settings_before_connecting() {
         assert!(!run.all().contains("connect to"), "{}", run.all());
         assert!(!run.all().contains(PW));
     }
+}
+
+#[test]
+fn several_hosts_are_tried_in_order_each_with_tls_and_its_own_password_within_the_connect_timeout()
+{
+    use std::os::unix::fs::PermissionsExt;
+    let s = servers();
+    let db = s.tls.server().create_database().unwrap();
+    // Accepts connections (the kernel does) and never answers, not even
+    // the SSL request.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let plain_port = s.plain.tcp_port().unwrap();
+    let tls_port = s.tls.tcp_port().unwrap();
+    const SILENTS: &str = "never-s3nt-to-the-silent-one";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgpass");
+    std::fs::write(
+        &file,
+        format!(
+            "127.0.0.1:{silent_port}:*:postgres:{SILENTS}\n\
+             127.0.0.1:{plain_port}:*:postgres:{PW}\n\
+             localhost:{tls_port}:*:postgres:{PW}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file_text = file.display().to_string();
+    let hosts = |list: &[(&str, u16)]| {
+        let names: Vec<&str> = list.iter().map(|(h, _)| *h).collect();
+        let ports: Vec<String> = list.iter().map(|(_, p)| p.to_string()).collect();
+        format!(
+            "host={} hostaddr={} port={} user=postgres dbname={} connect_timeout=2 \
+             sslmode=verify-full {}",
+            names.join(","),
+            vec!["127.0.0.1"; list.len()].join(","),
+            ports.join(","),
+            db.name(),
+            rootcert("ca.pem")
+        )
+    };
+    let before = snapshot(&db);
+
+    // The silent host is given up at its connect timeout, the plain one
+    // refuses TLS, the TLS one is reached with its password from the file.
+    let all = hosts(&[
+        ("127.0.0.1", silent_port),
+        ("127.0.0.1", plain_port),
+        ("localhost", tls_port),
+    ]);
+    let started = std::time::Instant::now();
+    let ok = wdh(&["status"])
+        .url(&all)
+        .migrations(&bundled_dir())
+        .env("PGPASSFILE", &file_text)
+        .run();
+    let took = started.elapsed();
+    ok.expect(
+        0,
+        &[
+            &format!("password from {file_text} line 1"),
+            &format!("{file_text} line 3)"),
+        ],
+    );
+    let reached = format!("on 127.0.0.1:{tls_port} as role `postgres` over TLSv1.3 (");
+    assert!(ok.stdout.contains(&reached), "{}", ok.all());
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(8),
+        "{took:?}"
+    );
+    assert!(!ok.all().contains(PW) && !ok.all().contains(SILENTS));
+
+    // Without the TLS host, each failure is said, and no password shown.
+    let none = hosts(&[("127.0.0.1", silent_port), ("127.0.0.1", plain_port)]);
+    let refused = wdh(&["upgrade"])
+        .url(&none)
+        .migrations(&bundled_dir())
+        .env("PGPASSFILE", &file_text)
+        .run();
+    refused.expect(
+        1,
+        &[
+            "no host could be used (tried 2):",
+            &format!("\n  127.0.0.1:{silent_port}"),
+            "no answer within the connect timeout (2 s)",
+            &format!("\n  127.0.0.1:{plain_port}"),
+            "does not accept TLS connections",
+        ],
+    );
+    assert!(!refused.all().contains(PW) && !refused.all().contains(SILENTS));
+    assert_eq!(snapshot(&db), before);
+    drop(silent);
 }

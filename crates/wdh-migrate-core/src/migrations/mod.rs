@@ -219,6 +219,9 @@ pub struct Migration {
     pub up: Script,
     /// The down side.
     pub down: Down,
+    /// The Alembic revision it was converted from (`[alembic] revision` in
+    /// its `metadata.toml`), if it was.
+    pub alembic_revision: Option<String>,
 }
 
 impl Migration {

@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use wdh_migrate::Exit;
 use wdh_migrate_core::check::{self as core_check, Outcome};
 use wdh_migrate_core::guard::Override;
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{downgrade_operation, Event, RunOptions, Runner};
 use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
-use wdh_migrate::Exit;
 use wdh_testdb::{TestCluster, TestServer};
 
 use crate::errors::Failure;
@@ -156,8 +156,9 @@ pub fn check(
     admin_url: Option<String>,
 ) -> PyResult<CheckResult> {
     let secrets = match &admin_url {
-        Some(url) => server_secrets(url, Source::AdminUrl)
-            .map_err(|e| Failure::config(&e).into_pyerr(py))?,
+        Some(url) => {
+            server_secrets(url, Source::AdminUrl).map_err(|e| Failure::config(&e).into_pyerr(py))?
+        }
         None => Secrets::default(),
     };
     py.detach(|| run_check(&migrations, admin_url.as_deref(), &secrets))
@@ -184,11 +185,13 @@ fn run_check(
         }
     };
     let database = server.create_database().map_err(harness)?;
-    let target = Target::parse(&database.url(), Source::Explicit).map_err(|e| Failure::config(&e))?;
-    let report = core_check::run(&target, &set, &Kwargs, &mut |_| {}).map_err(|e| Failure::Database {
-        message: secrets.scrub(&target.scrub(&wdh_migrate_core::causes::describe(&e))),
-        database: Some(database.name().to_string()),
-    })?;
+    let target =
+        Target::parse(&database.url(), Source::Explicit).map_err(|e| Failure::config(&e))?;
+    let report =
+        core_check::run(&target, &set, &Kwargs, &mut |_| {}).map_err(|e| Failure::Database {
+            message: secrets.scrub(&target.scrub(&wdh_migrate_core::causes::describe(&e))),
+            database: Some(database.name().to_string()),
+        })?;
     drop(database);
     let result = CheckResult::from_report(&report, secrets);
     let fail = |exit, message: String| Failure::Check {
@@ -257,7 +260,14 @@ impl IgnoredNotes for MigrationSet {
     }
 }
 
-type RunOutcome = Result<(wdh_migrate_core::runner::RunReport, Vec<String>, Vec<String>), Failure>;
+type RunOutcome = Result<
+    (
+        wdh_migrate_core::runner::RunReport,
+        Vec<String>,
+        Vec<String>,
+    ),
+    Failure,
+>;
 
 /// The result, its warnings logged on the `wdh_migrate` logger (and the
 /// files that are not migrations, at INFO).

@@ -11,7 +11,9 @@ use postgres::SimpleQueryMessage;
 use pyo3::prelude::*;
 use wdh_migrate_core::migrations::MigrationSet as CoreSet;
 use wdh_migrate_core::target::{server_secrets, Secrets, Source};
-use wdh_testdb::{TestCluster as CoreCluster, TestDatabase as CoreDatabase, TestServer as CoreServer};
+use wdh_testdb::{
+    TestCluster as CoreCluster, TestDatabase as CoreDatabase, TestServer as CoreServer,
+};
 
 use crate::errors::Failure;
 use crate::spelling::python_str;
@@ -122,6 +124,15 @@ impl TestCluster {
         self.root.clone()
     }
 
+    /// The directory of the server binaries it runs (`pg_dump`, `psql`, …).
+    #[getter]
+    fn bindir(&self) -> PyResult<PathBuf> {
+        lock(&self.cluster)
+            .as_ref()
+            .map(|c| c.binaries().bindir().to_path_buf())
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("the cluster was stopped"))
+    }
+
     /// An admin URL of the cluster (role `postgres`, database `postgres`),
     /// to hand to another process as `--wdh-admin-url`.
     #[getter]
@@ -213,8 +224,12 @@ impl TestServer {
     /// The set's template database, built now if it is not yet.
     fn template(&self, py: Python<'_>, set: &MigrationSet) -> PyResult<String> {
         let set = Arc::clone(&set.set);
-        py.detach(|| self.server.template(&set).map_err(harness_failure(&self.secrets)))
-            .map_err(|f| f.into_pyerr(py))
+        py.detach(|| {
+            self.server
+                .template(&set)
+                .map_err(harness_failure(&self.secrets))
+        })
+        .map_err(|f| f.into_pyerr(py))
     }
 
     /// How many clones each template's pool keeps ready (default 2; 0: none).
@@ -225,8 +240,12 @@ impl TestServer {
     /// Drops the `wdh_test_` databases that dead processes of this host
     /// created and nobody is connected to; returns their names.
     fn sweep_stale(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        py.detach(|| self.server.sweep_stale().map_err(harness_failure(&self.secrets)))
-            .map_err(|f| f.into_pyerr(py))
+        py.detach(|| {
+            self.server
+                .sweep_stale()
+                .map_err(harness_failure(&self.secrets))
+        })
+        .map_err(|f| f.into_pyerr(py))
     }
 
     /// Stops the pools, drops their unused clones and waits for the
@@ -268,7 +287,10 @@ impl TestServer {
     }
 
     fn __repr__(&self) -> String {
-        format!("TestServer({})", self.secrets.scrub(&self.server.url_for("postgres")))
+        format!(
+            "TestServer({})",
+            self.secrets.scrub(&self.server.url_for("postgres"))
+        )
     }
 }
 
@@ -371,7 +393,12 @@ impl TestDatabase {
     }
 }
 
-fn query(server: &CoreServer, database: &str, sql: &str, secrets: &Secrets) -> Result<Rows, Failure> {
+fn query(
+    server: &CoreServer,
+    database: &str,
+    sql: &str,
+    secrets: &Secrets,
+) -> Result<Rows, Failure> {
     let fail = |e: postgres::Error| Failure::Database {
         message: secrets.scrub(&format!(
             "database `{database}`: {}",

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod error;
+mod import;
 mod logging;
 mod output;
 mod sandbox;

@@ -7,6 +7,7 @@ mod support;
 
 mod check;
 mod faults;
+mod import_alembic;
 mod layouts;
 mod pooler;
 mod runner;

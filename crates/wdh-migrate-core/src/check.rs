@@ -16,7 +16,7 @@
 //! The caller supplies the throw-away database's target: this module never
 //! decides where to run, and the CLI never hands it the configured target.
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::migrations::{Down, MigrationSet};
 use crate::plan::{DowngradeTo, UpgradeTo};
@@ -153,7 +153,11 @@ pub fn run(
         database: database.clone(),
         source,
     };
-    let mut capture_client: Client = target.config().connect(NoTls).map_err(db_err)?;
+    let mut capture_client: Client = target
+        .connector()
+        .unwrap_or_else(crate::tls::Connector::broken)
+        .connect(target.config())
+        .map_err(db_err)?;
     // The starting point: whatever a fresh database holds (the public
     // schema), and what the server's databases share.
     let mut before = State::capture(&mut capture_client).map_err(db_err)?;

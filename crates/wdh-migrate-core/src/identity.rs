@@ -1,4 +1,5 @@
-//! What the live connection says about itself: the facts the guard judges.
+//! What the live connection says about itself: the facts the guard judges,
+//! and how the connection is made (its TLS, from `pg_stat_ssl`).
 //!
 //! The environment marker is stored on the database itself with
 //! `ALTER DATABASE … SET wdh.environment = '<env>'` (and
@@ -45,6 +46,35 @@ pub struct Identity {
     pub ledger_usage: Option<bool>,
     /// `pg_backend_pid()` when the facts were read.
     pub backend_pid: i32,
+    /// The connection's TLS, as the server sees it (`pg_stat_ssl`); none
+    /// when it is not encrypted. Behind a pooler it is the pooler's own
+    /// connection to the server.
+    pub tls: Option<TlsState>,
+}
+
+/// A connection's TLS, from `pg_stat_ssl`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TlsState {
+    /// The protocol, such as `TLSv1.3`.
+    pub version: String,
+    /// The cipher suite, such as `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// The key length in bits.
+    pub bits: Option<i32>,
+    /// The client certificate's subject, when one was sent.
+    pub client_dn: Option<String>,
+}
+
+impl TlsState {
+    /// `TLSv1.3 (TLS_AES_256_GCM_SHA384, client certificate /CN=app)`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} ({}", self.version, self.cipher);
+        if let Some(dn) = &self.client_dn {
+            text.push_str(&format!(", client certificate {dn}"));
+        }
+        text.push(')');
+        text
+    }
 }
 
 /// The query, one round trip. `{marker}` is the marker lookup, or NULL
@@ -67,7 +97,10 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
                WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock'),
        pg_catalog.pg_backend_pid(),
        (SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n
-         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate')"#;
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
+       (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
+          FROM pg_catalog.pg_stat_ssl s
+         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl)"#;
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -110,10 +143,11 @@ impl Identity {
             lock_table_exists: get(7).as_deref() == Some("t"),
             backend_pid: get(8).and_then(|p| p.parse().ok()).unwrap_or(0),
             ledger_usage: get(9).map(|v| v == "t"),
+            tls: get(10).map(|array| tls_state(&array)),
         })
     }
 
-    /// `database on host:port as role`, for messages.
+    /// `database on host:port as role, over TLS…`, for messages.
     pub fn describe(&self) -> String {
         let server = match (&self.server_addr, self.server_port) {
             (Some(a), Some(p)) => format!("{a}:{p}"),
@@ -133,10 +167,27 @@ impl Identity {
                 " (wdh.environment_locked is {v:?}, not a boolean)"
             ));
         }
+        let tls = match (&self.tls, &self.server_addr) {
+            (Some(tls), _) => format!(" over {}", tls.describe()),
+            (None, Some(_)) => " without TLS".to_owned(),
+            (None, None) => String::new(),
+        };
         format!(
-            "database `{}` on {server} as role `{}`{marker}",
+            "database `{}` on {server} as role `{}`{tls}{marker}",
             self.database, self.role
         )
+    }
+}
+
+/// The TLS state from `{version,cipher,bits,client_dn}`.
+fn tls_state(array: &str) -> TlsState {
+    let mut items = parse_text_array(array).into_iter();
+    let mut next = || items.next().unwrap_or_default();
+    TlsState {
+        version: next(),
+        cipher: next(),
+        bits: next().parse().ok(),
+        client_dn: Some(next()).filter(|dn| !dn.is_empty()),
     }
 }
 
@@ -187,5 +238,19 @@ mod tests {
         );
         assert_eq!(parse_text_array(r#"{"a=\"q\""}"#), [r#"a="q""#]);
         assert!(parse_text_array("").is_empty());
+    }
+
+    #[test]
+    fn reads_the_tls_state() {
+        let t = super::tls_state(r#"{TLSv1.3,TLS_AES_256_GCM_SHA384,256,"/CN=app, x"}"#);
+        assert_eq!(t.version, "TLSv1.3");
+        assert_eq!(t.bits, Some(256));
+        assert_eq!(t.client_dn.as_deref(), Some("/CN=app, x"));
+        assert_eq!(
+            t.describe(),
+            "TLSv1.3 (TLS_AES_256_GCM_SHA384, client certificate /CN=app, x)"
+        );
+        let t = super::tls_state(r#"{TLSv1.2,ECDHE-RSA-AES256-GCM-SHA384,256,""}"#);
+        assert_eq!(t.client_dn, None);
     }
 }

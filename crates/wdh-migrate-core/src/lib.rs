@@ -5,6 +5,7 @@
 //! every operation takes an explicit [`target::Target`]. Only the CLI
 //! resolves settings, once, at the edge.
 
+pub mod adopt;
 pub mod causes;
 pub mod check;
 pub mod guard;
@@ -17,6 +18,7 @@ pub mod schema;
 pub mod spelling;
 pub mod sql;
 pub mod target;
+pub mod tls;
 
 pub use migrations::{EmbeddedMigrations, MigrationSet};
 pub use plan::{DowngradeTo, UpgradeTo};

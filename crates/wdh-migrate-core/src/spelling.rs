@@ -31,6 +31,8 @@ pub enum Knob<'a> {
     ConfirmDatabase(Option<&'a str>),
     /// Marking a database `production` without the lock.
     UnlockMarker,
+    /// How long a migration retries when it cannot get a lock in time.
+    LockBudget,
 }
 
 /// Fills in the knobs of a message.
@@ -63,6 +65,7 @@ impl Spelling for Library {
                 format!("`Override::confirm_database` = {name:?}")
             }
             Knob::UnlockMarker => "`Runner::mark` with an unlocked `production` marker".into(),
+            Knob::LockBudget => "a longer `RunOptions::lock_timeout` budget".into(),
         }
     }
 }

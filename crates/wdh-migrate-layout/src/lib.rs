@@ -6,7 +6,8 @@
 //! binary, so both see the same listing. It depends on nothing beyond the
 //! standard library, so the proc macro stays light.
 //!
-//! Each layout has one module here ([`folders`], [`flat_pairs`]) with its
+//! Each layout has one module here ([`folders`], [`flat_pairs`],
+//! [`sectioned`] for goose, sql-migrate and dbmate, [`flyway`]) with its
 //! file names and a unit struct implementing [`FileRules`]; [`LAYOUTS`]
 //! lists them all. A directory is walked by [`walk`]: the non-hidden
 //! entries at the top, and the entries directly inside the top-level folders
@@ -19,7 +20,9 @@
 //! (`migrations::layout`).
 
 pub mod flat_pairs;
+pub mod flyway;
 pub mod folders;
+pub mod sectioned;
 mod walk;
 
 #[cfg(test)]
@@ -39,7 +42,12 @@ pub trait FileRules: Sync {
 }
 
 /// Every layout's file rules.
-pub const LAYOUTS: &[&dyn FileRules] = &[&folders::Folders, &flat_pairs::FlatPairs];
+pub const LAYOUTS: &[&dyn FileRules] = &[
+    &folders::Folders,
+    &flat_pairs::FlatPairs,
+    &sectioned::Sectioned,
+    &flyway::Flyway,
+];
 
 /// True if a name starts like a version (with an ASCII digit).
 pub fn looks_versioned(name: &str) -> bool {

@@ -188,3 +188,36 @@ fn links_are_followed_only_inside_the_directory() {
     let e = walk_within_seconds(dangling.path()).expect_err("dangling");
     assert!(matches!(e, WalkError::Stat { .. }), "{e:?}");
 }
+
+#[test]
+fn sectioned_and_flyway_names() {
+    use sectioned::Sectioned;
+    assert!(Sectioned.reads(&["00001_a.sql"]));
+    assert!(Sectioned.reads(&["seed.sql"]));
+    assert!(!Sectioned.reads(&["1_a.up.sql"]));
+    assert!(!Sectioned.reads(&["1_a.down.sql"]));
+    assert!(!Sectioned.reads(&["README.md"]));
+    assert!(!Sectioned.reads(&["0001_a", "x.sql"]));
+
+    use flyway::{split, Flyway, Kind};
+    assert_eq!(
+        split("V1_2__add.sql"),
+        Some((Kind::Versioned, "1_2__add", false))
+    );
+    assert_eq!(
+        split("U1.2__add.sql"),
+        Some((Kind::Undo, "1.2__add", false))
+    );
+    assert_eq!(
+        split("R__views.sql"),
+        Some((Kind::Repeatable, "__views", false))
+    );
+    assert_eq!(
+        split("V3__x.sql.conf"),
+        Some((Kind::Versioned, "3__x", true))
+    );
+    assert_eq!(split("Vacuum.sql"), None);
+    assert_eq!(split("V1__x.txt"), None);
+    assert!(Flyway.reads(&["V1__init.sql"]));
+    assert!(!Flyway.reads(&["seed.sql"]));
+}

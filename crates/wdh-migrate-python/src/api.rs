@@ -20,7 +20,7 @@ use wdh_migrate_core::check::{self as core_check, Outcome};
 use wdh_migrate_core::guard::Override;
 use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
-use wdh_migrate_core::runner::{downgrade_operation, Event, RunOptions, Runner};
+use wdh_migrate_core::runner::{downgrade_operation, Event, LockSchedule, RunOptions, Runner};
 use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
@@ -37,7 +37,7 @@ const OVERRIDE_VARIABLE: &str = "WDH_ALLOW_PRODUCTION_DOWNGRADE";
 #[pyo3(signature = (
     url, *, migrations = PathBuf::from("migrations"), to = "head", allow_drift = false,
     allow_out_of_order = false, retry_failed = false, lock_wait = None, lock_timeout = None,
-    statement_timeout = None,
+    lock_budget = None, statement_timeout = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn upgrade(
@@ -49,12 +49,13 @@ pub fn upgrade(
     allow_out_of_order: bool,
     retry_failed: bool,
     lock_wait: Option<f64>,
-    lock_timeout: Option<f64>,
+    lock_timeout: Option<LockTimeoutArg>,
+    lock_budget: Option<f64>,
     statement_timeout: Option<f64>,
 ) -> PyResult<RunResult> {
     let prepared = (|| {
         let to: UpgradeTo = to.parse().map_err(Failure::Config)?;
-        let mut options = run_options(lock_wait, lock_timeout, statement_timeout)?;
+        let mut options = run_options(lock_wait, lock_timeout, lock_budget, statement_timeout)?;
         options.allow.drift = allow_drift;
         options.allow.out_of_order = allow_out_of_order;
         options.retry_failed = retry_failed;
@@ -82,7 +83,7 @@ pub fn upgrade(
 #[pyo3(signature = (
     url, to, *, migrations = PathBuf::from("migrations"), confirm_database = None,
     allow_drift = false, retry_failed = false, lock_wait = None, lock_timeout = None,
-    statement_timeout = None,
+    lock_budget = None, statement_timeout = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn downgrade(
@@ -94,12 +95,13 @@ pub fn downgrade(
     allow_drift: bool,
     retry_failed: bool,
     lock_wait: Option<f64>,
-    lock_timeout: Option<f64>,
+    lock_timeout: Option<LockTimeoutArg>,
+    lock_budget: Option<f64>,
     statement_timeout: Option<f64>,
 ) -> PyResult<RunResult> {
     let prepared = (|| {
         let to: DowngradeTo = to.parse().map_err(Failure::Config)?;
-        let mut options = run_options(lock_wait, lock_timeout, statement_timeout)?;
+        let mut options = run_options(lock_wait, lock_timeout, lock_budget, statement_timeout)?;
         options.allow.drift = allow_drift;
         options.retry_failed = retry_failed;
         let target = target(url)?;
@@ -133,7 +135,7 @@ pub fn status(py: Python<'_>, url: &str, migrations: PathBuf) -> PyResult<Status
     let target = target(url).map_err(|f| f.into_pyerr(py))?;
     py.detach(|| {
         let set = load(&migrations)?;
-        Runner::new(&target, run_options(None, None, None)?)
+        Runner::new(&target, run_options(None, None, None, None)?)
             .with_spelling(&Kwargs)
             .status(&set)
             .map(|s| Status::from_status(&s, target.secrets()))
@@ -241,8 +243,54 @@ impl Events {
             Event::Override(text) | Event::Safe(text) | Event::Warning(text) => {
                 self.0.push(text.to_string())
             }
+            // Said as the CLI says it (`lock: …`).
+            Event::Retrying {
+                migration,
+                statement,
+                attempt,
+                timeout,
+                waited_for,
+                pause,
+                next_timeout,
+                ..
+            } => {
+                let what = match statement {
+                    Some((n, total)) => format!(
+                        "statement {n} of {total} of {}_{}",
+                        migration.version, migration.name
+                    ),
+                    None => format!("{}_{}", migration.version, migration.name),
+                };
+                let behind = waited_for
+                    .map(|w| format!(" (waiting for {w})"))
+                    .unwrap_or_default();
+                let undone = if statement.is_some() {
+                    "cancelled"
+                } else {
+                    "rolled back"
+                };
+                self.0.push(format!(
+                    "lock: {what}: no lock within {}{behind}; {undone}, attempt {} in {} with \
+                     lock_timeout {}",
+                    short(timeout),
+                    attempt + 1,
+                    short(pause),
+                    short(next_timeout)
+                ));
+            }
             _ => {}
         }
+    }
+}
+
+/// `120 ms`, `1.5 s`: a duration as the CLI prints it.
+fn short(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        let s = format!("{:.1}", ms / 1000.0);
+        format!("{} s", s.strip_suffix(".0").unwrap_or(&s))
     }
 }
 
@@ -306,15 +354,56 @@ fn override_variable() -> Result<Option<String>, Failure> {
     }
 }
 
+/// `lock_timeout`: seconds for every attempt, or `(first, max)` seconds,
+/// doubling from the first attempt's to the longest; 0 for the server's
+/// `lock_timeout` and no retries.
+#[derive(Debug, Clone, Copy, FromPyObject)]
+pub enum LockTimeoutArg {
+    /// One `lock_timeout` for every attempt (0: the server's).
+    Each(f64),
+    /// The first attempt's, doubling to the longest.
+    Range(f64, f64),
+}
+
 fn run_options(
     lock_wait: Option<f64>,
-    lock_timeout: Option<f64>,
+    lock_timeout: Option<LockTimeoutArg>,
+    lock_budget: Option<f64>,
     statement_timeout: Option<f64>,
 ) -> Result<RunOptions, Failure> {
     let defaults = RunOptions::default();
+    let default_schedule = LockSchedule::DEFAULT;
+    let timeouts = match lock_timeout {
+        None => Some((default_schedule.first, default_schedule.max)),
+        Some(LockTimeoutArg::Each(0.0)) => None,
+        Some(LockTimeoutArg::Each(s)) => {
+            let d = required("lock_timeout", s)?;
+            Some((d, d))
+        }
+        Some(LockTimeoutArg::Range(first, max)) => {
+            let (first, max) = (
+                required("lock_timeout", first)?,
+                required("lock_timeout", max)?,
+            );
+            if first > max {
+                return Err(Failure::Config(format!(
+                    "lock_timeout=({}, {}) runs backwards: give the first attempt's lock_timeout \
+                     first, e.g. (0.1, 1.0)",
+                    first.as_secs_f64(),
+                    max.as_secs_f64()
+                )));
+            }
+            Some((first, max))
+        }
+    };
+    let budget = match lock_budget {
+        None => default_schedule.budget,
+        Some(0.0) => Duration::ZERO,
+        Some(s) => required("lock_budget", s)?,
+    };
     Ok(RunOptions {
         lock_wait: seconds("lock_wait", lock_wait)?.unwrap_or(defaults.lock_wait),
-        lock_timeout: seconds("lock_timeout", lock_timeout)?,
+        lock_timeout: timeouts.map(|(first, max)| LockSchedule { first, max, budget }),
         statement_timeout: seconds("statement_timeout", statement_timeout)?,
         client: format!(
             "wdh-migrate {} from Python (process {})",
@@ -323,6 +412,10 @@ fn run_options(
         ),
         ..defaults
     })
+}
+
+fn required(name: &str, secs: f64) -> Result<Duration, Failure> {
+    seconds(name, Some(secs))?.ok_or_else(|| Failure::Config(format!("{name} is required")))
 }
 
 /// A duration in seconds, as the CLI's durations: at least 1 ms (0 would

@@ -27,6 +27,7 @@ impl Spelling for Kwargs {
             }
             // The API has no `mark`: the CLI installed with the package does.
             Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
+            Knob::LockBudget => "a longer `lock_budget=`".into(),
             _ => Library.knob(knob),
         }
     }

@@ -2,11 +2,15 @@
 //! empty, and a no-op `upgrade head` at 200 applied, on one throw-away
 //! cluster; compared with the server's floor (one `BEGIN; <sql>; <ledger
 //! row>; COMMIT` message per migration) and `psql -1 -f` of the same SQL.
-//! Prints medians; asserts nothing.
+//! Then the no-op `upgrade head` over TCP to a loopback server (127.0.0.1)
+//! that takes both: in plain text (`sslmode=disable`) and over TLS
+//! (`sslmode=verify-full`, a fresh handshake each run). Prints medians;
+//! asserts nothing.
 //!
 //! Run with `cargo bench -p wdh-migrate --bench runner`.
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +18,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::UpgradeTo;
 use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
-use wdh_testdb::{TestCluster, TestDatabase};
+use wdh_testdb::{ClusterOptions, Pki, ServerTls, Tcp, TestCluster};
 
 const MIGRATIONS: usize = 200;
 
@@ -43,23 +47,15 @@ fn up_sql(i: usize) -> String {
 }
 
 fn main() {
-    let cluster = TestCluster::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut all_sql = String::new();
-    for i in 1..=MIGRATIONS {
-        let folder = dir.path().join(format!("{i:04}_table_{i}"));
-        std::fs::create_dir(&folder).unwrap();
-        std::fs::write(folder.join("up.sql"), up_sql(i)).unwrap();
-        std::fs::write(
-            folder.join("down.sql"),
-            format!("DROP TABLE \"t_{i:04}\";\n"),
-        )
-        .unwrap();
-        all_sql.push_str(&up_sql(i));
+    if std::env::args().any(|a| a == "--tls-only") {
+        let set = generated(dir.path());
+        over_tcp(&set, dir.path());
+        return;
     }
+    let cluster = TestCluster::start().unwrap();
+    let set = generated(dir.path());
     let sql_file = dir.path().join("all.sql");
-    std::fs::write(&sql_file, &all_sql).unwrap();
-    let set = MigrationSet::load(dir.path()).unwrap();
     let fresh = || cluster.server().create_database().unwrap();
 
     // The floor: one message per migration with its ledger row.
@@ -145,34 +141,20 @@ fn main() {
             .collect(),
     );
     let bin = env!("CARGO_BIN_EXE_wdh-migrate");
-    let run_cli = |db: &TestDatabase| {
-        let t = Instant::now();
-        let ok = Command::new(bin)
-            .args(["upgrade", "--database-url", &db.url(), "--migrations"])
-            .arg(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("WDH_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        t.elapsed()
-    };
+    let run_cli = |url: &str| run_cli(url, dir.path());
     let mut at_head = None;
     let cli = median(
         (0..reps())
             .map(|_| {
                 let db = fresh();
-                let took = run_cli(&db);
+                let took = run_cli(&db.url());
                 at_head = Some(db);
                 took
             })
             .collect(),
     );
     let db = at_head.unwrap();
-    let noop = median((0..20).map(|_| run_cli(&db)).collect());
+    let noop = median((0..20).map(|_| run_cli(&db.url())).collect());
     let version = median(
         (0..20)
             .map(|_| {
@@ -240,4 +222,143 @@ fn main() {
         "  (spawning `wdh-migrate --version` from here: {:.1} ms)",
         ms(version)
     );
+    over_tcp(&set, dir.path());
+}
+
+/// The generated set in `dir`, and all its SQL in `dir/all.sql`.
+fn generated(dir: &Path) -> MigrationSet {
+    let mut all_sql = String::new();
+    for i in 1..=MIGRATIONS {
+        let folder = dir.join(format!("{i:04}_table_{i}"));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("up.sql"), up_sql(i)).unwrap();
+        std::fs::write(
+            folder.join("down.sql"),
+            format!("DROP TABLE \"t_{i:04}\";\n"),
+        )
+        .unwrap();
+        all_sql.push_str(&up_sql(i));
+    }
+    std::fs::write(dir.join("all.sql"), &all_sql).unwrap();
+    MigrationSet::load(dir).unwrap()
+}
+
+/// Spawns `wdh-migrate upgrade` on `url`; how long it took.
+fn run_cli(url: &str, migrations: &Path) -> Duration {
+    let t = Instant::now();
+    let ok = Command::new(env!("CARGO_BIN_EXE_wdh-migrate"))
+        .args(["upgrade", "--database-url", url, "--migrations"])
+        .arg(migrations)
+        .env_remove("DATABASE_URL")
+        .env_remove("WDH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    t.elapsed()
+}
+
+/// The no-op `upgrade head` over TCP to 127.0.0.1, in plain text and over
+/// TLS, on a server that takes both (trust, so only the transport differs);
+/// medians and minimums, the two alternated so that both see the same
+/// machine.
+fn over_tcp(set: &MigrationSet, migrations: &Path) {
+    let pki = Pki::new().unwrap();
+    let cluster = TestCluster::start_with(ClusterOptions {
+        tcp: Some(Tcp::Tls(ServerTls::new(
+            pki.server(&["localhost", "127.0.0.1"]).unwrap(),
+        ))),
+        hba: Some("local all all trust\nhost all all 127.0.0.1/32 trust\n".into()),
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let ca = migrations.join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let db = cluster.server().create_database().unwrap();
+    let url = |mode: &str| {
+        format!(
+            "postgresql://postgres@127.0.0.1:{}/{}?sslmode={mode}&sslrootcert={}",
+            cluster.tcp_port().unwrap(),
+            db.name(),
+            ca.display()
+        )
+    };
+    let (plain_url, tls_url) = (url("disable"), url("verify-full"));
+    let plain = Target::parse(&plain_url, Source::Explicit).unwrap();
+    let tls = Target::parse(&tls_url, Source::Explicit).unwrap();
+    Runner::new(&plain, RunOptions::default())
+        .upgrade(set, &UpgradeTo::Head, &mut |_| {})
+        .unwrap();
+    let library = |target: &Target| {
+        let t = Instant::now();
+        let r = Runner::new(target, RunOptions::default())
+            .upgrade(set, &UpgradeTo::Head, &mut |_| {})
+            .unwrap();
+        let took = t.elapsed();
+        assert!(r.ran.is_empty());
+        took
+    };
+    let (mut plain_lib, mut tls_lib, mut plain_cli, mut tls_cli) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // CPU time of this process (the library) and of the spawned ones: what
+    // TLS costs the client, whatever else the machine is doing.
+    let (mut cpu_lib, mut cpu_cli) = ([Duration::ZERO; 2], [Duration::ZERO; 2]);
+    for _ in 0..40 {
+        for (i, (target, out)) in [(&plain, &mut plain_lib), (&tls, &mut tls_lib)]
+            .into_iter()
+            .enumerate()
+        {
+            let before = cpu(libc::RUSAGE_SELF);
+            out.push(library(target));
+            cpu_lib[i] += cpu(libc::RUSAGE_SELF) - before;
+        }
+    }
+    for _ in 0..20 {
+        for (i, (url, out)) in [(&plain_url, &mut plain_cli), (&tls_url, &mut tls_cli)]
+            .into_iter()
+            .enumerate()
+        {
+            let before = cpu(libc::RUSAGE_CHILDREN);
+            out.push(run_cli(url, migrations));
+            cpu_cli[i] += cpu(libc::RUSAGE_CHILDREN) - before;
+        }
+    }
+    let show = |what: &str, plain: Vec<Duration>, tls: Vec<Duration>| {
+        let (pmin, tmin) = (
+            ms(*plain.iter().min().unwrap()),
+            ms(*tls.iter().min().unwrap()),
+        );
+        let (pmed, tmed) = (ms(median(plain)), ms(median(tls)));
+        println!(
+            "  {what}, plain text (sslmode=disable)   median {pmed:>7.2} ms   min {pmin:>7.2} ms"
+        );
+        println!(
+            "  {what}, TLS (sslmode=verify-full)      median {tmed:>7.2} ms   min {tmin:>7.2} ms   TLS adds {:+.2} ms (median), {:+.2} ms (min)",
+            tmed - pmed,
+            tmin - pmin
+        );
+    };
+    println!("no-op upgrade head at {MIGRATIONS} applied over TCP to 127.0.0.1 (a fresh connection and handshake each run):");
+    show("library", plain_lib, tls_lib);
+    show("process", plain_cli, tls_cli);
+    println!(
+        "  client CPU per run: library {:.2} ms plain, {:.2} ms TLS; process {:.2} ms plain, {:.2} ms TLS",
+        ms(cpu_lib[0]) / 40.0,
+        ms(cpu_lib[1]) / 40.0,
+        ms(cpu_cli[0]) / 20.0,
+        ms(cpu_cli[1]) / 20.0
+    );
+}
+
+/// User and system CPU time of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`).
+fn cpu(who: i32) -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut usage) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }

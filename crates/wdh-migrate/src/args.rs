@@ -9,6 +9,12 @@ pub const AFTER_HELP: &str = "\
 Target resolution (first found wins; nothing later replaces it):
   --database-url  >  WDH_DATABASE_URL  >  DATABASE_URL  >  database_url in ./wdh.toml (or --config)
   With none of them, wdh-migrate refuses to run (there is no default database), unless --sandbox.
+  PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE and the like are never read.
+
+TLS (as libpq): sslmode=disable|allow|prefer (default)|require|verify-ca|verify-full, sslrootcert
+  (a file, or system), sslcert, sslkey, sslcrl in the connection string; PGSSLMODE, PGSSLROOTCERT,
+  PGSSLCERT, PGSSLKEY, libpq's other TLS variables and ~/.postgresql/root.crt, postgresql.crt,
+  postgresql.key fill in what it leaves out. The target line says where each came from.
 
 Exit codes:
   0  success
@@ -16,7 +22,8 @@ Exit codes:
   2  bad usage, configuration or migration files
   3  refused by the production guard (BLOCKED), or the connection reached another database
   4  refused by the checks: drift, missing or out-of-order migrations, irreversible
-     migrations on the way, or an earlier failed no-transaction migration
+     migrations on the way, or an earlier failed no-transaction migration; an adopt or
+     baseline refused (nothing written)
   5  another run holds the migration lock (timed out waiting)";
 
 /// PostgreSQL schema migrations that never touch a database you did not mean.
@@ -131,6 +138,40 @@ pub enum DatabaseCommand {
     Status,
     /// Store the environment on the database itself (production and staging protect it).
     Mark(MarkArgs),
+    /// Take over another tool's ledger: record what it applied, without running any SQL.
+    Adopt(AdoptArgs),
+    /// Record every migration up to a version as applied, on a database with no ledger rows.
+    Baseline(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose ledger to adopt [default: the only one found].
+    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate"])]
+    pub from: Option<String>,
+
+    /// Print what would be recorded; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for another run's lock, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The newest migration the database already has (it and every one before it are recorded).
+    #[arg(value_name = "VERSION")]
+    pub to: String,
+
+    /// Print what would be recorded; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for another run's lock, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -203,9 +244,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_lease: Option<String>,
 
-    /// lock_timeout for the migrations' statements, e.g. 5s.
-    #[arg(long, value_name = "DURATION")]
+    /// Each attempt's lock_timeout: 100ms..1s (the default) doubles from 100ms to 1s, 2s is fixed.
+    /// A migration that times out rolls back and runs again, for up to --lock-budget.
+    /// 0: the server's lock_timeout, no retries.
+    #[arg(long, value_name = "FIRST[..MAX]")]
     pub lock_timeout: Option<String>,
+
+    /// How long a migration, or a statement outside a transaction, retries when it cannot get
+    /// a lock in time (default 60s; 0: one attempt).
+    #[arg(long, value_name = "DURATION")]
+    pub lock_budget: Option<String>,
 
     /// statement_timeout for the migrations' statements, e.g. 10m.
     #[arg(long, value_name = "DURATION")]

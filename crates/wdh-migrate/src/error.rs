@@ -29,6 +29,7 @@ impl Spelling for Flags {
             Knob::ConfirmDatabase(None) => "--confirm-database".into(),
             Knob::ConfirmDatabase(Some(name)) => format!("--confirm-database {}", shell_word(name)),
             Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
+            Knob::LockBudget => "a longer --lock-budget".into(),
             _ => wdh_migrate_core::spelling::Library.knob(knob),
         }
     }
@@ -146,7 +147,16 @@ pub fn run_code(e: &RunError) -> Exit {
                 | PlanError::DowngradeTargetNotApplied(_),
             ..
         } => Exit::Usage,
-        RunError::Plan { .. } | RunError::FailedEarlier { .. } => Exit::Checks,
+        RunError::Adopt {
+            error: wdh_migrate_core::adopt::AdoptError::Ambiguous { .. },
+            ..
+        } => Exit::Usage,
+        RunError::Plan { .. }
+        | RunError::FailedEarlier { .. }
+        | RunError::Adopt { .. }
+        | RunError::BaselineNotEmpty { .. } => Exit::Checks,
+        // A TLS file that cannot be used is configuration: nothing connected.
+        RunError::Tls { .. } => Exit::Usage,
         RunError::Locked { .. } => Exit::Locked,
         _ => Exit::Failed,
     }

@@ -156,6 +156,7 @@ pub fn dry_run(d: &DryRun) {
         version(&d.to)
     );
     println!("-- guard: {}", d.guard.replace('\n', "\n--   "));
+    println!("-- locks: {}", d.locks);
     if d.steps.is_empty() {
         println!("-- nothing to do");
     }

@@ -47,6 +47,9 @@ pub enum Style {
     Dashed { tail: bool },
     /// `0007`: the next number, zero-padded to `width`.
     Sequence { width: usize },
+    /// Flyway's dotted versions (`1.2`, `1_2`): the last part counts on,
+    /// written with the set's separator.
+    Dotted,
 }
 
 /// The version style a folder already uses (an empty one gets UTC
@@ -56,7 +59,9 @@ pub fn detect(set: &MigrationSet) -> Style {
         return Style::Timestamp;
     };
     let raw = last.version.raw();
-    if raw.contains('-') {
+    if raw.contains(['.', '_']) {
+        Style::Dotted
+    } else if raw.contains('-') {
         Style::Dashed {
             tail: raw.split('-').count() > 4,
         }
@@ -74,6 +79,15 @@ pub fn next_version(set: &MigrationSet, style: Style, now_epoch_secs: i64) -> Re
         .last()
         .map(|m| m.version.normalized().to_string());
     match style {
+        Style::Dotted => {
+            let raw = set.migrations.last().map_or("0", |m| m.version.raw());
+            let cut = raw.rfind(['.', '_']).map_or(0, |i| i + 1);
+            let (head, part) = raw.split_at(cut);
+            let n: u128 = part
+                .parse()
+                .context("the last version's last part is too long to count on from")?;
+            Ok(format!("{head}{:0width$}", n + 1, width = part.len()))
+        }
         Style::Sequence { width } => {
             let n: u128 = last
                 .as_deref()
@@ -133,7 +147,7 @@ pub fn new_migration(dir: &Path, name: &str, now_epoch_secs: i64) -> Result<Vec<
     let version = next_version(&set, style, now_epoch_secs)?;
     let slug = slug(name)?;
     let up = format!("-- {name}\n-- Write the change here.\n");
-    let down = format!("-- Revert: {name}\n-- Write the exact inverse of up.sql here (an empty file is a deliberate no-op).\n");
+    let down = format!("-- Revert: {name}\n-- Write the exact inverse of the up script here (an empty one is a deliberate no-op).\n");
     // An empty folder gets the default layout, one folder per migration.
     let files = set.layout.new_files(&version, &slug, &up, &down);
     // A new folder is created, never reused; files are never overwritten.
@@ -172,6 +186,63 @@ mod tests {
         assert_eq!(slug("  create--index on x ").unwrap(), "create_index_on_x");
         assert_eq!(slug("Größe").unwrap(), "größe");
         assert!(slug("--").is_err());
+    }
+
+    #[test]
+    fn the_next_flyway_version_counts_on_its_last_part() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("V1_9__a.sql", "SELECT 1;"), ("V1_10__b.sql", "SELECT 1;")] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let set = MigrationSet::load(dir.path()).unwrap();
+        assert_eq!(detect(&set), Style::Dotted);
+        assert_eq!(next_version(&set, Style::Dotted, 0).unwrap(), "1_11");
+        let created = new_migration(dir.path(), "add x", 0).unwrap();
+        let names: Vec<String> = created
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["V1_11__add_x.sql", "U1_11__add_x.sql"]);
+    }
+
+    #[test]
+    fn new_writes_each_sectioned_layout() {
+        for (existing, text, want) in [
+            (
+                "20240101000000_a.sql",
+                "-- +goose Up\nSELECT 1;\n",
+                "_add_x.sql",
+            ),
+            (
+                "20240101000000-a.sql",
+                "-- +migrate Up\nSELECT 1;\n",
+                "-add_x.sql",
+            ),
+            (
+                "20240101000000_a.sql",
+                "-- migrate:up\nSELECT 1;\n-- migrate:down\n",
+                "_add_x.sql",
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(existing), text).unwrap();
+            let before = MigrationSet::load(dir.path()).unwrap().layout;
+            let created = new_migration(dir.path(), "add x", 1_795_590_514).unwrap();
+            assert_eq!(created.len(), 1, "{created:?}");
+            let name = created[0]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert!(
+                name.starts_with("20261125070834") && name.ends_with(want),
+                "{name}"
+            );
+            let set = MigrationSet::load_drafts(dir.path()).unwrap();
+            assert_eq!(set.layout, before);
+            assert_eq!(set.migrations.len(), 2);
+            assert!(set.migrations[1].down.script().is_some());
+        }
     }
 
     #[test]

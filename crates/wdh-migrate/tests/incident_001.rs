@@ -10,6 +10,9 @@
 //! teardown downgrades it to base. Production must be unchanged: schema
 //! dump, row counts and ledger.
 //!
+//! The replay also runs over TLS: production and the temp database on a
+//! TLS-only server on 127.0.0.1, every URL `sslmode=verify-full`.
+//!
 //! These tests change the process environment, so they take a lock.
 #![allow(clippy::unwrap_used)]
 
@@ -23,7 +26,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{RunError, RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
-use wdh_testdb::{TestCluster, TestDatabase};
+use wdh_testdb::{hba_tls_only, ClusterOptions, Pki, ServerTls, Tcp, TestCluster, TestDatabase};
 
 static ENV: Mutex<()> = Mutex::new(());
 
@@ -35,19 +38,67 @@ fn bundled() -> MigrationSet {
 struct Scene {
     _env: MutexGuard<'static, ()>,
     cluster: TestCluster,
+    /// Production's URL over the unix socket, for inspecting it.
     prod_url: String,
+    /// The URL the runs use: the socket's, or over TLS.
+    run_prod_url: String,
+    /// Over TLS: the authority's certificate file.
+    ca: Option<tempfile::TempDir>,
 }
+
+/// The password of `postgres` over TLS.
+const TLS_PASSWORD: &str = "incident-Pw-7";
 
 impl Scene {
     fn new() -> Scene {
+        Scene::start(false)
+    }
+
+    /// The scene on a TLS-only server on 127.0.0.1: every run connects
+    /// with `sslmode=verify-full`.
+    fn over_tls() -> Scene {
+        Scene::start(true)
+    }
+
+    fn start(tls: bool) -> Scene {
         let guard = ENV.lock().unwrap_or_else(|p| p.into_inner());
-        let cluster = TestCluster::start().unwrap();
+        let (cluster, ca) = if tls {
+            let pki = Pki::new().unwrap();
+            let cluster = TestCluster::start_with(ClusterOptions {
+                tcp: Some(Tcp::Tls(ServerTls::new(
+                    pki.server(&["localhost", "127.0.0.1"]).unwrap(),
+                ))),
+                hba: Some(hba_tls_only("scram-sha-256")),
+                ..ClusterOptions::default()
+            })
+            .unwrap();
+            cluster
+                .server()
+                .connect("postgres")
+                .unwrap()
+                .batch_execute(&format!("ALTER ROLE postgres PASSWORD '{TLS_PASSWORD}'"))
+                .unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("ca.pem"), pki.ca_pem()).unwrap();
+            (cluster, Some(dir))
+        } else {
+            (TestCluster::start().unwrap(), None)
+        };
         let prod_url = cluster.url("postgres");
+        let mut scene = Scene {
+            _env: guard,
+            cluster,
+            prod_url: prod_url.clone(),
+            run_prod_url: prod_url,
+            ca,
+        };
+        scene.run_prod_url = scene.run_url("postgres");
+        let prod_url = scene.run_prod_url.clone();
         let prod = Target::parse(&prod_url, Source::Explicit).unwrap();
         Runner::new(&prod, RunOptions::default())
             .upgrade(&bundled(), &UpgradeTo::Head, &mut |_| {})
             .unwrap();
-        let mut c = prod.config().connect(postgres::NoTls).unwrap();
+        let mut c = scene.cluster.server().connect("postgres").unwrap();
         c.batch_execute(
             "INSERT INTO enterprise.company (company_id, legal_name, short_name) VALUES ('C1', 'Acme Annuity Ltd', 'Acme'), ('C2', 'Beta Pensions', 'Beta');
              INSERT INTO mapping.product_line VALUES ('PL1', 'Enterprise annuity');
@@ -60,10 +111,19 @@ impl Scene {
         std::env::set_var("DATABASE_URL", &prod_url);
         std::env::set_var("WDH_DATABASE_URL", &prod_url);
         std::env::remove_var("WDH_ALLOW_PRODUCTION_DOWNGRADE");
-        Scene {
-            _env: guard,
-            cluster,
-            prod_url,
+        scene
+    }
+
+    /// The URL runs use for `database`: the unix socket's, or over TLS
+    /// (`verify-full`, the scene's authority).
+    fn run_url(&self, database: &str) -> String {
+        match &self.ca {
+            None => self.cluster.url(database),
+            Some(dir) => format!(
+                "postgresql://postgres:{TLS_PASSWORD}@localhost:{}/{database}?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={}",
+                self.cluster.tcp_port().unwrap(),
+                dir.path().join("ca.pem").display()
+            ),
         }
     }
 
@@ -173,6 +233,31 @@ fn incident_001_replay() {
     fixture(&temp.url(), &temp.url(), || {}).unwrap();
     assert!(at_base(&temp), "the temp database is at base");
     assert_eq!(scene.production(), before, "production is unchanged");
+}
+
+#[test]
+fn incident_001_replay_over_tls() {
+    let scene = Scene::over_tls();
+    let before = scene.production();
+    let temp = scene.temp();
+    let temp_url = scene.run_url(temp.name());
+    fixture(&temp_url, &temp_url, || {}).unwrap();
+    assert!(at_base(&temp), "the temp database is at base");
+    assert_eq!(scene.production(), before, "production is unchanged");
+    // The CLI over TLS, with the environment at production: the flag wins,
+    // and without it production's downgrade is refused.
+    let (code, out) = cli(&["upgrade", "--database-url", &temp_url]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli(&["downgrade", "base", "--database-url", &temp_url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(at_base(&temp));
+    let (code, out) = cli(&["downgrade", "base"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("BLOCKED") && !out.contains(TLS_PASSWORD),
+        "{out}"
+    );
+    assert_eq!(scene.production(), before);
 }
 
 #[test]

@@ -12,7 +12,12 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::fsutil::{self, Storage};
 use crate::server::{TestDatabase, TestServer};
+use crate::tls::Tcp;
 use crate::watchdog::Watchdog;
+
+/// How many ephemeral TCP ports to try when another process takes the one
+/// chosen between choosing and binding it.
+const TCP_ATTEMPTS: usize = 5;
 
 /// Settings for tuning a server that holds only throw-away data.
 const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
@@ -51,6 +56,9 @@ pub struct ClusterOptions {
     /// The contents of `pg_hba.conf`; `None` keeps initdb's (trust for local
     /// connections). For testing password authentication.
     pub hba: Option<String>,
+    /// Also listen on 127.0.0.1, on an ephemeral port (which then is the
+    /// port, and names the unix socket too), in plain text or with TLS.
+    pub tcp: Option<Tcp>,
 }
 
 impl Default for ClusterOptions {
@@ -64,6 +72,7 @@ impl Default for ClusterOptions {
             use_init_cache: true,
             settings: Vec::new(),
             hba: None,
+            tcp: None,
         }
     }
 }
@@ -92,6 +101,7 @@ pub struct TestCluster {
     root: PathBuf,
     socket_dir: PathBuf,
     port: u16,
+    tcp: bool,
     storage: Storage,
     binaries: PgBinaries,
     server: TestServer,
@@ -132,7 +142,9 @@ impl TestCluster {
         TestCluster::start_with(ClusterOptions::default())
     }
 
-    /// Starts a new cluster.
+    /// Starts a new cluster. With [`ClusterOptions::tcp`] it listens on an
+    /// ephemeral port of 127.0.0.1, chosen again when another process takes
+    /// it first.
     pub fn start_with(options: ClusterOptions) -> Result<TestCluster> {
         let binaries = match options.binaries.clone() {
             Some(b) => b,
@@ -140,29 +152,59 @@ impl TestCluster {
         };
         let account = Account::for_server()?;
         let storage = options.storage.clone().unwrap_or_else(Storage::detect);
-        let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", &account)?;
-        let started = start_in(&root, &binaries, &account, &options);
-        match started {
-            Ok((postgres, socket_dir)) => {
-                let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
-                let server = TestServer::for_cluster(&socket_dir, options.port);
-                Ok(TestCluster {
-                    root,
-                    socket_dir,
-                    port: options.port,
-                    storage,
-                    binaries,
-                    server,
-                    procs: Mutex::new(Some(Procs { postgres, watchdog })),
-                })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&root);
-                Err(e)
+        if options.tcp.is_none() {
+            return start_once(options, binaries, &account, storage);
+        }
+        let mut tried = Vec::new();
+        loop {
+            let port = crate::port::free_tcp_port()?;
+            let attempt = ClusterOptions {
+                port,
+                ..options.clone()
+            };
+            match start_once(attempt, binaries.clone(), &account, storage.clone()) {
+                Err(Error::SocketTaken { .. }) => {
+                    tried.push(port);
+                    if tried.len() >= TCP_ATTEMPTS {
+                        return Err(Error::TcpPortTaken { tried });
+                    }
+                }
+                other => return other,
             }
         }
     }
+}
 
+fn start_once(
+    options: ClusterOptions,
+    binaries: PgBinaries,
+    account: &Account,
+    storage: Storage,
+) -> Result<TestCluster> {
+    let root = fsutil::fresh_dir(storage.path(), "wdh-testdb", account)?;
+    match start_in(&root, &binaries, account, &options) {
+        Ok((postgres, socket_dir)) => {
+            let watchdog = Watchdog::spawn(postgres.id(), "QUIT", &root);
+            let server = TestServer::for_cluster(&socket_dir, options.port);
+            Ok(TestCluster {
+                root,
+                socket_dir,
+                port: options.port,
+                tcp: options.tcp.is_some(),
+                storage,
+                binaries,
+                server,
+                procs: Mutex::new(Some(Procs { postgres, watchdog })),
+            })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&root);
+            Err(e)
+        }
+    }
+}
+
+impl TestCluster {
     /// The server handle that creates test databases on this cluster.
     pub fn server(&self) -> &TestServer {
         &self.server
@@ -181,6 +223,11 @@ impl TestCluster {
     /// The port (the socket is `<socket_dir>/.s.PGSQL.<port>`).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TCP port on 127.0.0.1, when [`ClusterOptions::tcp`] was set.
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp.then_some(self.port)
     }
 
     /// Where the cluster lives (RAM disk or temp dir).
@@ -282,6 +329,10 @@ fn start_in(
         std::fs::write(&path, hba).map_err(Error::io("writing", &path))?;
         account.own(&path)?;
     }
+    let tcp_settings = match &options.tcp {
+        None => Vec::new(),
+        Some(tcp) => tcp_settings(tcp, &data, account)?,
+    };
     let socket_dir = options
         .socket_dir
         .clone()
@@ -300,7 +351,7 @@ fn start_in(
     for (name, value) in THROWAWAY_SETTINGS {
         cmd.arg("-c").arg(format!("{name}={value}"));
     }
-    for (name, value) in &options.settings {
+    for (name, value) in tcp_settings.iter().chain(&options.settings) {
         cmd.arg("-c").arg(format!("{name}={value}"));
     }
     cmd.stdin(Stdio::null()).stdout(log).stderr(log_err);
@@ -316,6 +367,39 @@ fn start_in(
             Err(e)
         }
     }
+}
+
+/// The settings that make the server listen on 127.0.0.1, and its TLS
+/// files, written into the data directory for the server's account (the
+/// key readable by it alone, as the server demands).
+fn tcp_settings(tcp: &Tcp, data: &Path, account: &Account) -> Result<Vec<(String, String)>> {
+    let mut settings = vec![("listen_addresses".to_owned(), "127.0.0.1".to_owned())];
+    let Tcp::Tls(tls) = tcp else {
+        settings.push(("ssl".into(), "off".into()));
+        return Ok(settings);
+    };
+    let write = |name: &str, text: &str, mode: u32| -> Result<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = data.join(name);
+        std::fs::write(&path, text).map_err(Error::io("writing", &path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(Error::io("setting the mode of", &path))?;
+        account.own(&path)?;
+        Ok(path.display().to_string())
+    };
+    settings.push(("ssl".into(), "on".into()));
+    settings.push((
+        "ssl_cert_file".into(),
+        write("server.crt", &tls.server.cert_pem, 0o644)?,
+    ));
+    settings.push((
+        "ssl_key_file".into(),
+        write("server.key", &tls.server.key_pem, 0o600)?,
+    ));
+    if let Some(ca) = &tls.client_ca_pem {
+        settings.push(("ssl_ca_file".into(), write("client-ca.crt", ca, 0o644)?));
+    }
+    Ok(settings)
 }
 
 /// Polls `postmaster.pid` every 2 ms for the `ready` status (what pg_ctl

@@ -40,6 +40,25 @@ pub enum Error {
         log_tail: String,
     },
 
+    /// A test certificate could not be made.
+    #[error("could not make {what} for a test cluster: {reason}")]
+    Certificate {
+        /// What was being made.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+
+    /// No free TCP port on 127.0.0.1 could be bound by the server.
+    #[error(
+        "the server could not listen on 127.0.0.1: ports {} were taken as it started; \
+         try again", tried.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    TcpPortTaken {
+        /// The ports tried.
+        tried: Vec<u16>,
+    },
+
     /// Another server already uses the socket.
     #[error(
         "the socket {socket} is taken by another server; pick another socket directory \

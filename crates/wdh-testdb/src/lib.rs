@@ -15,6 +15,9 @@
 //!   cluster, or a server meant for tests whose admin URL is passed explicitly.
 //! * [`PgBouncer`] — a real PgBouncer in front of a private cluster, in
 //!   session or transaction pooling, stopped with the value or at exit.
+//! * [`Tcp`], [`Pki`], [`ServerTls`] — a cluster that also listens on
+//!   127.0.0.1 (an ephemeral port), in plain text or with TLS and
+//!   certificates of an authority the test makes.
 //!
 //! ```no_run
 //! #[test]
@@ -45,8 +48,10 @@ mod fsutil;
 mod initcache;
 mod names;
 mod pgbouncer;
+mod port;
 mod server;
 mod template;
+mod tls;
 mod watchdog;
 
 pub use binaries::{Locator, PgBinaries, PgBouncerLocator};
@@ -57,3 +62,4 @@ pub use names::{check_name, PREFIX};
 pub use pgbouncer::{PgBouncer, PgBouncerOptions, PoolMode};
 pub use server::{TestDatabase, TestServer};
 pub use template::{template_name, TEMPLATE_PREFIX};
+pub use tls::{hba_plain, hba_tls_only, Issued, Pki, ServerTls, Tcp};

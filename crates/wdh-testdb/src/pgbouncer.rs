@@ -115,7 +115,7 @@ impl PgBouncer {
             &program,
             &account,
             &dir,
-            &mut free_tcp_port,
+            &mut crate::port::free_tcp_port,
         );
         match started {
             Ok((process, port)) => {
@@ -531,16 +531,6 @@ fn admin_config(dir: &Path, port: u16) -> Config {
 }
 
 /// A port on 127.0.0.1 that was free a moment ago (the kernel's choice).
-fn free_tcp_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .map_err(Error::io("binding an ephemeral port on", "127.0.0.1"))?;
-    let port = listener
-        .local_addr()
-        .map_err(Error::io("reading the ephemeral port of", "127.0.0.1"))?
-        .port();
-    Ok(port)
-}
-
 fn write_owned(path: &Path, text: &str, account: &Account) -> Result<()> {
     std::fs::write(path, text).map_err(Error::io("writing", path))?;
     account.own(path)
@@ -604,7 +594,7 @@ mod tests {
         let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let taken_port = taken.local_addr().unwrap().port();
         let mut offered = vec![taken_port, taken_port].into_iter();
-        let mut choose = || offered.next().map_or_else(free_tcp_port, Ok);
+        let mut choose = || offered.next().map_or_else(crate::port::free_tcp_port, Ok);
         let (process, port) = launch(
             &s.cluster,
             &s.options,

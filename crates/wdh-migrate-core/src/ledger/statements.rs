@@ -157,10 +157,14 @@ pub fn release_lock(token: &str) -> String {
 /// and never stay on a pooled server session — and the transaction's id
 /// and server process (one row).
 ///
-/// `standard_conforming_strings` and `backslash_quote` are pinned to the
-/// defaults the statement scanner reads with; they are set in a message of
-/// their own because the server scans a whole message before it runs any
-/// of it. `client_connection_check_interval` (14+) makes the server notice
+/// `client_encoding` is pinned to UTF-8 (the text is sent as UTF-8, and
+/// the scanner reads it so: a session left in a client-only encoding such
+/// as SJIS by an earlier migration would read a byte before a backslash as
+/// half of a character and end a string elsewhere), and
+/// `standard_conforming_strings` and `backslash_quote` to the defaults the
+/// statement scanner reads with; they are set in a message of their own
+/// because the server converts and scans a whole message before it runs
+/// any of it. `client_connection_check_interval` (14+) makes the server notice
 /// a dead client within a second and roll the migration back instead of
 /// committing it after its client is gone.
 pub fn transaction_prologue(
@@ -169,7 +173,8 @@ pub fn transaction_prologue(
     statement_timeout: Option<Duration>,
 ) -> String {
     let mut s = String::from(
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n",
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n",
     );
     if server_version >= 140_000 {
         s.push_str("SET LOCAL client_connection_check_interval = '1s';\n");
@@ -193,11 +198,121 @@ pub fn transaction_status(xid: i64) -> String {
     format!("SELECT pg_catalog.txid_status({xid})")
 }
 
-/// The session setting no-transaction statements are scanned with: they
-/// run outside any transaction, so it cannot be `SET LOCAL`. PgBouncer
-/// tracks this parameter per client and sets it on every server session
-/// it hands the client, so it never reaches another client.
-pub const NO_TRANSACTION_SESSION: &str = "SET standard_conforming_strings = on";
+/// The name (`gid`) of the prepared transaction that transaction `xid`
+/// became, if the script ended it with `PREPARE TRANSACTION` (no row
+/// otherwise). A prepared transaction's `transaction` is the 32-bit xid.
+pub fn prepared_transaction(xid: i64) -> String {
+    format!(
+        "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE transaction::pg_catalog.text OPERATOR(pg_catalog.=) '{}' \
+         AND database OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+        xid & 0xFFFF_FFFF
+    )
+}
+
+/// Rolls back the prepared transaction `gid`.
+pub fn rollback_prepared(gid: &str) -> String {
+    format!("ROLLBACK PREPARED {}", quote_literal(gid))
+}
+
+/// The session settings no-transaction statements are converted and
+/// scanned with (see [`transaction_prologue`]): they run outside any
+/// transaction, so they cannot be `SET LOCAL`. PgBouncer tracks these
+/// parameters per client and sets them on every server session it hands
+/// the client, so they never reach another client (UTF-8 is what the
+/// driver asks for when it connects).
+pub const NO_TRANSACTION_SESSION: &str =
+    "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on";
+
+/// The server process of this run that runs statement `$1` (text) now,
+/// process `$2` (int4) first: the lock watch's question when a statement
+/// runs outside a transaction, where behind a transaction pooler any server
+/// session may run it. A text cut short by `track_activity_query_size`
+/// matches its beginning.
+pub const RUNNING_STATEMENT: &str = r#"SELECT a.pid FROM pg_catalog.pg_stat_activity a
+WHERE a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+  AND a.state OPERATOR(pg_catalog.=) 'active'
+  AND a.application_name OPERATOR(pg_catalog.=) 'wdh-migrate'
+  AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+  AND pg_catalog.length(a.query) OPERATOR(pg_catalog.>) 0
+  AND a.query OPERATOR(pg_catalog.=) pg_catalog."left"($1, pg_catalog.length(a.query))
+ORDER BY a.pid OPERATOR(pg_catalog.=) $2 DESC, a.query_start DESC
+LIMIT 1"#;
+
+/// The lock server process `$1` (int4) waits for, if it waits (one row:
+/// lock type, mode, relation, seconds waited — known from 14 on, where
+/// `pg_locks` has `waitstart` — the transaction or object waited for, and
+/// the lock's identity, for [`CANCEL_LOCK_WAIT`]).
+pub fn lock_wait(server_version: i32) -> &'static str {
+    if server_version >= 140_000 {
+        r#"SELECT l.locktype, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,
+  pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) l.waitstart),
+  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text),
+  pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid)
+FROM pg_catalog.pg_locks l WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted LIMIT 1"#
+    } else {
+        r#"SELECT l.locktype, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,
+  NULL::pg_catalog.float8,
+  COALESCE(l.transactionid::pg_catalog.text, l.virtualxid, l.objid::pg_catalog.text),
+  pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid)
+FROM pg_catalog.pg_locks l WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted LIMIT 1"#
+    }
+}
+
+/// Cancels the statement of server process `$1` (int4) if, as this
+/// statement runs, it still waits for the lock `$2` (text, the identity
+/// [`lock_wait`] read): one row (`t`) when it was cancelled, none when the
+/// wait is over. Checked and cancelled at once, so a process whose
+/// statement got its lock meanwhile (and behind a transaction pooler may
+/// already serve another client) is never cancelled; and sent by the
+/// server (`pg_cancel_backend`, allowed on the role's own processes), not
+/// as a cancel request through a pooler.
+pub const CANCEL_LOCK_WAIT: &str = r#"SELECT pg_catalog.pg_cancel_backend(l.pid) FROM pg_catalog.pg_locks l
+WHERE l.pid OPERATOR(pg_catalog.=) $1 AND NOT l.granted
+  AND pg_catalog.concat_ws('/', l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid,
+    l.transactionid, l.classid, l.objid, l.objsubid) OPERATOR(pg_catalog.=) $2"#;
+
+/// The processes server process `$1` (int4) waits behind
+/// (`pg_blocking_pids`), with what the server lets this role see of them:
+/// the modes they hold of the lock waited for, role, application, state,
+/// and for how many seconds their transaction has been open. Never their
+/// query: it may hold data.
+pub const LOCK_HOLDERS: &str = r#"SELECT b.pid,
+  (SELECT pg_catalog.string_agg(DISTINCT h.mode, ', ')
+   FROM pg_catalog.pg_locks h, pg_catalog.pg_locks w
+   WHERE w.pid OPERATOR(pg_catalog.=) $1 AND NOT w.granted
+     AND h.pid OPERATOR(pg_catalog.=) b.pid AND h.granted
+     AND pg_catalog.concat_ws('/', h.locktype, h.database, h.relation, h.page, h.tuple, h.virtualxid,
+           h.transactionid, h.classid, h.objid, h.objsubid)
+         OPERATOR(pg_catalog.=)
+         pg_catalog.concat_ws('/', w.locktype, w.database, w.relation, w.page, w.tuple, w.virtualxid,
+           w.transactionid, w.classid, w.objid, w.objsubid)),
+  b.usename::pg_catalog.text, b.application_name, b.state,
+  pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) b.xact_start)
+FROM pg_catalog.pg_stat_activity b
+WHERE b.pid OPERATOR(pg_catalog.=) ANY (pg_catalog.pg_blocking_pids($1))
+ORDER BY b.pid"#;
+
+/// Every index of table `schema.table` (the visible one when no schema is
+/// given), as `schema.index` and whether it is valid (`t`/`f`): taken before
+/// an unnamed `CREATE INDEX CONCURRENTLY` runs, so what a cancelled attempt
+/// left can be told from what was there.
+pub fn table_indexes(schema: Option<&str>, table: &str) -> String {
+    let schema = match schema {
+        Some(s) => format!("tn.nspname OPERATOR(pg_catalog.=) {}", quote_literal(s)),
+        None => "pg_catalog.pg_table_is_visible(t.oid)".to_string(),
+    };
+    format!(
+        r#"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), i.indisvalid
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid
+JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace
+WHERE t.relname OPERATOR(pg_catalog.=) {} AND {schema}"#,
+        quote_literal(table)
+    )
+}
 
 /// Stores the environment marker on the database itself; a marker that is
 /// not locked clears `wdh.environment_locked`.
@@ -478,4 +593,33 @@ pub fn audit_sql(entry: &AuditEntry) -> String {
         entry.override_used,
         quote_literal(env!("CARGO_PKG_VERSION")),
     )
+}
+
+/// The statement that records a migration as applied without running it
+/// (`adopt`, `baseline`): when the other tool applied it (seconds since the
+/// epoch), or now; an execution time of 0.
+pub fn record_adopted(
+    version: &str,
+    name: &str,
+    checksum: &str,
+    applied_at: Option<f64>,
+) -> String {
+    let at = match applied_at {
+        Some(secs) if secs.is_finite() => format!("pg_catalog.to_timestamp({secs})"),
+        _ => "pg_catalog.clock_timestamp()".to_string(),
+    };
+    format!(
+        r#"INSERT INTO "wdh_migrate"."applied" ("version", "name", "checksum", "applied_at", "execution_ms", "no_transaction") VALUES ({}, {}, {}, {at}, 0, false);"#,
+        quote_literal(version),
+        quote_literal(name),
+        quote_literal(checksum)
+    )
+}
+
+/// The message that records migrations as applied without running them, in
+/// one transaction that fails (recording nothing) unless this run still
+/// holds the lock (`token`).
+pub fn record_adopted_all(records: &[String], token: Option<&str>) -> String {
+    let fence = token.map(lock_fence).unwrap_or_default();
+    format!("BEGIN;\n{fence}\n{}\nCOMMIT;", records.join("\n"))
 }

@@ -75,7 +75,8 @@ fn lock_statements() {
 fn the_transaction_prologue_sets_everything_locally() {
     assert_eq!(
         transaction_prologue(130_000, None, None),
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n\
          SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"
     );
     assert_eq!(
@@ -84,7 +85,8 @@ fn the_transaction_prologue_sets_everything_locally() {
             Some(Duration::from_secs(2)),
             Some(Duration::from_secs(u64::MAX))
         ),
-        "BEGIN;\nSET LOCAL standard_conforming_strings = on;\nSET LOCAL backslash_quote = safe_encoding;\n\
+        "BEGIN;\nSET LOCAL client_encoding = 'UTF8';\nSET LOCAL standard_conforming_strings = on;\n\
+         SET LOCAL backslash_quote = safe_encoding;\n\
          SET LOCAL client_connection_check_interval = '1s';\nSET LOCAL lock_timeout = '2000ms';\n\
          SET LOCAL statement_timeout = '2147483647ms';\n\
          SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();"
@@ -225,4 +227,22 @@ fn rows_match_migrations_by_their_resolved_version() {
     assert!(!state.is_failed(a));
     assert!(state.is_failed(b));
     assert_eq!(LedgerState::default().recorded_version(a), "0001");
+}
+
+#[test]
+fn the_lock_watch_asks_with_parameters_and_knows_waitstart_from_14_on() {
+    assert!(lock_wait(140_000).contains("l.waitstart"));
+    assert!(!lock_wait(130_000).contains("waitstart"));
+    for sql in [
+        lock_wait(150_000),
+        RUNNING_STATEMENT,
+        LOCK_HOLDERS,
+        CANCEL_LOCK_WAIT,
+    ] {
+        assert!(sql.contains("$1"), "{sql}");
+        assert!(!sql.contains(" = "), "operators are qualified: {sql}");
+    }
+    assert!(!LOCK_HOLDERS.contains(".query"), "never a holder's query");
+    assert!(table_indexes(Some("it's"), "t").contains("tn.nspname OPERATOR(pg_catalog.=) 'it''s'"));
+    assert!(table_indexes(None, "t").contains("pg_catalog.pg_table_is_visible(t.oid)"));
 }

@@ -136,16 +136,38 @@ pub enum LoadError {
         /// The down file.
         down: PathBuf,
     },
-    /// The directory mixes migration folders and flat `.up.sql`/`.down.sql`
-    /// files.
-    #[error("{path} mixes migration folders (such as {folder}) and flat .up.sql/.down.sql files (such as {file}); use one layout")]
+    /// The directory mixes two layouts (migration folders and flat
+    /// `.up.sql`/`.down.sql` files, goose and dbmate files, …).
+    #[error("{path} mixes {first_layout} (such as {first}) and {second_layout} (such as {second}); use one layout")]
     MixedLayouts {
         /// The migration directory.
         path: PathBuf,
-        /// A migration folder.
-        folder: PathBuf,
-        /// A flat migration file.
-        file: PathBuf,
+        /// What the first layout's migrations are, e.g. `migration folders`.
+        first_layout: &'static str,
+        /// A migration of the first layout.
+        first: PathBuf,
+        /// What the second layout's migrations are.
+        second_layout: &'static str,
+        /// A migration of the second layout.
+        second: PathBuf,
+    },
+    /// A line of a migration file that the layout refuses: a section marker
+    /// out of place, an unknown annotation, goose's `ENVSUB ON`, a Flyway
+    /// placeholder, SQL before the up section, …
+    #[error("{path}:{line}: {problem}")]
+    Directive {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A Flyway repeatable migration (`R__<description>.sql`).
+    #[error("{path} is a Flyway repeatable migration (R__), which wdh-migrate does not run: make it a versioned migration (`V<version>__<description>.sql`) holding the change, or move it out of the migration directory")]
+    Repeatable {
+        /// The file.
+        path: PathBuf,
     },
     /// A `-- wdh:` directive is not known.
     #[error("{path}:{line}: unknown directive `wdh:{directive}`; the directives are `-- wdh:no-transaction` and `-- wdh:irreversible`")]
@@ -176,6 +198,28 @@ pub enum LoadError {
         line: usize,
         /// The start of the statement.
         statement: String,
+    },
+    /// A script that runs in a transaction, that PostgreSQL's parser rejects,
+    /// has a statement that starts like transaction control: split at its
+    /// semicolons alone, it may be one, and a server of another version
+    /// may run the script.
+    #[error(
+        "{path}:{line}: `{statement}` may control the transaction, but the script already runs inside one: the PostgreSQL \
+         parser built into wdh-migrate (PostgreSQL {parser}) rejects this script ({message}), so its statements are told \
+         apart at its semicolons alone, and this one starts like transaction control. If it is, remove it; either way, fix \
+         what the parser rejects (a word that a newer PostgreSQL reserves, such as system_user, can be double-quoted)"
+    )]
+    UnparsedTransactionControl {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// The start of the statement.
+        statement: String,
+        /// The parser's message.
+        message: String,
+        /// The major version of PostgreSQL whose parser rejects the script.
+        parser: u32,
     },
     /// A `metadata.toml` is invalid.
     #[error("{path}: {problem}")]
@@ -209,7 +253,10 @@ impl LoadError {
             | LoadError::UnknownDirective { path, .. }
             | LoadError::MisplacedDirective { path, .. }
             | LoadError::TransactionControl { path, .. }
-            | LoadError::Metadata { path, .. } => path,
+            | LoadError::UnparsedTransactionControl { path, .. }
+            | LoadError::Metadata { path, .. }
+            | LoadError::Directive { path, .. }
+            | LoadError::Repeatable { path } => path,
             LoadError::DuplicateVersion { second, .. } => second,
             LoadError::PairMismatch { down, .. } => down,
         }

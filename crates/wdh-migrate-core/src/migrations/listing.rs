@@ -41,12 +41,12 @@ pub(super) fn parse(
     let mut found = collectors
         .iter()
         .enumerate()
-        .filter_map(|(i, (_, c))| c.example().map(|example| (i, example)));
+        .filter_map(|(i, (l, c))| c.example().map(|example| (i, *l, example)));
     let detected = found.next();
-    if let (Some((_, first)), Some((_, second))) = (detected, found.next()) {
-        return Err(layout::mixed(root, first, second));
+    if let (Some((_, l1, first)), Some((_, l2, second))) = (detected, found.next()) {
+        return Err(layout::mixed(root, (l1, first), (l2, second)));
     }
-    let detected = detected.map(|(i, _)| i);
+    let detected = detected.map(|(i, _, _)| i);
 
     ignored.sort_by(|a, b| a.path.cmp(&b.path));
     let (layout, migrations) = match detected {

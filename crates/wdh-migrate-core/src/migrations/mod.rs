@@ -18,7 +18,12 @@
 //!   Diesel `metadata.toml` ([`layout::folders`]);
 //! * [`Layout::FlatPairs`]: `<version>_<name>.up.sql` and
 //!   `<version>_<name>.down.sql` side by side (the sqlx and golang-migrate
-//!   layout; [`layout::flat_pairs`]).
+//!   layout; [`layout::flat_pairs`]);
+//! * [`Layout::Goose`], [`Layout::SqlMigrate`], [`Layout::Dbmate`]: one
+//!   `.sql` file per migration holding both scripts in sections
+//!   ([`layout::goose`], [`layout::sql_migrate`], [`layout::dbmate`]);
+//! * [`Layout::Flyway`]: `V<version>__<description>.sql` and its undo
+//!   `U<version>__<description>.sql` ([`layout::flyway`]).
 //!
 //! Mixing layouts in one directory is an error
 //! ([`LoadError::MixedLayouts`]). A directory with no migration at all has
@@ -69,7 +74,8 @@
 //!
 //! Files are decoded as UTF-8; a leading byte-order mark is removed from
 //! [`Script::sql`] and CRLF line ends are kept. Checksums are computed over
-//! the raw file bytes.
+//! the raw file bytes (for a section of a sectioned file, over the
+//! section's own lines).
 //!
 //! # Files that are not migrations
 //!
@@ -115,7 +121,9 @@ pub struct Script {
     pub path: PathBuf,
     /// The file's text, with a leading UTF-8 byte-order mark removed.
     pub sql: String,
-    /// SHA-256 of the raw file bytes (byte-order mark and CRLF included).
+    /// SHA-256 of the raw file bytes (byte-order mark and CRLF included);
+    /// for a section of a sectioned file (goose, sql-migrate, dbmate), of
+    /// the section's own lines, so each direction has its own.
     pub checksum: [u8; 32],
     /// Run outside a transaction: set by `-- wdh:no-transaction` or by a
     /// `metadata.toml` with `run_in_transaction = false`.
@@ -124,6 +132,11 @@ pub struct Script {
     /// [`Script::executable_sql`] blanks them out. Always `false` for a
     /// no-transaction script.
     pub wraps_own_transaction: bool,
+    /// Byte ranges of [`Script::sql`] that the script marks as one
+    /// statement each (goose's and sql-migrate's `StatementBegin` …
+    /// `StatementEnd`); empty in the other layouts. See
+    /// [`Script::statements`].
+    pub blocks: Vec<std::ops::Range<usize>>,
 }
 
 impl Script {
@@ -172,12 +185,44 @@ impl Script {
     }
 
     /// The top-level statements of [`Script::executable_sql`], for running a
-    /// no-transaction script one statement at a time. Offsets are byte
-    /// offsets into [`Script::executable_sql`], which for a no-transaction
-    /// script is [`Script::sql`]; map a server error position in a statement
-    /// to the file with [`sql::Statement::line_col`].
+    /// no-transaction script one statement at a time: where the server's
+    /// parser splits it, except that the statements inside one of the
+    /// script's [blocks](Script::blocks) are one
+    /// [explicit](sql::Statement::explicit) statement, kept whole. Offsets
+    /// are byte offsets into [`Script::executable_sql`], which for a
+    /// no-transaction script is [`Script::sql`]; map a server error position
+    /// in a statement to the file with [`sql::Statement::line_col`].
     pub fn statements(&self) -> Vec<sql::Statement> {
-        sql::split_statements(&self.executable_sql())
+        let sql = self.executable_sql();
+        let split = sql::split_statements(&sql);
+        if self.blocks.is_empty() {
+            return split;
+        }
+        let mut out: Vec<sql::Statement> = Vec::with_capacity(split.len());
+        let mut open: Option<usize> = None;
+        for stmt in split {
+            let block = self.blocks.iter().position(|b| b.contains(&stmt.start));
+            match (block, out.last_mut()) {
+                (Some(b), Some(last)) if open == Some(b) => {
+                    last.end = stmt.end;
+                    last.sql = sql[last.start..last.end].to_string();
+                    last.control = None;
+                    last.bare = false;
+                }
+                (Some(b), _) => {
+                    open = Some(b);
+                    out.push(sql::Statement {
+                        explicit: true,
+                        ..stmt
+                    });
+                }
+                (None, _) => {
+                    open = None;
+                    out.push(stmt);
+                }
+            }
+        }
+        out
     }
 
     /// The checksum as 64 lowercase hexadecimal digits.
@@ -291,10 +336,10 @@ impl MigrationSet {
     /// and the file's bytes. A path ending in `/` (with empty contents)
     /// stands for a folder; folder entries let empty migration folders and
     /// unread folders be reported. Contents are only examined for the files
-    /// a layout reads (`*.up.sql` and `*.down.sql` at the top level;
-    /// `up.sql`, `down.sql` and `metadata.toml` inside a versioned folder;
-    /// see `wdh_migrate_layout::reads`), so a listing may give empty
-    /// contents for other files.
+    /// a layout reads (`.sql` files and Flyway's `.sql.conf` files at the
+    /// top level; `up.sql`, `down.sql` and `metadata.toml` inside a
+    /// versioned folder; see `wdh_migrate_layout::reads`), so a listing may
+    /// give empty contents for other files.
     ///
     /// `root_display` is only used to name paths in errors.
     ///

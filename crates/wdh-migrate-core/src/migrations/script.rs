@@ -42,7 +42,9 @@ pub(super) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, LoadEr
 fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
     let mut header = Header::default();
     let mut offset = 0;
-    for (idx, line) in sql.split_inclusive('\n').enumerate() {
+    // A line ends where the server's scanner ends a `--` comment: at `\n`
+    // or `\r` (a file with carriage-return line ends only has lines too).
+    for line in sql.split_inclusive(['\n', '\r']) {
         let trimmed = line.trim();
         if !trimmed.is_empty() {
             let Some(comment) = trimmed.strip_prefix("--") else {
@@ -56,7 +58,7 @@ fn scan_header(sql: &str, path: &Path) -> Result<Header, LoadError> {
                     _ => {
                         return Err(LoadError::UnknownDirective {
                             path: path.to_path_buf(),
-                            line: idx + 1,
+                            line: sql::line_of_byte(sql, offset),
                             directive: name.to_string(),
                         })
                     }
@@ -109,14 +111,26 @@ fn check_transaction_control(sql: &str, path: &Path) -> Result<bool, LoadError> 
         None => Ok(true),
         Some(i) => {
             let stmt = &stmts[i];
-            let first_line = stmt.sql.lines().next().unwrap_or("").trim();
+            let first_line = stmt.sql.split(['\r', '\n']).next().unwrap_or("").trim();
             let mut statement: String = first_line.chars().take(60).collect();
             if statement.len() < first_line.len() {
                 statement.push_str("...");
             }
+            let (path, line) = (path.to_path_buf(), sql::line_of_byte(sql, stmt.start));
+            // Split at its semicolons alone: the statement only starts like
+            // transaction control, but a server of another version may run it.
+            if let Some(e) = sql::syntax_error(sql) {
+                return Err(LoadError::UnparsedTransactionControl {
+                    path,
+                    line,
+                    statement,
+                    message: e.message,
+                    parser: sql::parser_version(),
+                });
+            }
             Err(LoadError::TransactionControl {
-                path: path.to_path_buf(),
-                line: sql::line_of_byte(sql, stmt.start),
+                path,
+                line,
                 statement,
             })
         }
@@ -132,8 +146,41 @@ pub(super) fn parse_script(
     bytes: &[u8],
     forced_no_transaction: bool,
 ) -> Result<(Script, bool), LoadError> {
+    let sql = decode(&root.join(rel), bytes)?;
+    let checksum = Sha256::digest(bytes).into();
+    parse_text(root, rel, sql, checksum, forced_no_transaction, Vec::new())
+}
+
+/// One section of a file that holds both scripts of a migration (goose,
+/// sql-migrate, dbmate): `sql` is the file's text with every line that is
+/// not this section's blanked, so server positions still point into the
+/// file, `checksum` is that of the section's own text, and `blocks` the
+/// ranges of `sql` the file marks as one statement each.
+pub(super) fn parse_section(
+    root: &Path,
+    rel: &str,
+    sql: &str,
+    checksum: [u8; 32],
+    forced_no_transaction: bool,
+    blocks: Vec<std::ops::Range<usize>>,
+) -> Result<(Script, bool), LoadError> {
+    parse_text(root, rel, sql, checksum, forced_no_transaction, blocks)
+}
+
+/// SHA-256 of `text`: the checksum of a section's own text.
+pub(super) fn checksum_of(text: &[u8]) -> [u8; 32] {
+    Sha256::digest(text).into()
+}
+
+fn parse_text(
+    root: &Path,
+    rel: &str,
+    sql: &str,
+    checksum: [u8; 32],
+    forced_no_transaction: bool,
+    blocks: Vec<std::ops::Range<usize>>,
+) -> Result<(Script, bool), LoadError> {
     let path = root.join(rel);
-    let sql = decode(&path, bytes)?;
     if let Some(offset) = sql::nul_byte(sql) {
         return Err(LoadError::NulByte { path, offset });
     }
@@ -154,9 +201,10 @@ pub(super) fn parse_script(
     let script = Script {
         path: PathBuf::from(rel),
         sql: sql.to_string(),
-        checksum: Sha256::digest(bytes).into(),
+        checksum,
         no_transaction,
         wraps_own_transaction,
+        blocks,
     };
     Ok((script, header.irreversible))
 }

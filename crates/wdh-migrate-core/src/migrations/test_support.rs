@@ -65,5 +65,14 @@ pub(crate) fn assert_new_files_load_back(layout: Layout) {
     assert_eq!(set.layout, layout);
     assert_eq!(versions(&set), ["0007"]);
     assert_eq!(set.migrations[0].name, "add_x");
-    assert_eq!(set.migrations[0].up.sql, UP);
+    let statements = |sql: &str| -> Vec<String> {
+        crate::sql::split_statements(sql)
+            .into_iter()
+            .map(|s| s.sql)
+            .collect()
+    };
+    let m = &set.migrations[0];
+    assert_eq!(statements(&m.up.sql), statements(UP));
+    let down = m.down.script().expect("a down script");
+    assert_eq!(statements(&down.sql), statements(DOWN));
 }

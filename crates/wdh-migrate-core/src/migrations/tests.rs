@@ -10,9 +10,9 @@ use super::*;
 fn mixed_layouts_are_an_error() {
     let e = err(&[("0001_a/up.sql", UP), ("0002_b.up.sql", UP)]);
     assert!(
-        matches!(&e, LoadError::MixedLayouts { path, folder, file }
-            if path == Path::new("mig") && folder == Path::new("mig/0001_a")
-                && file == Path::new("mig/0002_b.up.sql")),
+        matches!(&e, LoadError::MixedLayouts { path, first, second, .. }
+            if path == Path::new("mig") && first == Path::new("mig/0001_a")
+                && second == Path::new("mig/0002_b.up.sql")),
         "{e:?}"
     );
 }
@@ -135,6 +135,28 @@ fn unknown_directive_is_an_error() {
     assert!(e
         .to_string()
         .starts_with("mig/0001_a/up.sql:2: unknown directive"));
+}
+
+/// A file with carriage-return line ends only: its directive lines are
+/// lines, as the server's scanner ends a `--` comment there, and errors
+/// name the line an editor shows.
+#[test]
+fn directives_in_a_file_with_carriage_return_line_ends() {
+    let set = ok(&[(
+        "0001_a/up.sql",
+        "-- a comment\r-- wdh:no-transaction\rCREATE INDEX CONCURRENTLY i ON t (id);\r",
+    )]);
+    assert!(set.migrations[0].up.no_transaction);
+    let e = err(&[("0001_a/up.sql", "-- a\r\n-- b\r-- wdh:nope\rSELECT 1;\r")]);
+    assert!(
+        matches!(&e, LoadError::UnknownDirective { line: 3, .. }),
+        "{e:?}"
+    );
+    let e = err(&[("0001_a/up.sql", "-- a\rSELECT 1;\r-- wdh:irreversible\r")]);
+    assert!(
+        matches!(&e, LoadError::MisplacedDirective { line: 3, .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -278,10 +300,69 @@ fn transaction_control_is_an_error_with_its_line() {
     assert!(!s.wraps_own_transaction);
     assert_eq!(s.executable_sql(), s.sql);
     assert_eq!(s.statements().len(), 4);
+    // Lines end at carriage returns too, as libpq counts them.
+    for (sql, line) in [
+        ("CREATE TABLE t (id int);\r-- c\rCOMMIT;\r", 3),
+        ("CREATE TABLE t (id int); -- c\rCOMMIT;\n", 2),
+        ("CREATE TABLE t (id int);\r\n\r\nSAVEPOINT\rs;\r\n", 3),
+    ] {
+        let e = err(&[("0001_a/up.sql", sql)]);
+        assert!(
+            matches!(&e, LoadError::TransactionControl { line: l, statement, .. }
+                if *l == line && !statement.contains('\r')),
+            "{sql:?}: {e:?}"
+        );
+    }
     // BEGIN ATOMIC bodies are not transaction control.
     ok(&[(
         "0001_a/up.sql",
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+    )]);
+}
+
+/// A script this parser rejects may run on a server of another version
+/// (PostgreSQL 15 takes `system_user` as a name; PostgreSQL 16 reserved
+/// it): a statement in it that starts like transaction control is refused.
+#[test]
+fn transaction_control_in_a_script_the_parser_rejects_is_refused() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("CREATE TABLE system_user (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n", 2, "COMMIT;"),
+        ("CREATE FUNCTION json_scalar(int) RETURNS int LANGUAGE sql AS 'SELECT 1';\n\nrollback and chain;", 3, "rollback and chain;"),
+        ("BEGIN;\nCREATE TABLE system_user (id int);\nSAVEPOINT s;\nCOMMIT;", 3, "SAVEPOINT s;"),
+        ("CREATE TABLE t (system_user int);\rEND;\r", 2, "END;"),
+    ];
+    for (sql, line, statement) in cases {
+        let e = err(&[("0001_a/up.sql", sql)]);
+        assert!(
+            matches!(&e, LoadError::UnparsedTransactionControl { path, line: l, statement: s, message, parser }
+                if path == Path::new("mig/0001_a/up.sql") && l == line && s == statement
+                    && message.contains("syntax error") && *parser >= 16),
+            "{sql:?}: {e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "mig/0001_a/up.sql:{line}: `{statement}` may control the transaction"
+            )) && text.contains("double-quoted"),
+            "{text}"
+        );
+    }
+    // Wrapped in a bare BEGIN … COMMIT, it runs in the runner's transaction.
+    let set = ok(&[(
+        "0001_a/up.sql",
+        "BEGIN;\nCREATE TABLE system_user (id int);\nCOMMIT;\n",
+    )]);
+    let up = &set.migrations[0].up;
+    assert!(up.wraps_own_transaction);
+    assert_eq!(
+        up.executable_sql(),
+        "      \nCREATE TABLE system_user (id int);\n       \n"
+    );
+    // Without anything that starts like transaction control, the server
+    // says what is wrong when the migration runs.
+    ok(&[(
+        "0001_a/up.sql",
+        "CREATE TABLE system_user (id int);\nSELEC 1;",
     )]);
 }
 

@@ -20,6 +20,10 @@ pub struct DryRun {
     pub to: Option<String>,
     /// What the guard would decide for this run.
     pub guard: String,
+    /// How the migrations wait for their locks: the lock schedule, or that
+    /// they wait as the server's `lock_timeout` says. The messages show
+    /// each migration's first attempt.
+    pub locks: String,
     /// Each message that would be sent, in order, labelled.
     pub steps: Vec<DryRunStep>,
 }
@@ -89,7 +93,7 @@ pub(super) fn dry_run(
                 true,
                 Some(0.0),
             );
-            let parsed = crate::sql::split_statements(&script.executable_sql());
+            let parsed = script.statements();
             let resume = state
                 .failed
                 .iter()
@@ -114,7 +118,8 @@ pub(super) fn dry_run(
             vec![
                 statements::transaction_prologue(
                     identity.server_version,
-                    options.lock_timeout,
+                    // The first attempt's (a retry sends the next timeout).
+                    options.lock_timeout.map(|s| s.timeout(1)),
                     options.statement_timeout,
                 ),
                 transactional_message(
@@ -141,12 +146,21 @@ pub(super) fn dry_run(
         }
         steps.push(step);
     }
+    let locks = match options.lock_timeout {
+        Some(s) if s.budget.is_zero() => format!("{s}"),
+        Some(s) => format!(
+            "{s}: a migration that cannot get a lock in time is rolled back and runs again \
+             (outside a transaction, a statement is cancelled and runs again); the messages show the first attempt"
+        ),
+        None => "the server's lock_timeout, no retries".to_string(),
+    };
     DryRun {
         identity,
         direction: plan.direction,
         from: plan.from.clone(),
         to: plan.to.clone(),
         guard,
+        locks,
         steps,
     }
 }

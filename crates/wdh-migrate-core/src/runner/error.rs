@@ -40,6 +40,28 @@ pub struct MigrationFailure {
     /// Migrations of this run that completed before the failure, in the
     /// order they ran (`version_name`); they stay applied.
     pub completed_before: Vec<String>,
+    /// When it could not get a lock in time: its attempts and what it
+    /// waited for.
+    pub lock: Option<LockReport>,
+}
+
+/// A migration (or a statement of a no-transaction migration) that could
+/// not get a lock within its lock schedule.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockReport {
+    /// How many attempts it made.
+    pub attempts: u32,
+    /// Milliseconds from the first attempt's start to the last one's end.
+    pub elapsed_ms: u128,
+    /// The schedule, described (`lock_timeout 100 ms doubling to 1 s,
+    /// retried for up to 60 s`).
+    pub schedule: String,
+    /// The lock it waited for and who held it, as last seen (none when no
+    /// wait was seen: the first attempt is not watched).
+    pub waited_for: Option<String>,
+    /// The statement ran outside a transaction, and the run cancelled it
+    /// (its own lock timeout there), rather than the server.
+    pub cancelled: bool,
 }
 
 /// What became of a failed migration's transaction, read back from the
@@ -86,6 +108,31 @@ impl MigrationFailure {
         }
         if let Some(h) = &self.hint {
             write!(f, "\nHINT: {h}")?;
+        }
+        if let Some(lock) = &self.lock {
+            let how = if lock.cancelled {
+                "cancelled by this run after its lock_timeout"
+            } else {
+                "timed out"
+            };
+            write!(
+                f,
+                "\nIt could not get its lock: {} attempt(s) in {}, each {how} ({}); ",
+                lock.attempts,
+                super::retry::human(std::time::Duration::from_millis(
+                    u64::try_from(lock.elapsed_ms).unwrap_or(u64::MAX)
+                )),
+                lock.schedule
+            )?;
+            match &lock.waited_for {
+                Some(w) => write!(f, "it waited for {w}.")?,
+                None => write!(f, "what it waited for was not seen.")?,
+            }
+            write!(
+                f,
+                " End or wait for the transaction that holds the lock, then run again, or allow more time with {}.",
+                spelling.knob(Knob::LockBudget)
+            )?;
         }
         match (self.partial, self.fate) {
             (Some((done, total)), _) => write!(
@@ -148,6 +195,15 @@ pub enum RunError {
         #[source]
         source: postgres::Error,
     },
+    /// The target's TLS files cannot be used; no connection was made.
+    #[error("could not connect to {target}")]
+    Tls {
+        /// The target, password redacted.
+        target: String,
+        /// Which file, what is wrong with it, and what to do.
+        #[source]
+        source: Box<crate::tls::TlsError>,
+    },
     /// The connected database is not the one the target names.
     #[error(
         "the connection reached database `{connected}`, but the target names `{claimed}`; stopping before any statement. \
@@ -198,7 +254,9 @@ pub enum RunError {
         /// The statement that grants what is missing.
         grant: String,
     },
-    /// A no-transaction migration failed earlier and was not repaired.
+    /// A migration is recorded as failed and was not repaired: a
+    /// no-transaction one that failed part way, or a transactional one that
+    /// committed part of itself.
     #[error("{}", self.render(&Library))]
     FailedEarlier {
         /// The database.
@@ -221,6 +279,30 @@ pub enum RunError {
         database: String,
         /// The format found.
         format: i32,
+    },
+    /// Another tool's ledger could not be adopted; nothing was written.
+    #[error("database `{database}`: {error}")]
+    Adopt {
+        /// The database.
+        database: String,
+        /// Why (its text, causes included, is this error's message, so it
+        /// is not also a `source`).
+        error: crate::adopt::AdoptError,
+    },
+    /// `baseline` on a database whose ledger records migrations.
+    #[error(
+        "database `{database}`: its ledger already records {recorded} migration(s){}; baseline is for a database \
+         with no ledger rows (built by hand or restored from a dump). Use `upgrade` to apply what is pending, or \
+         `adopt` to take over another tool's ledger",
+        .newest.as_ref().map(|n| format!(" (newest {n})")).unwrap_or_default()
+    )]
+    BaselineNotEmpty {
+        /// The database.
+        database: String,
+        /// How many rows (applied and failed) it records.
+        recorded: usize,
+        /// The newest applied migration of the set, if any.
+        newest: Option<String>,
     },
     /// Any other database error.
     #[error("database `{database}`: {action} failed")]
@@ -255,7 +337,7 @@ impl RunError {
                 format!("database `{database}`: {}", failure.render(spelling))
             }
             RunError::FailedEarlier { database, failed } => format!(
-                "database `{database}`: {} failed earlier outside a transaction: {}",
+                "database `{database}`: {} failed earlier and is recorded as failed: {}",
                 failed
                     .iter()
                     .map(|f| format!("{}_{} ({})", f.version, f.name, f.direction))

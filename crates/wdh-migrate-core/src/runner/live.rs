@@ -3,7 +3,7 @@
 //! (a refusal is audited), reading the facts again under the lock, and
 //! reading the ledger.
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::guard::{self, Decision, Operation};
 use crate::identity::Identity;
@@ -105,6 +105,12 @@ impl Runner<'_> {
     }
 
     pub(super) fn connect_with(&self, marker: bool) -> Result<Connected, RunError> {
+        if let Some(problem) = self.tls.problem() {
+            return Err(RunError::Tls {
+                target: self.target.redacted(),
+                source: Box::new(problem.clone()),
+            });
+        }
         let mut client = (self.client_connector())().map_err(|source| RunError::Connect {
             target: self.target.redacted(),
             source,
@@ -113,7 +119,7 @@ impl Runner<'_> {
             self.target.database(),
             "reading the connection's identity",
         ))?;
-        tracing::debug!(target = %self.target.redacted(), live = %identity.describe(), "connected");
+        tracing::info!(target = %self.target.redacted(), live = %identity.describe(), "connected");
         if identity.database != self.target.database() {
             return Err(RunError::DatabaseMismatch {
                 claimed: self.target.database().to_string(),
@@ -143,7 +149,8 @@ impl Runner<'_> {
 
     /// Opens a connection to the target, as every connection of a run is
     /// opened (the heartbeat's too): the target's settings, the run's
-    /// connect timeout, `application_name` `wdh-migrate`.
+    /// connect timeout, `application_name` `wdh-migrate`, TLS as the
+    /// target's `sslmode` says.
     pub(super) fn client_connector(
         &self,
     ) -> impl Fn() -> Result<Client, postgres::Error> + Send + 'static {
@@ -152,7 +159,8 @@ impl Runner<'_> {
             config.connect_timeout(self.options.connect_timeout);
         }
         config.application_name("wdh-migrate");
-        move || config.connect(NoTls)
+        let tls = self.tls.clone();
+        move || tls.connect(&config)
     }
 
     /// Judges `op` on the claim (the database the target names) before

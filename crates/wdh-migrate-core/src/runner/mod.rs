@@ -25,18 +25,23 @@ use crate::plan::{self, Allow, DowngradeTo, Plan, PlanError, UpgradeTo};
 use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
+mod adopt;
 mod dry_run;
 mod error;
 mod live;
 mod lock;
 mod mark;
+mod retry;
 mod status;
 mod step;
+mod watch;
 
 pub use crate::ledger::statements::LOCK_KEY;
+pub use adopt::{AdoptReport, BaselineReport, Marked};
 pub use dry_run::{DryRun, DryRunStep};
-pub use error::{Fate, MigrationFailure, RunError};
+pub use error::{Fate, LockReport, MigrationFailure, RunError};
 pub use live::Connected;
+pub use retry::LockSchedule;
 pub use status::{Status, StatusEntry};
 
 /// How a run behaves.
@@ -44,8 +49,11 @@ pub use status::{Status, StatusEntry};
 pub struct RunOptions {
     /// How long to wait for another run's lock before failing.
     pub lock_wait: Duration,
-    /// `lock_timeout` for the migrations' statements (none: the server's).
-    pub lock_timeout: Option<Duration>,
+    /// How the migrations wait for their locks: the `lock_timeout` of each
+    /// attempt and how long to retry ([`LockSchedule`]; by default 100 ms
+    /// doubling to 1 s, for up to 60 s). None: the server's `lock_timeout`,
+    /// and no retries.
+    pub lock_timeout: Option<LockSchedule>,
     /// `statement_timeout` for the migrations' statements (none: the server's).
     pub statement_timeout: Option<Duration>,
     /// Drift and out-of-order allowances.
@@ -80,7 +88,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             lock_wait: Duration::from_secs(60),
-            lock_timeout: None,
+            lock_timeout: Some(LockSchedule::DEFAULT),
             statement_timeout: None,
             allow: Allow::default(),
             retry_failed: false,
@@ -120,6 +128,29 @@ pub enum Event<'a> {
         migration: &'a Migration,
         /// Up or down.
         direction: Direction,
+    },
+    /// A migration, or a statement of a no-transaction migration, could
+    /// not get a lock in time: it was rolled back (or, outside a
+    /// transaction, cancelled) and runs again after a pause.
+    Retrying {
+        /// The migration.
+        migration: &'a Migration,
+        /// Up or down.
+        direction: Direction,
+        /// For a no-transaction migration: the statement (1 is the first)
+        /// and how many there are.
+        statement: Option<(usize, usize)>,
+        /// The attempt that timed out (1 is the first).
+        attempt: u32,
+        /// Its `lock_timeout`.
+        timeout: Duration,
+        /// The lock it waited for and who held it, when seen (the first
+        /// attempt of a transactional migration is not watched).
+        waited_for: Option<&'a str>,
+        /// The pause before the next attempt.
+        pause: Duration,
+        /// The next attempt's `lock_timeout`.
+        next_timeout: Duration,
     },
     /// A migration finished.
     Finished {
@@ -179,6 +210,8 @@ pub struct Runner<'t> {
     target: &'t Target,
     options: RunOptions,
     spelling: &'t dyn Spelling,
+    /// Opens every connection of the run, its TLS files read once.
+    tls: crate::tls::Connector,
 }
 
 impl<'t> Runner<'t> {
@@ -188,6 +221,9 @@ impl<'t> Runner<'t> {
             target,
             options,
             spelling: &Library,
+            tls: target
+                .connector()
+                .unwrap_or_else(crate::tls::Connector::broken),
         }
     }
 
@@ -365,7 +401,7 @@ impl<'t> Runner<'t> {
                 direction: plan.direction,
             });
             let t = Instant::now();
-            let outcome = self.run_step(c, state, m, plan.direction);
+            let outcome = self.run_step(c, state, m, plan.direction, on);
             let elapsed = t.elapsed();
             if let Err(mut failure) = outcome {
                 failure.completed_before = ran

@@ -13,17 +13,30 @@
 //! the extended protocol (the server refuses a message holding two
 //! statements there), its progress recorded after each; a failure is
 //! recorded with how many statements took effect.
+//!
+//! Both run under the run's lock schedule ([`super::retry`]): a migration
+//! that cannot get a lock within its attempt's `lock_timeout` is rolled
+//! back (or, outside a transaction, cancelled by the lock watch,
+//! [`super::watch`]) and runs again after a pause.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use postgres::error::{DbError, ErrorPosition};
 
-use crate::ledger::{self, statements, LedgerState};
+use crate::ledger::{self, statements, FailedRow, LedgerState};
 use crate::migrations::Direction;
 use crate::migrations::{Migration, Script};
+use crate::sql::{ConcurrentIndex, Rerun, TransactionControl};
 
-use super::error::Fate;
-use super::{Connected, MigrationFailure, Runner};
+use super::error::{Fate, LockReport};
+use super::retry::{human, Attempts};
+use super::watch::{Backend, LockWatch, Seen};
+use super::{Connected, Event, MigrationFailure, Runner};
+
+/// SQLSTATE of a lock wait that ran out of `lock_timeout` (lock_not_available).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLSTATE of a cancelled statement (query_canceled).
+const QUERY_CANCELED: &str = "57014";
 
 /// Why a step failed: a failure with what the server said, or a database
 /// error (none: the migration has no script in that direction).
@@ -32,13 +45,99 @@ enum StepError {
     Db(Option<postgres::Error>),
 }
 
+/// A transactional migration to run.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    m: &'a Migration,
+    script: &'a Script,
+    direction: Direction,
+    version: &'a str,
+}
+
+/// One statement of a no-transaction script.
+struct Statement<'a> {
+    /// The whole script.
+    sql: &'a str,
+    stmt: &'a crate::sql::Statement,
+    /// Its index (0 is the first).
+    index: usize,
+    total: usize,
+}
+
+/// What a statement failed with before it runs again.
+#[derive(Clone, Copy)]
+enum Prior<'a> {
+    /// The run that recorded it as failed.
+    Run(&'a FailedRow),
+    /// This run's attempt `statement` (1 is the first) of migration
+    /// `name`, whose lock wait was cancelled.
+    Attempt { statement: usize, name: &'a str },
+}
+
+impl Prior<'_> {
+    fn error(&self) -> &str {
+        match self {
+            Prior::Run(f) => &f.error,
+            Prior::Attempt { .. } => "",
+        }
+    }
+
+    /// The note for a build that took effect although its client did not
+    /// see it end.
+    fn took_effect(&self, index: &str) -> String {
+        match self {
+            Prior::Run(f) => format!(
+                "statement {} of {} took effect after its run ended (the index {index} exists and is valid): \
+                 it is counted as done, not run again",
+                f.statements_done + 1,
+                f.name
+            ),
+            Prior::Attempt { statement, name } => format!(
+                "statement {statement} of {name} took effect before its cancel arrived (the index {index} exists \
+                 and is valid): it is counted as done, not run again"
+            ),
+        }
+    }
+}
+
 /// What the leftovers of an interrupted statement say of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Leftover {
     /// Nothing that tells: the statement runs again.
     None,
     /// It took effect: it is not run again.
     TookEffect,
+    /// Dropping its INVALID index waited too long for a lock and was
+    /// cancelled: the attempt timed out.
+    Blocked(postgres::Error, Seen),
+}
+
+/// The rows of a query whose rows are a name and a `t`/`f` (empty when it
+/// fails).
+fn rows_of(c: &mut Connected, sql: &str) -> Vec<(String, bool)> {
+    c.client
+        .simple_query(sql)
+        .map(|m| {
+            m.into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((r.get(0)?.to_string(), r.get(1) == Some("t")))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The lock report of attempts that ran out of their budget.
+fn lock_report(attempts: &Attempts, waited_for: Option<String>, cancelled: bool) -> LockReport {
+    LockReport {
+        attempts: attempts.n,
+        elapsed_ms: attempts.elapsed().as_millis(),
+        schedule: attempts.schedule().to_string(),
+        waited_for,
+        cancelled,
+    }
 }
 
 /// What stands for the transaction's id and the lock's token in a dry run:
@@ -96,6 +195,7 @@ impl Runner<'_> {
         state: &LedgerState,
         m: &Migration,
         direction: Direction,
+        on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), Box<MigrationFailure>> {
         let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
@@ -104,10 +204,16 @@ impl Runner<'_> {
                     .failed
                     .iter()
                     .find(|f| f.is_version(&m.version) && f.direction == direction);
-                self.run_no_transaction(c, m, script, direction, &version, retried)
+                self.run_no_transaction(c, m, script, direction, &version, retried, on)
             }
             Some(script) => {
-                self.run_in_transaction(c, m, script, direction, &version, state.is_failed(m))
+                let step = Step {
+                    m,
+                    script,
+                    direction,
+                    version: &version,
+                };
+                self.run_in_transaction(c, &step, state.is_failed(m), on)
             }
             None => Err(StepError::Db(None)),
         };
@@ -117,28 +223,96 @@ impl Runner<'_> {
         })
     }
 
-    /// Runs a transactional migration: the prologue, then the script with
-    /// its fence and ledger row; on failure, the position the server gives
-    /// is mapped back into the file and the transaction's fate is read
-    /// back.
+    /// Runs a transactional migration under the run's lock schedule: when
+    /// an attempt cannot get a lock within its `lock_timeout` and the
+    /// server confirms it rolled back, it pauses and runs again with the
+    /// next timeout, until the budget is spent. From the second attempt on
+    /// (or in the only one), a watch reads what it waits for.
     fn run_in_transaction(
         &self,
         c: &mut Connected,
-        m: &Migration,
-        script: &Script,
-        direction: Direction,
-        version: &str,
+        step: &Step<'_>,
         clear_failed: bool,
+        on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), StepError> {
+        let Some(schedule) = self.options.lock_timeout else {
+            return self
+                .attempt_in_transaction(c, step, clear_failed, None, None)
+                .0;
+        };
+        let mut attempts = Attempts::start(schedule);
+        // The first attempt is watched only when it is the last: a
+        // migration that gets its locks opens no other connection.
+        let mut watch: Option<LockWatch> = schedule
+            .budget
+            .is_zero()
+            .then(|| LockWatch::start(self, c.identity.server_version));
+        let mut waited_for: Option<String> = None;
+        loop {
+            let timeout = attempts.timeout();
+            let (outcome, seen) =
+                self.attempt_in_transaction(c, step, clear_failed, Some(timeout), watch.as_ref());
+            waited_for = seen.waited_for.or(waited_for);
+            let mut failure = match outcome {
+                Err(StepError::Failure(f))
+                    if f.code == LOCK_NOT_AVAILABLE && f.fate == Some(Fate::RolledBack) =>
+                {
+                    f
+                }
+                other => return other,
+            };
+            let Some(retry) = attempts.next() else {
+                failure.lock = Some(lock_report(&attempts, waited_for, false));
+                return Err(StepError::Failure(failure));
+            };
+            on(Event::Retrying {
+                migration: step.m,
+                direction: step.direction,
+                statement: None,
+                attempt: attempts.n - 1,
+                timeout,
+                waited_for: waited_for.as_deref(),
+                pause: retry.pause,
+                next_timeout: retry.timeout,
+            });
+            std::thread::sleep(retry.pause);
+            if watch.is_none() {
+                watch = Some(LockWatch::start(self, c.identity.server_version));
+            }
+        }
+    }
+
+    /// One attempt of a transactional migration, with `lock_timeout`: the
+    /// prologue, then the script with its fence and ledger row; on failure,
+    /// the position the server gives is mapped back into the file and the
+    /// transaction's fate is read back. With a `watch`, what the script
+    /// waited for is seen.
+    fn attempt_in_transaction(
+        &self,
+        c: &mut Connected,
+        step: &Step<'_>,
+        clear_failed: bool,
+        lock_timeout: Option<Duration>,
+        watch: Option<&LockWatch>,
+    ) -> (Result<(), StepError>, Seen) {
+        let Step {
+            m,
+            script,
+            direction,
+            version,
+        } = *step;
         let prologue = statements::transaction_prologue(
             c.identity.server_version,
-            self.options.lock_timeout,
+            lock_timeout,
             self.options.statement_timeout,
         );
-        let opened = c.client.simple_query(&prologue).map_err(|e| {
-            ledger::rollback(&mut c.client);
-            StepError::Db(Some(e))
-        })?;
+        let opened = match c.client.simple_query(&prologue) {
+            Ok(opened) => opened,
+            Err(e) => {
+                ledger::rollback(&mut c.client);
+                return (Err(StepError::Db(Some(e))), Seen::default());
+            }
+        };
         let (xid, pid) = opened
             .iter()
             .find_map(|msg| match msg {
@@ -162,12 +336,21 @@ impl Runner<'_> {
             &xid,
             token.as_deref(),
         );
-        let e = match c.client.batch_execute(&message) {
+        let watched = match (watch, pid, lock_timeout) {
+            (Some(w), Some(pid), Some(t)) => {
+                w.begin(Backend::Pid(pid), t / 2, None);
+                Some(w)
+            }
+            _ => None,
+        };
+        let sent = c.client.batch_execute(&message);
+        let seen = watched.map(LockWatch::end).unwrap_or_default();
+        let e = match sent {
             Ok(()) => {
                 if let Some(held) = &c.held {
                     held.renewed();
                 }
-                return Ok(());
+                return (Ok(()), seen);
             }
             Err(e) => e,
         };
@@ -198,28 +381,57 @@ impl Runner<'_> {
                 tracing::warn!(error = %crate::causes::describe(&e), "recording the partial migration failed");
             }
         }
-        Err(StepError::Failure(Box::new(failure)))
+        (Err(StepError::Failure(Box::new(failure))), seen)
     }
 
     /// What became of transaction `xid` after a failure: asked on the run's
-    /// connection, or on a new one when that one is gone.
+    /// connection, or on a new one when that one is gone. A transaction
+    /// the script prepared (`PREPARE TRANSACTION`) is neither committed
+    /// nor rolled back and would keep the migration's changes and their
+    /// locks: it is rolled back (`ROLLBACK PREPARED`), and said.
     fn fate_of(&self, c: &mut Connected, xid: &str) -> Fate {
         let Ok(xid) = xid.parse::<i64>() else {
             return Fate::Unknown;
         };
-        let ask = |client: &mut postgres::Client| {
+        let ask = |client: &mut postgres::Client, sql: &str| {
             client
-                .simple_query(&statements::transaction_status(xid))
+                .simple_query(sql)
                 .ok()
                 .and_then(|m| ledger::single(&m))
         };
-        let status = if c.client.is_closed() {
-            (self.client_connector())()
-                .ok()
-                .and_then(|mut client| ask(&mut client))
+        let mut fresh;
+        let client = if c.client.is_closed() {
+            let Ok(new) = (self.client_connector())() else {
+                return Fate::Unknown;
+            };
+            fresh = new;
+            &mut fresh
         } else {
-            ask(&mut c.client)
+            &mut c.client
         };
+        let mut status = ask(client, &statements::transaction_status(xid));
+        let mut note = None;
+        if status.as_deref() == Some("in progress") {
+            if let Some(gid) = ask(client, &statements::prepared_transaction(xid)) {
+                let rollback = statements::rollback_prepared(&gid);
+                let gid = crate::sql::quote_literal(&gid);
+                note = Some(match client.batch_execute(&rollback) {
+                    Ok(()) => format!(
+                        "the script prepared the migration's transaction (PREPARE TRANSACTION {gid}); it was rolled back ({rollback})"
+                    ),
+                    Err(e) => format!(
+                        "the script prepared the migration's transaction (PREPARE TRANSACTION {gid}) and rolling it back failed: {}; \
+                         run `{rollback}` to roll it back",
+                        self.target.scrub(&crate::causes::describe(&e))
+                    ),
+                });
+                status = ask(client, &statements::transaction_status(xid));
+            }
+        }
+        if let Some(note) = note {
+            tracing::warn!("{note}");
+            c.notes.push(note);
+        }
         match status.as_deref() {
             Some("aborted") => Fate::RolledBack,
             Some("committed") => Fate::ScriptCommitted,
@@ -231,7 +443,9 @@ impl Runner<'_> {
     /// as running first, its progress after each statement, and applied
     /// only after the last one succeeds. A `retried` one resumes after the
     /// statements that took effect in the run that failed, once the
-    /// leftovers of the statement that failed are dealt with.
+    /// leftovers of the statement that failed are dealt with. Each
+    /// statement runs under the lock schedule ([`Runner::run_statement`]).
+    #[allow(clippy::too_many_arguments)]
     fn run_no_transaction(
         &self,
         c: &mut Connected,
@@ -240,18 +454,14 @@ impl Runner<'_> {
         direction: Direction,
         version: &str,
         retried: Option<&crate::ledger::FailedRow>,
+        on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), StepError> {
         let sql = script.executable_sql();
-        let parsed = crate::sql::split_statements(&sql);
+        let parsed = script.statements();
         let total = parsed.len();
-        let mut resume = retried
+        let resume = retried
             .map_or(0, |f| usize::try_from(f.statements_done).unwrap_or(0))
             .min(total);
-        if let (Some(f), Some(next)) = (retried, parsed.get(resume)) {
-            if self.repair_leftovers(c, &next.sql, f) == Leftover::TookEffect {
-                resume += 1;
-            }
-        }
         let token = c.held.as_ref().map(|h| h.token.clone());
         let t = Instant::now();
         c.client
@@ -261,15 +471,40 @@ impl Runner<'_> {
                 statements::record_started(version, &m.name, direction.as_str(), total, resume)
             ))
             .map_err(|e| StepError::Db(Some(e)))?;
+        let watch = self
+            .options
+            .lock_timeout
+            .map(|_| LockWatch::start(self, c.identity.server_version));
+        // Inside a transaction the script opens itself, a cancelled
+        // statement would abort it: such statements are not watched.
+        let mut in_transaction = false;
         for (i, stmt) in parsed.iter().enumerate().skip(resume) {
-            // One statement, in the extended protocol: the server runs
-            // exactly one statement of it or none.
-            if let Err(e) = c.client.query_typed(stmt.sql.as_str(), &[]) {
-                let db = e.as_db_error();
-                // Without a server position, the statement's own start is still exact.
-                let line_col = Some(stmt.line_col(&sql, db.and_then(position).unwrap_or(1)));
-                let failure = failure_from(m, direction, Some(&e), line_col, Some((i, total)));
-                return Err(self.no_transaction_failed(c, version, failure, total));
+            let prior = if i == resume {
+                retried.map(Prior::Run)
+            } else {
+                None
+            };
+            let control = stmt.transaction_control();
+            let watch = watch
+                .as_ref()
+                .filter(|_| !in_transaction && control.is_none());
+            let at = Statement {
+                sql: &sql,
+                stmt,
+                index: i,
+                total,
+            };
+            if let Err(failure) = self.run_statement(c, m, direction, &at, prior, watch, on) {
+                return Err(self.no_transaction_failed(c, version, *failure, total));
+            }
+            match control {
+                Some(TransactionControl::Begin) => in_transaction = true,
+                Some(
+                    TransactionControl::Commit
+                    | TransactionControl::Rollback
+                    | TransactionControl::PrepareTransaction,
+                ) => in_transaction = false,
+                _ => {}
             }
             // The progress, and the lease renewed: a run that lost the
             // lock stops before its next statement.
@@ -311,65 +546,230 @@ impl Runner<'_> {
             })
     }
 
-    /// Before a no-transaction script resumes at `statement`, the one that
-    /// failed or was in flight when its run ended: an index that an
-    /// interrupted `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY`
-    /// left INVALID is dropped (`DROP INDEX CONCURRENTLY IF EXISTS`), so
-    /// the statement builds it again instead of failing with "already
-    /// exists". A named `CREATE INDEX CONCURRENTLY` whose index now exists
-    /// and is valid took effect (its backend finished after its client was
-    /// gone), unless it failed because the index already existed. Each is
-    /// said.
+    /// Runs one statement of a no-transaction script, alone, in the
+    /// extended protocol (the server runs exactly one statement of it or
+    /// none), after the leftovers of its `prior` failure are dealt with.
+    ///
+    /// With a `watch` (the run has a lock schedule and the statement runs
+    /// outside any transaction the script opened), a statement that can
+    /// run again ([`crate::sql::rerun`]) is cancelled once it has waited
+    /// its attempt's `lock_timeout` for a lock, and runs again after a
+    /// pause, until its own budget is spent; a concurrent index build's
+    /// INVALID index is dropped first (that drop is watched too: it waits
+    /// for the same transactions).
+    #[allow(clippy::too_many_arguments)]
+    fn run_statement<'a>(
+        &self,
+        c: &mut Connected,
+        m: &'a Migration,
+        direction: Direction,
+        at: &Statement<'_>,
+        mut prior: Option<Prior<'a>>,
+        watch: Option<&LockWatch>,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), Box<MigrationFailure>> {
+        let rerun = match watch {
+            Some(_) => crate::sql::rerun(&at.stmt.sql),
+            None => Rerun::Unsafe("it is not watched"),
+        };
+        let schedule = match rerun {
+            Rerun::Unsafe(why) => {
+                if watch.is_some() {
+                    tracing::debug!(
+                        statement = at.index + 1,
+                        why,
+                        "not cancelled on a lock wait"
+                    );
+                }
+                None
+            }
+            _ => self.options.lock_timeout,
+        };
+        // What an unnamed index build's leftover would be told apart from.
+        let before = match &rerun {
+            Rerun::IndexBuild(ConcurrentIndex::Create {
+                schema,
+                table,
+                index: None,
+            }) if schedule.is_some() => Some(
+                self.indexes_of(c, schema.as_deref(), table)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        };
+        let mut attempts = schedule.map(Attempts::start);
+        let mut waited_for: Option<String> = None;
+        loop {
+            let timeout = attempts.as_ref().map(Attempts::timeout);
+            let watched = watch.zip(timeout);
+            let mut outcome = Ok(());
+            let mut seen = Seen::default();
+            let mut ran = true;
+            if let Some(p) = prior.take() {
+                match self.repair_leftovers(c, &at.stmt.sql, &p, watched, before.as_deref()) {
+                    Leftover::TookEffect => return Ok(()),
+                    Leftover::None => {}
+                    Leftover::Blocked(e, s) => {
+                        outcome = Err(e);
+                        seen = s;
+                        ran = false;
+                        // Dropped on the next attempt.
+                        prior = Some(p);
+                    }
+                }
+            }
+            if ran {
+                // One statement, in the extended protocol: the server runs
+                // exactly one statement of it or none. An explicit statement
+                // (a block the file keeps whole) goes as one simple-protocol
+                // message, which the server runs as one implicit transaction.
+                (outcome, seen) = self.watched(c, watched, &at.stmt.sql, |client| {
+                    if at.stmt.explicit {
+                        client.batch_execute(&at.stmt.sql)
+                    } else {
+                        client.query_typed(at.stmt.sql.as_str(), &[]).map(drop)
+                    }
+                });
+            }
+            let Err(e) = outcome else {
+                return Ok(());
+            };
+            let code = e.as_db_error().map(|d| d.code().code().to_string());
+            let cancelled = seen.cancelled && code.as_deref() == Some(QUERY_CANCELED);
+            let timed_out = cancelled || code.as_deref() == Some(LOCK_NOT_AVAILABLE);
+            waited_for = seen.waited_for.or(waited_for);
+            let db = e.as_db_error();
+            // Without a server position, the statement's own start is still exact.
+            let line_col = Some(at.stmt.line_col(at.sql, db.and_then(position).unwrap_or(1)));
+            let mut failure =
+                failure_from(m, direction, Some(&e), line_col, Some((at.index, at.total)));
+            if cancelled {
+                failure.message = format!(
+                    "canceling statement due to lock timeout (sent by this run: it waited longer than {} for a lock)",
+                    human(timeout.unwrap_or_default())
+                );
+            }
+            let Some(attempts) = attempts.as_mut().filter(|_| timed_out) else {
+                return Err(Box::new(failure));
+            };
+            let Some(retry) = attempts.next() else {
+                failure.lock = Some(lock_report(attempts, waited_for, cancelled));
+                return Err(Box::new(failure));
+            };
+            on(Event::Retrying {
+                migration: m,
+                direction,
+                statement: Some((at.index + 1, at.total)),
+                attempt: attempts.n - 1,
+                timeout: timeout.unwrap_or_default(),
+                waited_for: waited_for.as_deref(),
+                pause: retry.pause,
+                next_timeout: retry.timeout,
+            });
+            std::thread::sleep(retry.pause);
+            if matches!(rerun, Rerun::IndexBuild(_)) && prior.is_none() {
+                prior = Some(Prior::Attempt {
+                    statement: at.index + 1,
+                    name: &m.name,
+                });
+            }
+        }
+    }
+
+    /// Runs `sql` with `run`, watched with its `lock_timeout` when given.
+    fn watched<T>(
+        &self,
+        c: &mut Connected,
+        watch: Option<(&LockWatch, Duration)>,
+        sql: &str,
+        run: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> (Result<T, postgres::Error>, Seen) {
+        if let Some((w, timeout)) = watch {
+            let hint = c.pids.last().copied().unwrap_or(c.identity.backend_pid);
+            w.begin(
+                Backend::Running {
+                    hint,
+                    sql: sql.to_string(),
+                },
+                timeout / 2,
+                Some(timeout),
+            );
+        }
+        let outcome = run(&mut c.client);
+        let seen = watch.map(|(w, _)| w.end()).unwrap_or_default();
+        (outcome, seen)
+    }
+
+    /// Every index of a table, as `schema.index` and whether it is valid.
+    fn indexes_of(
+        &self,
+        c: &mut Connected,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Vec<(String, bool)> {
+        rows_of(c, &statements::table_indexes(schema, table))
+    }
+
+    /// Before an index build runs again after its `prior` failure (or
+    /// attempt): an index that an interrupted `CREATE INDEX CONCURRENTLY`
+    /// or `REINDEX CONCURRENTLY` left INVALID is dropped (`DROP INDEX
+    /// CONCURRENTLY IF EXISTS`), so the statement builds it again instead
+    /// of failing with "already exists". A `CREATE INDEX CONCURRENTLY`
+    /// whose index now exists and is valid took effect (its server process
+    /// finished after its client was gone, or before the cancel arrived),
+    /// unless it failed because the index already existed. An unnamed
+    /// index's leftovers are those not `before` its first attempt. Each is
+    /// said. A drop the `watch` cancels leaves it for the next attempt.
     fn repair_leftovers(
         &self,
         c: &mut Connected,
         statement: &str,
-        failed: &crate::ledger::FailedRow,
+        prior: &Prior<'_>,
+        watch: Option<(&LockWatch, Duration)>,
+        before: Option<&[String]>,
     ) -> Leftover {
-        let Some(find) = statements::index_leftovers(statement) else {
-            return Leftover::None;
+        let build = crate::sql::concurrent_index(statement);
+        let found: Vec<(String, bool)> = match (statements::index_leftovers(statement), &build) {
+            (Some(find), _) => rows_of(c, &find),
+            (
+                None,
+                Some(ConcurrentIndex::Create {
+                    schema,
+                    table,
+                    index: None,
+                }),
+            ) => match before {
+                Some(before) => self
+                    .indexes_of(c, schema.as_deref(), table)
+                    .into_iter()
+                    .filter(|(name, _)| !before.contains(name))
+                    .collect(),
+                None => return Leftover::None,
+            },
+            (None, _) => return Leftover::None,
         };
-        let found: Vec<(String, bool)> = c
-            .client
-            .simple_query(&find)
-            .map(|m| {
-                m.into_iter()
-                    .filter_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => {
-                            Some((r.get(0)?.to_string(), r.get(1) == Some("t")))
-                        }
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let creates = matches!(
-            crate::sql::concurrent_index(statement),
-            Some(crate::sql::ConcurrentIndex::Create { .. })
-        );
+        let creates = matches!(build, Some(ConcurrentIndex::Create { .. }));
         let mut outcome = Leftover::None;
         for (index, valid) in found {
             if valid {
-                if creates && !failed.error.contains("SQLSTATE 42P07") {
-                    let note = format!(
-                        "statement {} of {} took effect after its run ended (the index {index} exists and is valid): \
-                         it is counted as done, not run again",
-                        failed.statements_done + 1,
-                        failed.name
-                    );
+                if creates && !prior.error().contains("SQLSTATE 42P07") {
+                    let note = prior.took_effect(&index);
                     tracing::info!("{note}");
                     c.notes.push(note);
                     outcome = Leftover::TookEffect;
                 }
                 continue;
             }
-            let dropped = c
-                .client
-                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"));
+            let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {index}");
+            let (dropped, seen) =
+                self.watched(c, watch, &drop, |client| client.batch_execute(&drop));
             let note = match dropped {
                 Ok(()) => format!(
                     "dropped the INVALID index {index} that the interrupted statement left behind; the statement builds it again"
                 ),
+                Err(e) if seen.cancelled => return Leftover::Blocked(e, seen),
                 Err(e) => format!(
                     "could not drop the INVALID index {index} left behind: {}",
                     self.target.scrub(&crate::causes::describe(&e))
@@ -455,5 +855,6 @@ fn failure_from(
         fate: None,
         invalid_indexes: Vec::new(),
         completed_before: Vec::new(),
+        lock: None,
     }
 }

@@ -5,7 +5,7 @@ use pg_query::protobuf::{node::Node, Token};
 
 use super::line_col;
 use super::scan::{tokens, Tok};
-use super::transaction::{classify, TransactionControl};
+use super::transaction::{classify, leading, TransactionControl};
 
 /// One top-level statement found by [`split_statements`].
 ///
@@ -23,12 +23,19 @@ pub struct Statement {
     /// Byte offset just past the statement's last byte in the source.
     pub end: usize,
     /// The statement's transaction control, as the parser classifies it
-    /// (none for every other statement, and for every statement of a script
-    /// the parser rejects).
+    /// (none for every other statement). In a script the parser rejects,
+    /// the transaction control the statement starts like (see
+    /// [`split_statements`]); none for a script the scanner rejects.
     pub control: Option<TransactionControl>,
     /// A `BEGIN` without transaction modes, or a `COMMIT` without
     /// `AND CHAIN`.
     pub bare: bool,
+    /// An explicit statement: a block the script marks as one statement
+    /// (goose's and sql-migrate's `StatementBegin` … `StatementEnd`), which
+    /// may hold several statements of the parser; a no-transaction script
+    /// sends it whole, as one simple-protocol message. Never set by
+    /// [`split_statements`].
+    pub explicit: bool,
 }
 
 impl Statement {
@@ -73,14 +80,29 @@ pub fn syntax_error(src: &str) -> Option<SyntaxError> {
     }
 }
 
+/// The major version of PostgreSQL whose parser this is (its grammar and
+/// reserved words are that version's).
+pub fn parser_version() -> u32 {
+    pg_query::parse("SELECT", pg_query::ParserOptions::DEFAULT)
+        .ok()
+        .and_then(|p| u32::try_from(p.protobuf.version / 10_000).ok())
+        .unwrap_or(0)
+}
+
 /// Splits `src` into its top-level statements, where the server's parser
 /// splits it, each classified.
 ///
 /// Statements made only of whitespace and comments (a lone `;`) are
 /// dropped. A script the parser rejects is split at the scanner's
-/// top-level semicolons, unclassified; one the scanner rejects too (an
-/// unterminated string, …) is one statement. See [`Statement`] for the
-/// exact extent of each statement.
+/// semicolons outside parentheses, and each piece that starts with a word
+/// that starts transaction control (`COMMIT`, `END`, `ROLLBACK`, …) is
+/// classified as that control: a server whose grammar differs from the
+/// parser's (another PostgreSQL version: a word reserved in a newer one,
+/// syntax added in a newer one) may run the script, and then every
+/// statement it runs starts at one of those semicolons, so no `COMMIT` of
+/// it goes unseen. One the scanner rejects too (an unterminated string, …)
+/// is one statement, unclassified. See [`Statement`] for the exact extent
+/// of each statement.
 pub fn split_statements(src: &str) -> Vec<Statement> {
     let Some(toks) = tokens(src) else {
         return whole(src);
@@ -135,11 +157,12 @@ fn statement(
         end,
         control,
         bare,
+        explicit: false,
     })
 }
 
 /// Splits at the semicolons outside parentheses (a script the parser
-/// rejects: the server rejects it too).
+/// rejects), each piece classified by the words it starts with.
 fn scanner_split(src: &str, toks: &[Tok]) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut first: Option<usize> = None;
@@ -152,16 +175,30 @@ fn scanner_split(src: &str, toks: &[Tok]) -> Vec<Statement> {
         }
         if t.is_semicolon() && depth == 0 {
             if let Some(f) = first.take() {
-                out.extend(unclassified(src, toks[f].start, t.end));
+                out.extend(piece(src, &toks[f..=i]));
             }
         } else if first.is_none() {
             first = Some(i);
         }
     }
-    if let (Some(f), Some(l)) = (first, toks.last()) {
-        out.extend(unclassified(src, toks[f].start, l.end));
+    if let Some(f) = first {
+        out.extend(piece(src, &toks[f..]));
     }
     out
+}
+
+/// The statement made of `toks` (a piece of a script the parser rejects).
+fn piece(src: &str, toks: &[Tok]) -> Option<Statement> {
+    let (start, end) = (toks.first()?.start, toks.last()?.end);
+    let (control, bare) = leading(toks).map_or((None, false), |(c, b)| (Some(c), b));
+    Some(Statement {
+        sql: src.get(start..end)?.to_string(),
+        start,
+        end,
+        control,
+        bare,
+        explicit: false,
+    })
 }
 
 /// The whole of `src` as one statement, leading and trailing whitespace
@@ -182,6 +219,7 @@ fn unclassified(src: &str, start: usize, end: usize) -> Option<Statement> {
         end,
         control: None,
         bare: false,
+        explicit: false,
     })
 }
 

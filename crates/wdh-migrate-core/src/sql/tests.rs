@@ -130,7 +130,7 @@ fn unterminated_constructs_are_one_statement() {
 }
 
 #[test]
-fn a_script_the_parser_rejects_splits_at_the_scanners_semicolons_unclassified() {
+fn a_script_the_parser_rejects_splits_at_the_scanners_semicolons() {
     let stmts = split_statements("SELECT 1; COMMIT; SELEC nope; (SELECT 2; SELECT 3)");
     let t: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
     assert_eq!(
@@ -142,9 +142,64 @@ fn a_script_the_parser_rejects_splits_at_the_scanners_semicolons_unclassified() 
             "(SELECT 2; SELECT 3)"
         ]
     );
-    assert!(stmts.iter().all(|s| s.control.is_none()));
+    let controls: Vec<_> = stmts.iter().map(|s| s.control).collect();
+    assert_eq!(
+        controls,
+        [None, Some(TransactionControl::Commit), None, None]
+    );
     assert!(syntax_error("SELEC nope").is_some());
     assert!(syntax_error("SELECT 1; COMMIT").is_none());
+}
+
+/// A server of another version may run what this parser rejects (here a
+/// word PostgreSQL 16 reserved, which PostgreSQL 15 takes as a name): each
+/// piece that starts like transaction control is classified as it.
+#[test]
+fn a_script_the_parser_rejects_is_classified_by_its_statements_first_words() {
+    use TransactionControl::*;
+    let cases: &[(&str, Option<TransactionControl>, bool)] = &[
+        ("COMMIT;", Some(Commit), true),
+        ("commit work;", Some(Commit), true),
+        ("End /* c */ -- d\r transaction;", Some(Commit), true),
+        ("COMMIT AND CHAIN;", Some(Commit), false),
+        ("COMMIT PREPARED 'x';", Some(CommitPrepared), false),
+        ("BEGIN;", Some(Begin), true),
+        ("START TRANSACTION;", Some(Begin), true),
+        ("BEGIN ISOLATION LEVEL SERIALIZABLE;", Some(Begin), false),
+        ("ROLLBACK;", Some(Rollback), false),
+        ("ABORT;", Some(Rollback), false),
+        ("ROLLBACK TO SAVEPOINT s;", Some(RollbackToSavepoint), false),
+        ("ROLLBACK PREPARED 'x';", Some(RollbackPrepared), false),
+        ("SAVEPOINT s;", Some(Savepoint), false),
+        ("RELEASE s;", Some(Release), false),
+        ("PREPARE TRANSACTION 'x';", Some(PrepareTransaction), false),
+        ("PREPARE q AS SELECT 1;", None, false),
+        ("SELECT 'COMMIT';", None, false),
+        ("CREATE TABLE commit (begin int);", None, false),
+    ];
+    for (stmt, control, bare) in cases {
+        let src = format!("CREATE TABLE system_user (id int);\n{stmt}\nSELECT 1");
+        assert!(syntax_error(&src).is_some(), "{src}");
+        let stmts = split_statements(&src);
+        assert_eq!(stmts.len(), 3, "{src}: {stmts:?}");
+        assert_eq!(stmts[1].sql, *stmt);
+        assert_eq!(stmts[1].control, *control, "{stmt}");
+        assert_eq!(stmts[1].bare, *bare, "{stmt}");
+        assert_eq!(stmts[0].control, None);
+        assert_eq!(stmts[2].control, None);
+    }
+    // Wide on purpose: the END of a BEGIN ATOMIC body counts too.
+    let stmts = split_statements(
+        "CREATE FUNCTION system_user() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+    );
+    assert_eq!(stmts.len(), 2, "{stmts:?}");
+    assert_eq!(stmts[1].control, Some(Commit));
+    // Where this parser accepts the script, it alone classifies it.
+    assert!(split_statements(
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;"
+    )
+    .iter()
+    .all(|s| s.control.is_none()));
 }
 
 #[test]
@@ -324,6 +379,36 @@ fn line_col_counts_characters() {
     assert_eq!(line_col(src, 0), (1, 1));
     assert_eq!(line_col(src, 1000), (2, 16));
     assert_eq!(line_col("", 5), (1, 1));
+}
+
+/// Lines end as libpq counts them for `LINE n:`: at `\n`, at `\r`, and
+/// once at `\r\n`.
+#[test]
+fn line_col_ends_lines_at_carriage_returns_too() {
+    let cr = "SELECT 1;\rSELECT 2;\rnope;";
+    assert_eq!(line_col(cr, 21), (3, 1));
+    assert_eq!(line_col(cr, 22), (3, 2));
+    let crlf = "SELECT 1;\r\nSELECT 2;\r\nnope;";
+    assert_eq!(line_col(crlf, 23), (3, 1));
+    assert_eq!(line_col(crlf, 10), (1, 10), "the \\r of a \\r\\n");
+    assert_eq!(line_col(crlf, 11), (2, 1), "its \\n, as libpq counts it");
+    let mixed = "a\rb\nc\r\nd\n\re";
+    assert_eq!(line_col(mixed, 3), (2, 1));
+    assert_eq!(line_col(mixed, 5), (3, 1));
+    assert_eq!(line_col(mixed, 8), (4, 1));
+    assert_eq!(line_col(mixed, 11), (6, 1));
+    assert_eq!(line_of_byte(cr, 20), 3);
+    assert_eq!(line_of_byte(crlf, 22), 3);
+    assert_eq!(line_of_byte(mixed, 10), 6);
+    assert_eq!(line_of_byte("\n\n", 2), 3);
+    assert_eq!(line_of_byte("\r\n", 2), 2);
+    // A `--` comment ends at a bare carriage return: the COMMIT after it
+    // is on the second line.
+    let src = "SELECT 1; -- note\rCOMMIT;\nSELECT 2;";
+    let stmts = split_statements(src);
+    assert_eq!(stmts[1].sql, "COMMIT;");
+    assert_eq!(line_of_byte(src, stmts[1].start), 2);
+    assert_eq!(stmts[2].line_col(src, 1), (3, 1));
 }
 
 #[test]

@@ -1,6 +1,9 @@
-//! Transaction control, as PostgreSQL's parser classifies it.
+//! Transaction control, as PostgreSQL's parser classifies it (or, in a
+//! script the parser rejects, as a statement's first words suggest).
 
-use pg_query::protobuf::{TransactionStmt, TransactionStmtKind};
+use pg_query::protobuf::{Token, TransactionStmt, TransactionStmtKind};
+
+use super::scan::Tok;
 
 /// A statement that controls the transaction.
 #[non_exhaustive]
@@ -43,5 +46,45 @@ pub(super) fn classify(stmt: &TransactionStmt) -> Option<(TransactionControl, bo
         K::Undefined => return None,
     };
     let bare = stmt.options.is_empty() && !stmt.chain;
+    Some((kind, bare))
+}
+
+/// The transaction control a statement of a script the parser rejects
+/// starts like, from its tokens (comments left out), and whether it is
+/// bare. Such a script's statements are only told apart at its semicolons,
+/// so the test is deliberately wide: a statement that starts with a word
+/// that starts transaction control counts as it, whatever follows (an
+/// `END` closing a `BEGIN ATOMIC` body counts too).
+pub(super) fn leading(toks: &[Tok]) -> Option<(TransactionControl, bool)> {
+    let first = toks.first()?;
+    let is = |i: usize, t: Token| toks.get(i).is_some_and(|tok| tok.is(t));
+    let kind = if first.is(Token::BeginP) || first.is(Token::Start) {
+        TransactionControl::Begin
+    } else if first.is(Token::Commit) && is(1, Token::Prepared) {
+        TransactionControl::CommitPrepared
+    } else if first.is(Token::Commit) || first.is(Token::EndP) {
+        TransactionControl::Commit
+    } else if first.is(Token::Rollback) && is(1, Token::Prepared) {
+        TransactionControl::RollbackPrepared
+    } else if first.is(Token::Rollback) && toks.iter().any(|t| t.is(Token::To)) {
+        TransactionControl::RollbackToSavepoint
+    } else if first.is(Token::Rollback) || first.is(Token::AbortP) {
+        TransactionControl::Rollback
+    } else if first.is(Token::Savepoint) {
+        TransactionControl::Savepoint
+    } else if first.is(Token::Release) {
+        TransactionControl::Release
+    } else if first.is(Token::Prepare) && is(1, Token::Transaction) {
+        TransactionControl::PrepareTransaction
+    } else {
+        return None;
+    };
+    // Bare: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, each with an
+    // optional WORK or TRANSACTION and nothing else.
+    let bare = matches!(kind, TransactionControl::Begin | TransactionControl::Commit)
+        && toks[1..]
+            .iter()
+            .all(|t| t.is(Token::Work) || t.is(Token::Transaction) || t.is_semicolon())
+        && (!first.is(Token::Start) || is(1, Token::Transaction));
     Some((kind, bare))
 }

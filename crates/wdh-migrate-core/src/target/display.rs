@@ -53,7 +53,12 @@ impl Target {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (from {})", self.redacted, self.source)
+        write!(f, "{} (from {}", self.redacted, self.source)?;
+        let elsewhere = self.tls.from_elsewhere();
+        if !elsewhere.is_empty() {
+            write!(f, "; {}", elsewhere.join(", "))?;
+        }
+        f.write_str(")")
     }
 }
 

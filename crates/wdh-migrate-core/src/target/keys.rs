@@ -1,15 +1,14 @@
 //! The names a connection string may use: the settings the driver accepts,
 //! the further ones libpq knows, and which of them hold secrets.
 
-/// Settings that `postgres::Config` accepts, in both forms.
+/// Settings that `postgres::Config` accepts, in both forms, and is handed
+/// (the TLS settings are read by [`crate::tls`] instead).
 const SUPPORTED: &[&str] = &[
     "user",
     "password",
     "dbname",
     "options",
     "application_name",
-    "sslmode",
-    "sslnegotiation",
     "host",
     "hostaddr",
     "port",
@@ -20,33 +19,22 @@ const SUPPORTED: &[&str] = &[
     "keepalives_interval",
     "keepalives_retries",
     "target_session_attrs",
-    "channel_binding",
     "load_balance_hosts",
 ];
 
-/// Settings that libpq knows but the driver does not (`ssl` and
-/// `requiressl` are libpq's spellings of `sslmode`).
+/// Settings that libpq knows but neither the driver nor [`crate::tls`]
+/// reads (`ssl` and `requiressl` are libpq's spellings of `sslmode`).
 const LIBPQ_ONLY: &[&str] = &[
     "service",
     "passfile",
     "client_encoding",
     "fallback_application_name",
     "keepalives_count",
-    "sslcompression",
-    "sslcert",
-    "sslkey",
-    "sslcertmode",
     "sslpassword",
-    "sslrootcert",
-    "sslcrl",
-    "sslcrldir",
-    "sslsni",
     "requirepeer",
     "require_auth",
     "min_protocol_version",
     "max_protocol_version",
-    "ssl_min_protocol_version",
-    "ssl_max_protocol_version",
     "gssencmode",
     "krbsrvname",
     "gsslib",
@@ -67,6 +55,8 @@ const LIBPQ_ONLY: &[&str] = &[
 pub(super) enum Known {
     /// The driver accepts it; the name as our own constant.
     Supported(&'static str),
+    /// A TLS setting, read by [`crate::tls`] and not handed to the driver.
+    Tls(&'static str),
     /// libpq knows it, the driver does not.
     LibpqOnly(&'static str),
     /// Nobody knows it (names are case-sensitive: `PASSWORD` is unknown).
@@ -77,6 +67,8 @@ pub(super) enum Known {
 pub(super) fn known(name: &str) -> Known {
     if let Some(n) = SUPPORTED.iter().find(|n| **n == name) {
         Known::Supported(n)
+    } else if let Some(n) = crate::tls::NAMES.iter().find(|n| **n == name) {
+        Known::Tls(n)
     } else if let Some(n) = LIBPQ_ONLY.iter().find(|n| **n == name) {
         Known::LibpqOnly(n)
     } else {

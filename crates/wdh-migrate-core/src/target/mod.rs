@@ -30,7 +30,11 @@
 //! text, such as error messages from the server or the driver.
 //!
 //! Surrounding ASCII white space of the connection string is ignored.
-//! Nothing else is rewritten: the connection settings are exactly what
+//! The TLS settings (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`, …) are
+//! read with libpq's meaning into [`TlsSettings`]; the caller may add
+//! defaults for those the string leaves out ([`Target::with_tls_defaults`],
+//! e.g. from `PGSSLMODE`), and each shows where it came from. Nothing else
+//! is rewritten: the other connection settings are exactly what
 //! `postgres::Config::from_str` makes of the string.
 
 mod display;
@@ -45,6 +49,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 pub use redact::{redact, Secrets};
+
+use crate::tls::{self, Connector, Origin, SslMode, TlsError, TlsSettings};
 
 use parse::{structure, trim, Refusal, Structure};
 use redact::{error_chain, unparseable};
@@ -121,6 +127,20 @@ pub enum TargetError {
         /// Where the string came from.
         origin: Source,
     },
+    /// The TLS settings cannot be used together, or a default given for
+    /// one is not a valid value.
+    #[error(
+        "the TLS settings of {redacted} (from {origin}) cannot be used: {reason}. No database \
+         was contacted."
+    )]
+    Tls {
+        /// The input with the password replaced by `***`.
+        redacted: String,
+        /// Where the string came from.
+        origin: Source,
+        /// What is wrong, in libpq's words where libpq has them.
+        reason: String,
+    },
     /// Two places in the string name different databases.
     #[error(
         "the connection string {redacted} (from {origin}) names two different \
@@ -175,6 +195,7 @@ pub struct Target {
     database: String,
     source: Source,
     config: postgres::Config,
+    tls: TlsSettings,
     redacted: String,
     /// The password as written in the input and as decoded; used by
     /// [`Target::scrub`]. Never printed.
@@ -194,7 +215,7 @@ impl Target {
     ///   databases.
     pub fn parse(conn: &str, source: Source) -> Result<Target, TargetError> {
         let conn = trim(conn);
-        let (parsed, config) = read(conn, &source)?;
+        let (parsed, mut config) = read(conn, &source)?;
         let secrets = Secrets::new(parsed.secrets);
         let redacted = parsed.redacted;
 
@@ -231,13 +252,91 @@ impl Target {
             }
         };
 
+        let mut tls = TlsSettings::default();
+        for (name, value) in &parsed.tls {
+            if let Err(reason) = tls.set(name, value, Origin::ConnectionString) {
+                return Err(TargetError::Tls {
+                    redacted,
+                    origin: source,
+                    reason,
+                });
+            }
+        }
+        if let Err(reason) = check_tls(&tls, &config) {
+            return Err(TargetError::Tls {
+                redacted,
+                origin: source,
+                reason,
+            });
+        }
+        apply_tls(&mut config, &tls);
+
         Ok(Target {
             database,
             source,
             config,
+            tls,
             redacted,
             secrets,
         })
+    }
+
+    /// This target with defaults for the TLS settings its string leaves
+    /// out: `(setting, value, origin)`, such as `("sslmode", "verify-full",
+    /// Origin::Variable("PGSSLMODE"))` or libpq's default files. A setting
+    /// the string gives is kept. The caller reads the environment and the
+    /// files; the library reads neither.
+    ///
+    /// # Errors
+    ///
+    /// [`TargetError::Tls`] when a default is not a valid value for its
+    /// setting, or the settings together break one of libpq's rules (such as
+    /// `sslrootcert=system` with a mode weaker than `verify-full`).
+    pub fn with_tls_defaults(
+        mut self,
+        defaults: &[(&str, String, Origin)],
+    ) -> Result<Target, TargetError> {
+        for (name, value, origin) in defaults {
+            let filled = if TlsSettings::knows(name) {
+                self.tls.fill(name, value, origin.clone())
+            } else {
+                Err(format!("`{name}` is not a TLS setting"))
+            };
+            if let Err(reason) = filled {
+                return Err(TargetError::Tls {
+                    redacted: self.redacted,
+                    origin: self.source,
+                    reason: format!("{reason} (from {origin})"),
+                });
+            }
+        }
+        if let Err(reason) = check_tls(&self.tls, &self.config) {
+            return Err(TargetError::Tls {
+                redacted: self.redacted,
+                origin: self.source,
+                reason,
+            });
+        }
+        apply_tls(&mut self.config, &self.tls);
+        Ok(self)
+    }
+
+    /// The TLS settings, each with where it came from.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    /// Reads the files the TLS settings name and makes the connector that
+    /// opens this target's connections (nothing is read for a target of
+    /// unix sockets only, which libpq never encrypts).
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`] when a file cannot be used (a key file others may
+    /// read included) or a mode that verifies the server has no root
+    /// certificate.
+    pub fn connector(&self) -> Result<Connector, TlsError> {
+        Connector::new(&self.tls, tls::any_tcp(&self.config))
     }
 
     /// The database this target names: the claim that the guard checks
@@ -251,8 +350,10 @@ impl Target {
         &self.source
     }
 
-    /// The settings to connect with, exactly as `postgres::Config::from_str`
-    /// parsed the connection string.
+    /// The settings to connect with, as `postgres::Config::from_str` parsed
+    /// the connection string without its TLS settings (the driver's
+    /// `ssl_mode`, `ssl_negotiation` and `channel_binding` set from them).
+    /// Connect through [`Target::connector`], which does TLS as libpq does.
     pub fn config(&self) -> &postgres::Config {
         &self.config
     }
@@ -288,6 +389,35 @@ pub fn server_secrets(conn: &str, source: Source) -> Result<Secrets, TargetError
     Ok(Secrets::new(parsed.secrets))
 }
 
+/// The TLS settings of a connection string that need not name a database
+/// (such as an admin URL), by the rules of [`Target::parse`].
+///
+/// # Errors
+///
+/// [`TargetError::Unparseable`] or [`TargetError::Tls`], as
+/// [`Target::parse`] would refuse the string.
+pub fn server_tls(conn: &str, source: Source) -> Result<TlsSettings, TargetError> {
+    let (parsed, config) = read(trim(conn), &source)?;
+    let mut tls = TlsSettings::default();
+    for (name, value) in &parsed.tls {
+        if let Err(reason) = tls.set(name, value, Origin::ConnectionString) {
+            return Err(TargetError::Tls {
+                redacted: parsed.redacted,
+                origin: source,
+                reason,
+            });
+        }
+    }
+    if let Err(reason) = check_tls(&tls, &config) {
+        return Err(TargetError::Tls {
+            redacted: parsed.redacted,
+            origin: source,
+            reason,
+        });
+    }
+    Ok(tls)
+}
+
 /// Reads `conn` as libpq would and as the driver does, and refuses it
 /// unless both read it alike: the same user and the same password.
 fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), TargetError> {
@@ -296,7 +426,7 @@ fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), Ta
         Ok(parsed) => parsed,
         Err(refusal) => return refuse(refusal),
     };
-    let config = match postgres::Config::from_str(conn) {
+    let config = match postgres::Config::from_str(&parsed.driver) {
         Ok(config) => config,
         Err(err) => return refuse(Refusal::Driver(error_chain(&err))),
     };
@@ -310,4 +440,50 @@ fn read(conn: &str, source: &Source) -> Result<(Structure, postgres::Config), Ta
         ));
     }
     Ok((parsed, config))
+}
+
+/// The TLS rules that depend on the hosts, after libpq's own
+/// ([`TlsSettings`]'s).
+fn check_tls(tls: &TlsSettings, config: &postgres::Config) -> Result<(), String> {
+    use postgres::config::Host;
+    tls.check()?;
+    let mode = tls.mode();
+    if mode == SslMode::VerifyFull
+        && config.get_hosts().is_empty()
+        && !config.get_hostaddrs().is_empty()
+    {
+        return Err(
+            "sslmode=verify-full checks the server's certificate against the host name, but only \
+             hostaddr is given; add host=NAME, a name the certificate names"
+                .to_owned(),
+        );
+    }
+    let unix = config
+        .get_hosts()
+        .iter()
+        .any(|h| !matches!(h, Host::Tcp(_)));
+    if unix && tls::any_tcp(config) && !mode.allows_plain() {
+        return Err(format!(
+            "sslmode={mode} needs TLS, which a unix socket never has, and the host list mixes \
+             unix sockets with TCP hosts; list only TCP hosts, or connect to the socket with a \
+             target of its own"
+        ));
+    }
+    Ok(())
+}
+
+/// Tells the driver what it needs of the TLS settings: the channel binding
+/// and, for its own record, the mode and the negotiation (the connector
+/// sets both per attempt).
+fn apply_tls(config: &mut postgres::Config, tls: &TlsSettings) {
+    use postgres::config::SslMode as Driver;
+    if let Some(binding) = tls.channel_binding() {
+        config.channel_binding(binding);
+    }
+    config.ssl_negotiation(tls.negotiation());
+    config.ssl_mode(match tls.mode() {
+        SslMode::Disable => Driver::Disable,
+        SslMode::Allow | SslMode::Prefer => Driver::Prefer,
+        _ => Driver::Require,
+    });
 }

@@ -36,6 +36,10 @@ pub(super) struct Structure {
     pub(super) password: Option<Vec<u8>>,
     /// The password as written and as decoded.
     pub(super) secrets: Vec<String>,
+    /// The TLS settings, decoded, in order: read by [`crate::tls`].
+    pub(super) tls: Vec<(&'static str, String)>,
+    /// The string without its TLS settings, for the driver.
+    pub(super) driver: String,
 }
 
 impl Structure {
@@ -82,7 +86,7 @@ pub(super) fn trim(conn: &str) -> &str {
 pub(super) fn structure(conn: &str) -> Result<Structure, Refusal> {
     for prefix in URL_PREFIXES {
         if let Some(rest) = conn.strip_prefix(prefix) {
-            return structure_url(prefix, rest);
+            return structure_url(conn, prefix, rest);
         }
     }
     let first_word = conn.split(|c: char| c.is_whitespace() || c == '=').next();
@@ -96,7 +100,7 @@ pub(super) fn structure(conn: &str) -> Result<Structure, Refusal> {
 }
 
 /// The URL form: `postgresql://[user[:password]@][hosts][/dbname][?params]`.
-fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
+fn structure_url(conn: &str, prefix: &str, rest: &str) -> Result<Structure, Refusal> {
     let total = prefix.len() + rest.len();
     // Byte offset in the whole string of a suffix of it.
     let offset = |suffix: &str| total - suffix.len();
@@ -168,7 +172,10 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
         rest = &path[end..];
     }
 
+    out.driver = conn.to_owned();
     if let Some(mut params) = rest.strip_prefix('?') {
+        let query_at = offset(rest);
+        let mut kept: Vec<&str> = Vec::new();
         out.redacted.push('?');
         while !params.is_empty() {
             let (pair, next, more) = match params.find('&') {
@@ -195,6 +202,16 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
             let key = decode_utf8(raw_key, "a query parameter's name")?;
             let name = match keys::known(&key) {
                 Known::Supported(name) => name,
+                Known::Tls(name) => {
+                    let value = decode_utf8(raw_value, &format!("the `{name}` parameter"))?;
+                    out.tls.push((name, value));
+                    out.redacted.push_str(pair);
+                    if more {
+                        out.redacted.push('&');
+                    }
+                    params = next;
+                    continue;
+                }
                 Known::LibpqOnly(name) => return Err(unsupported(name)),
                 Known::Unknown => {
                     return Err(Refusal::UnknownName {
@@ -231,7 +248,13 @@ fn structure_url(prefix: &str, rest: &str) -> Result<Structure, Refusal> {
             if more {
                 out.redacted.push('&');
             }
+            kept.push(pair);
             params = next;
+        }
+        out.driver = conn[..query_at].to_owned();
+        if !kept.is_empty() {
+            out.driver.push('?');
+            out.driver.push_str(&kept.join("&"));
         }
     }
     if passwords > 1 {
@@ -245,6 +268,7 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
     let mut out = Structure::default();
     let mut passwords = 0;
     let mut copied = 0;
+    let mut dropped: Vec<Range<usize>> = Vec::new();
     let mut cursor = Cursor::new(conn);
 
     loop {
@@ -267,8 +291,9 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
                 query: false,
             });
         }
-        let name = match keys::known(&conn[key_range.clone()]) {
-            Known::Supported(name) => name,
+        let (name, tls) = match keys::known(&conn[key_range.clone()]) {
+            Known::Supported(name) => (name, false),
+            Known::Tls(name) => (name, true),
             Known::LibpqOnly(name) => return Err(unsupported(name)),
             Known::Unknown => {
                 return Err(Refusal::UnknownName {
@@ -286,6 +311,11 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
         let value_start = cursor.pos();
         let value = cursor.value()?;
         let value_end = cursor.pos();
+        if tls {
+            out.tls.push((name, value));
+            dropped.push(key_start..value_end);
+            continue;
+        }
         match name {
             "password" => {
                 out.redacted.push_str(&conn[copied..value_start]);
@@ -306,6 +336,12 @@ fn structure_key_value(conn: &str) -> Result<Structure, Refusal> {
         return Err(twice());
     }
     out.redacted.push_str(&conn[copied..]);
+    let mut at = 0;
+    for range in dropped {
+        out.driver.push_str(&conn[at..range.start]);
+        at = range.end;
+    }
+    out.driver.push_str(&conn[at..]);
     Ok(out)
 }
 

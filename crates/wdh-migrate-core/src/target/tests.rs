@@ -131,7 +131,6 @@ fn unparseable_strings_are_refused() {
     for input in [
         "mysql://app@db1/orders",
         "postgres://db1/orders?sslmode",
-        "postgres://db1/orders?sslmode=sometimes",
         "postgres://db1:notaport/orders",
         "host=db1 dbname",
         "host=db1 dbname='orders",
@@ -740,4 +739,149 @@ fn redact_masks_other_secret_settings_in_text() {
         ),
         "see postgres://u@h/d?oauth_client_secret=***&sslmode=require now"
     );
+}
+
+#[test]
+fn tls_settings_are_read_with_libpq_meaning_and_kept_from_the_driver() {
+    use crate::tls::{Origin, RootCert, SslMode};
+    for input in [
+        "postgres://db1/orders?sslmode=verify-full&sslrootcert=/etc/ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem",
+        "host=db1 dbname=orders sslmode = verify-full sslrootcert='/etc/ca dir/ca.pem' sslcert=/c.pem sslkey=/k.pem",
+    ] {
+        let t = ok(input);
+        let tls = t.tls();
+        assert_eq!(tls.mode(), SslMode::VerifyFull, "{input}");
+        assert_eq!(
+            tls.rootcert.as_ref().map(|g| g.value.clone()),
+            Some(RootCert::File("/etc/ca dir/ca.pem".into()))
+        );
+        assert_eq!(tls.key.as_ref().map(|g| g.origin.clone()), Some(Origin::ConnectionString));
+        assert_eq!(t.config().get_ssl_mode(), postgres::config::SslMode::Require);
+        // Shown as written; nothing from elsewhere.
+        assert!(t.to_string().ends_with("(from the caller)"), "{t}");
+    }
+    // Every mode, both forms; prefer is the default.
+    for mode in [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ] {
+        assert_eq!(
+            ok(&format!("postgres://db1/o?sslmode={mode}"))
+                .tls()
+                .mode()
+                .as_str(),
+            mode
+        );
+        assert_eq!(
+            ok(&format!("host=db1 dbname=o sslmode={mode}"))
+                .tls()
+                .mode()
+                .as_str(),
+            mode
+        );
+    }
+    assert_eq!(ok("postgres://db1/o").tls().mode(), SslMode::Prefer);
+    // The query without its TLS settings still parses for the driver.
+    let t = ok("postgres://db1/o?sslmode=require&application_name=x&sslsni=0");
+    assert_eq!(t.config().get_application_name(), Some("x"));
+    let t = ok("postgres://db1/o?sslmode=require");
+    assert_eq!(t.config().get_dbname(), Some("o"));
+}
+
+#[test]
+fn tls_values_and_rules_are_refused_naming_the_setting() {
+    let cases = [
+        (
+            "postgres://db1/orders?sslmode=sometimes",
+            "`sslmode` is `sometimes`",
+        ),
+        (
+            "host=db1 dbname=o sslmode=verify",
+            "libpq accepts disable, allow",
+        ),
+        (
+            "host=db1 dbname=o sslrootcert=system sslmode=require",
+            "weak sslmode \"require\" may not be used with sslrootcert=system",
+        ),
+        (
+            "host=db1 dbname=o sslnegotiation=direct",
+            "weak sslmode \"prefer\" may not be used with sslnegotiation=direct",
+        ),
+        ("host=db1 dbname=o sslkey=/k.pem", "without sslcert"),
+        (
+            "hostaddr=127.0.0.1 dbname=o sslmode=verify-full",
+            "only hostaddr is given",
+        ),
+        (
+            "host=/tmp,db1 dbname=o sslmode=require",
+            "mixes unix sockets with TCP hosts",
+        ),
+        (
+            "host=db1 dbname=o ssl_max_protocol_version=TLSv1",
+            "only TLSv1.2 and TLSv1.3",
+        ),
+        (
+            "host=db1 dbname=o channel_binding=maybe",
+            "`channel_binding` is `maybe`",
+        ),
+    ];
+    for (input, needle) in cases {
+        let e = err(input);
+        assert!(matches!(e, TargetError::Tls { .. }), "{input}: {e:?}");
+        let text = e.to_string();
+        assert!(text.contains(needle), "{input}: {text}");
+        assert!(text.contains("No database was contacted"), "{text}");
+    }
+    // Still refused: what is not supported (encrypted keys).
+    assert!(matches!(
+        err("host=db1 dbname=o sslpassword=x"),
+        TargetError::Unparseable { .. }
+    ));
+    // A unix socket alone takes any mode (libpq ignores it there).
+    assert!(Target::parse("host=/tmp dbname=o sslmode=verify-full", Source::Explicit).is_ok());
+}
+
+#[test]
+fn tls_defaults_fill_gaps_and_show_where_they_came_from() {
+    use crate::tls::{Origin, SslMode};
+    let var = |v: &str| Origin::Variable(v.to_owned());
+    let t = ok("postgres://db1/orders?sslmode=require")
+        .with_tls_defaults(&[
+            ("sslmode", "disable".into(), var("PGSSLMODE")),
+            ("sslrootcert", "/ca.pem".into(), var("PGSSLROOTCERT")),
+            (
+                "sslcrl",
+                "/home/u/.postgresql/root.crl".into(),
+                Origin::DefaultFile,
+            ),
+        ])
+        .unwrap();
+    assert_eq!(t.tls().mode(), SslMode::Require, "the string wins");
+    assert_eq!(
+        t.to_string(),
+        "postgres://db1/orders?sslmode=require (from the caller; sslrootcert=/ca.pem from \
+         PGSSLROOTCERT, sslcrl=/home/u/.postgresql/root.crl from libpq's default location)"
+    );
+    let e = ok("postgres://db1/orders")
+        .with_tls_defaults(&[("sslmode", "bogus".into(), var("PGSSLMODE"))])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`sslmode` is `bogus`") && e.contains("(from PGSSLMODE)"),
+        "{e}"
+    );
+    // libpq's rule holds across the string and the variables.
+    let e = ok("postgres://db1/orders?sslrootcert=system")
+        .with_tls_defaults(&[("sslmode", "require".into(), var("PGSSLMODE"))])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sslrootcert=system"), "{e}");
+    // A default key without a certificate is not an error (libpq ignores it).
+    assert!(ok("postgres://db1/orders")
+        .with_tls_defaults(&[("sslkey", "/k".into(), Origin::DefaultFile)])
+        .is_ok());
 }

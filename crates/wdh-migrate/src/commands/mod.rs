@@ -3,6 +3,8 @@
 //! one, or a throw-away cluster for `--sandbox`, started only now that every
 //! argument has been validated.
 
+mod adopt;
+mod baseline;
 mod check;
 mod completions;
 mod current;
@@ -128,6 +130,16 @@ fn database(job: &DatabaseJob, cx: &Context<'_>) -> Result<(), CliError> {
         DatabaseJob::History => history::run(cx),
         DatabaseJob::Status => status::run(cx),
         DatabaseJob::Mark { to, options } => mark::run(cx, *to, options),
+        DatabaseJob::Adopt {
+            from,
+            dry_run,
+            options,
+        } => adopt::run(cx, *from, *dry_run, options),
+        DatabaseJob::Baseline {
+            version,
+            dry_run,
+            options,
+        } => baseline::run(cx, version, *dry_run, options),
     }
 }
 

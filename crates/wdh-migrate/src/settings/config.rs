@@ -23,8 +23,10 @@ pub struct ConfigFile {
     pub lock_wait: Option<String>,
     /// The run lock's lease.
     pub lock_lease: Option<String>,
-    /// lock_timeout for migration statements.
+    /// Each attempt's lock_timeout (`100ms..1s`, `2s`, or `0`: the server's).
     pub lock_timeout: Option<String>,
+    /// How long a migration retries when it cannot get a lock in time.
+    pub lock_budget: Option<String>,
     /// statement_timeout for migration statements.
     pub statement_timeout: Option<String>,
 }

@@ -29,9 +29,64 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| anyhow!("`{text}` is not a duration"))
 }
 
+/// A duration that may be zero (`0`, `0s`, `0ms`, …), else as
+/// [`parse_duration`].
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    if num.parse::<f64>().is_ok_and(|n| n == 0.0)
+        && parse_duration(&format!("1{}", &t[num.len()..])).is_ok()
+    {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
+/// `--lock-timeout`: `FIRST..MAX` (doubling from FIRST to MAX), one
+/// duration (the same for every attempt), or zero (none: the server's
+/// `lock_timeout`, no retries).
+pub fn parse_lock_timeout(text: &str) -> Result<Option<(Duration, Duration)>> {
+    if let Some((first, max)) = text.split_once("..") {
+        let first = parse_duration(first)?;
+        let max = parse_duration(max)?;
+        if first > max {
+            bail!("`{text}` runs backwards: give the first attempt's lock_timeout first, e.g. 100ms..1s");
+        }
+        return Ok(Some((first, max)));
+    }
+    let d = parse_duration_or_zero(text)?;
+    Ok((!d.is_zero()).then_some((d, d)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_timeouts() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            parse_lock_timeout("100ms..1s").unwrap(),
+            Some((ms(100), ms(1000)))
+        );
+        assert_eq!(
+            parse_lock_timeout(" 2s ").unwrap(),
+            Some((ms(2000), ms(2000)))
+        );
+        assert_eq!(parse_lock_timeout("0").unwrap(), None);
+        assert_eq!(parse_lock_timeout("0ms").unwrap(), None);
+        assert!(parse_lock_timeout("1s..100ms").is_err());
+        assert!(
+            parse_lock_timeout("0..1s").is_err(),
+            "an attempt has a timeout"
+        );
+        assert!(parse_lock_timeout("100ms..").is_err());
+        assert!(parse_lock_timeout("0 weeks").is_err());
+        assert!(parse_lock_timeout("soon").is_err());
+        assert_eq!(parse_duration_or_zero("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration_or_zero("60s").unwrap(), ms(60_000));
+        assert!(parse_duration_or_zero("-1s").is_err());
+    }
 
     #[test]
     fn durations() {

@@ -18,15 +18,16 @@ use std::path::PathBuf;
 use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
-use wdh_migrate_core::runner::RunOptions;
-use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
+use wdh_migrate_core::runner::{LockSchedule, RunOptions};
+use wdh_migrate_core::target::{server_secrets, server_tls, Secrets, Source, Target};
+use wdh_migrate_core::tls::SslMode;
 
 use crate::args::{self, Cli, RunArgs};
 use crate::error::CliError;
 
 pub use config::{Config, ConfigFile};
-pub use duration::parse_duration;
-pub use env::Env;
+pub use duration::{parse_duration, parse_duration_or_zero, parse_lock_timeout};
+pub use env::{Env, TLS_VARIABLES};
 
 /// Everything a command needs, validated.
 #[derive(Debug)]
@@ -101,6 +102,24 @@ pub enum DatabaseJob {
         /// The new marker.
         to: Marker,
         /// The policy and the override.
+        options: RunOptions,
+    },
+    /// `adopt`.
+    Adopt {
+        /// `--from`.
+        from: Option<wdh_migrate_core::adopt::Tool>,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options (the lock wait).
+        options: RunOptions,
+    },
+    /// `baseline`.
+    Baseline {
+        /// The version.
+        version: String,
+        /// `--dry-run`.
+        dry_run: bool,
+        /// The run's options (the lock wait).
         options: RunOptions,
     },
 }
@@ -208,7 +227,21 @@ fn local_job(
             }
             let admin_secrets = match &a.admin_url {
                 Some(url) => {
-                    server_secrets(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?
+                    let secrets = server_secrets(url, Source::AdminUrl)
+                        .map_err(|e| CliError::Usage(e.into()))?;
+                    let tls =
+                        server_tls(url, Source::AdminUrl).map_err(|e| CliError::Usage(e.into()))?;
+                    let mode = tls.mode();
+                    if !tls.only_mode() || !matches!(mode, SslMode::Disable | SslMode::Prefer) {
+                        return Err(CliError::usage(format!(
+                            "check --admin-url is given TLS settings (sslmode={mode}), but check \
+                             connects to a server meant for tests without TLS; give a server it \
+                             can reach in plain text (a unix socket, or a trusted network) with \
+                             no TLS setting but sslmode=disable or prefer, or run `wdh-migrate \
+                             check` without --admin-url on a private cluster"
+                        )));
+                    }
+                    secrets
                 }
                 None => Secrets::default(),
             };
@@ -274,6 +307,29 @@ fn database_job(
         args::DatabaseCommand::Current => DatabaseJob::Current,
         args::DatabaseCommand::History => DatabaseJob::History,
         args::DatabaseCommand::Status => DatabaseJob::Status,
+        args::DatabaseCommand::Adopt(a) => DatabaseJob::Adopt {
+            from: a
+                .from
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(CliError::usage)?,
+            dry_run: a.dry_run,
+            options: record_options(a.lock_wait.as_ref(), config)?,
+        },
+        args::DatabaseCommand::Baseline(a) => {
+            if !a.to.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(CliError::usage(format!(
+                    "`{}` is not a version: baseline takes the version of the newest migration the database already has",
+                    a.to
+                )));
+            }
+            DatabaseJob::Baseline {
+                version: a.to.clone(),
+                dry_run: a.dry_run,
+                options: record_options(a.lock_wait.as_ref(), config)?,
+            }
+        }
         args::DatabaseCommand::Mark(a) => DatabaseJob::Mark {
             to: Marker {
                 environment: a.environment.parse().map_err(CliError::usage)?,
@@ -314,7 +370,7 @@ fn run_options(
         lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
         lock_lease: lock_lease.unwrap_or(defaults.lock_lease),
         client: client_name(),
-        lock_timeout: duration(&run.lock_timeout, &values.lock_timeout, "lock-timeout")?,
+        lock_timeout: lock_schedule(run, values)?,
         statement_timeout: duration(
             &run.statement_timeout,
             &values.statement_timeout,
@@ -329,6 +385,39 @@ fn run_options(
         override_: override_(env, confirm),
         ..defaults
     })
+}
+
+/// The options of `adopt` and `baseline`: the lock wait (flag, else file).
+fn record_options(lock_wait: Option<&String>, config: &Config) -> Result<RunOptions, CliError> {
+    let defaults = RunOptions::default();
+    let lock_wait = lock_wait
+        .or(config.values.lock_wait.as_ref())
+        .map(|v| parse_duration(v).context("--lock-wait"))
+        .transpose()
+        .map_err(CliError::Usage)?;
+    Ok(RunOptions {
+        lock_wait: lock_wait.unwrap_or(defaults.lock_wait),
+        client: client_name(),
+        policy: config.policy(),
+        ..defaults
+    })
+}
+
+/// The lock schedule from `--lock-timeout` and `--lock-budget` (else
+/// `wdh.toml`, else the defaults); none with a lock timeout of 0.
+fn lock_schedule(run: &RunArgs, values: &ConfigFile) -> Result<Option<LockSchedule>, CliError> {
+    let usage = |name: &'static str| {
+        move |e: anyhow::Error| CliError::Usage(e.context(format!("--{name}")))
+    };
+    let timeouts = match run.lock_timeout.as_ref().or(values.lock_timeout.as_ref()) {
+        Some(v) => parse_lock_timeout(v).map_err(usage("lock-timeout"))?,
+        None => Some((LockSchedule::DEFAULT.first, LockSchedule::DEFAULT.max)),
+    };
+    let budget = match run.lock_budget.as_ref().or(values.lock_budget.as_ref()) {
+        Some(v) => parse_duration_or_zero(v).map_err(usage("lock-budget"))?,
+        None => LockSchedule::DEFAULT.budget,
+    };
+    Ok(timeouts.map(|(first, max)| LockSchedule { first, max, budget }))
 }
 
 /// How a run names itself in the lock row: program, version, host and
@@ -424,8 +513,78 @@ mod tests {
         let DatabaseJob::Upgrade { options, .. } = *job else {
             panic!("an upgrade");
         };
-        assert_eq!(options.lock_timeout, Some(Duration::from_secs(2)));
+        let fixed = Duration::from_secs(2);
+        assert_eq!(
+            options.lock_timeout,
+            Some(LockSchedule {
+                first: fixed,
+                max: fixed,
+                budget: LockSchedule::DEFAULT.budget
+            })
+        );
         assert_eq!(options.lock_wait, RunOptions::default().lock_wait);
+    }
+
+    fn upgrade_options(args: &[&str], config: Option<&str>) -> Result<RunOptions, CliError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wdh.toml");
+        std::fs::write(&file, config.unwrap_or("")).unwrap();
+        let mut all = vec![
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            "postgresql://h/wdh_test_x",
+            "upgrade",
+        ];
+        all.extend_from_slice(args);
+        let Action::Database(_, job) = settings(&all, &Env::default())?.action else {
+            panic!("a database command");
+        };
+        let DatabaseJob::Upgrade { options, .. } = *job else {
+            panic!("an upgrade");
+        };
+        Ok(options)
+    }
+
+    #[test]
+    fn the_lock_schedule_comes_from_the_flags_else_the_file_else_the_defaults() {
+        let ms = Duration::from_millis;
+        let schedule = |args: &[&str], config: Option<&str>| {
+            upgrade_options(args, config).unwrap().lock_timeout
+        };
+        assert_eq!(schedule(&[], None), Some(LockSchedule::DEFAULT));
+        assert_eq!(
+            schedule(&["--lock-timeout", "50ms..2s", "--lock-budget", "0"], None),
+            Some(LockSchedule {
+                first: ms(50),
+                max: ms(2000),
+                budget: Duration::ZERO
+            })
+        );
+        assert_eq!(schedule(&["--lock-timeout", "0"], None), None, "off");
+        let file = "lock_timeout = \"1s\"\nlock_budget = \"5m\"\n";
+        assert_eq!(
+            schedule(&[], Some(file)),
+            Some(LockSchedule {
+                first: ms(1000),
+                max: ms(1000),
+                budget: ms(300_000)
+            })
+        );
+        assert_eq!(
+            schedule(&["--lock-budget", "10s"], Some(file)).map(|s| s.budget),
+            Some(ms(10_000)),
+            "the flag wins"
+        );
+        for bad in [
+            &["--lock-timeout", "1s..100ms"][..],
+            &["--lock-timeout", "soon"],
+            &["--lock-budget", "1 fortnight"],
+            &["--lock-timeout", "0..1s"],
+        ] {
+            let e = upgrade_options(bad, None).unwrap_err();
+            assert_eq!(e.code(), crate::error::Exit::Usage, "{bad:?}");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn resolve(flag: Option<&String>, env: &Env, config: &Config) -> Result<Targ
                      (an empty value does not fall through to the next source)"
                 );
             }
-            return Ok(Target::parse(url, source)?);
+            return Ok(Target::parse(url, source)?.with_tls_defaults(&env.tls_defaults())?);
         }
     }
     bail!(
@@ -65,6 +65,7 @@ mod tests {
             wdh_database_url: Some("postgresql://h/wdh_env".into()),
             database_url: Some("postgresql://h/plain_env".into()),
             allow_production_downgrade: None,
+            ..Env::default()
         };
         let cfg = config(Some("postgresql://h/from_file"));
         let flag = "postgresql://h/flag".to_string();
@@ -95,6 +96,7 @@ mod tests {
             wdh_database_url: Some(String::new()),
             database_url: Some("postgresql://h/prod".into()),
             allow_production_downgrade: None,
+            ..Env::default()
         };
         let e = resolve(None, &env, &Config::default())
             .unwrap_err()
@@ -115,5 +117,52 @@ mod tests {
         ] {
             assert!(e.contains(needle), "{needle}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+    use wdh_migrate_core::tls::SslMode;
+
+    #[test]
+    fn tls_variables_are_defaults_and_home_gives_the_default_files() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+        std::fs::write(home.path().join(".postgresql/root.crt"), "x").unwrap();
+        let env = Env {
+            database_url: Some("postgresql://h/app?sslmode=require".into()),
+            tls: vec![
+                ("PGSSLMODE", "sslmode", "verify-full".into()),
+                ("PGSSLCERT", "sslcert", "/c.pem".into()),
+                ("PGSSLKEY", "sslkey", "/k.pem".into()),
+            ],
+            home: Some(home.path().to_path_buf()),
+            ..Env::default()
+        };
+        let t = resolve(None, &env, &Config::default()).unwrap();
+        assert_eq!(t.tls().mode(), SslMode::Require, "the string wins");
+        let line = t.to_string();
+        assert!(line.contains("sslcert=/c.pem from PGSSLCERT"), "{line}");
+        assert!(line.contains("sslkey=/k.pem from PGSSLKEY"), "{line}");
+        assert!(
+            line.contains(&format!(
+                "sslrootcert={}/.postgresql/root.crt from libpq's default location",
+                home.path().display()
+            )),
+            "{line}"
+        );
+        assert!(!line.contains("PGSSLMODE"), "{line}");
+        let bad = Env {
+            tls: vec![("PGSSLMODE", "sslmode", "sometimes".into())],
+            ..env
+        };
+        let e = resolve(None, &bad, &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`sslmode` is `sometimes`") && e.contains("PGSSLMODE"),
+            "{e}"
+        );
     }
 }

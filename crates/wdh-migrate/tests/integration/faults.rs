@@ -206,7 +206,11 @@ fn waiting_build(db: &TestDatabase) -> i32 {
 fn a_concurrent_index_build_cut_off_leaves_an_invalid_index_that_the_retry_drops_and_builds_again()
 {
     let (dir, db, mut holder) = blocked_index_build();
-    let (child, _cwd) = wdh(&["upgrade"]).db(&db).migrations(dir.path()).spawn();
+    // Without a lock timeout: the build waits until it is cut off.
+    let (child, _cwd) = wdh(&["upgrade", "--lock-timeout", "0"])
+        .db(&db)
+        .migrations(dir.path())
+        .spawn();
     let pid = waiting_build(&db);
     // An operator (or a timeout) ends the build's server process.
     holder
@@ -248,7 +252,11 @@ fn a_concurrent_index_build_cut_off_leaves_an_invalid_index_that_the_retry_drops
 #[test]
 fn a_concurrent_index_build_that_finished_after_its_run_was_killed_is_not_run_again() {
     let (dir, db, mut holder) = blocked_index_build();
-    let (mut child, _cwd) = wdh(&["upgrade"]).db(&db).migrations(dir.path()).spawn();
+    // Without a lock timeout: the build waits until its run is killed.
+    let (mut child, _cwd) = wdh(&["upgrade", "--lock-timeout", "0"])
+        .db(&db)
+        .migrations(dir.path())
+        .spawn();
     let pid = waiting_build(&db);
     child.kill().unwrap(); // SIGKILL: the build's server process goes on
     child.wait().unwrap();

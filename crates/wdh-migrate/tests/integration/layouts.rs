@@ -125,3 +125,129 @@ fn bom_and_crlf_files_are_accepted() {
         .run();
     assert_eq!(run.code, 0, "{}", run.all());
 }
+
+/// A real-world set vendored under `tests/fixtures/real-world` (see its
+/// README for the project, commit and license).
+fn real_world(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-world")
+        .join(name)
+}
+
+/// Applies the set, reverts it to base, applies it again: the schema after
+/// each upgrade is the same, and base is the empty database's schema.
+fn round_trip(name: &str, applied: &[&str]) {
+    let dir = real_world(name);
+    let db = db();
+    let empty = dump(&db);
+    let run = wdh(&["upgrade"]).db(&db).migrations(&dir).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), applied);
+    let first = dump(&db);
+    assert_ne!(first, empty);
+    let run = wdh(&["downgrade", "base"]).db(&db).migrations(&dir).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(dump(&db), empty);
+    assert!(applied_versions(&db).is_empty());
+    let run = wdh(&["upgrade"]).db(&db).migrations(&dir).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(dump(&db), first);
+}
+
+#[test]
+fn a_real_goose_set_round_trips() {
+    round_trip("goose", &["00001", "00002", "00003", "00005", "00006"]);
+}
+
+#[test]
+fn a_real_sql_migrate_set_round_trips() {
+    round_trip("sql-migrate", &["1", "2"]);
+}
+
+#[test]
+fn a_real_dbmate_set_round_trips() {
+    round_trip("dbmate", &["20151129054053", "20200227231541"]);
+}
+
+#[test]
+fn a_real_flyway_named_set_applies_and_refuses_a_downgrade_without_undo() {
+    let dir = real_world("refinery");
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(&dir).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(applied_versions(&db), ["1", "2"]);
+    let before = snapshot(&db);
+    let run = wdh(&["downgrade", "base"]).db(&db).migrations(&dir).run();
+    run.expect(4, &["irreversible"]);
+    assert_eq!(snapshot(&db), before);
+}
+
+#[test]
+fn a_goose_no_transaction_block_runs_whole_and_resumes_after_it() {
+    // The block holds two statements: sent as one message, it is one
+    // statement of the migration's progress.
+    let dir = folder(&[(
+        "00001_blocks.sql",
+        "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n-- +goose StatementEnd\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nCREATE TABLE c (id int REFERENCES nowhere);\n-- +goose Down\nDROP TABLE IF EXISTS c;\nDROP TABLE b;\nDROP TABLE a;\n",
+    )]);
+    let db = db();
+    let run = wdh(&["upgrade"]).db(&db).migrations(dir.path()).run();
+    run.expect(
+        1,
+        &["00001_blocks.sql:8", "2 of 3 statement(s) took effect"],
+    );
+    let tables: i64 = query_one(
+        &db,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('a', 'b')",
+    );
+    assert_eq!(tables, 2);
+    write(
+        dir.path(),
+        "00001_blocks.sql",
+        "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n-- +goose StatementEnd\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nCREATE TABLE c (id int);\n-- +goose Down\nDROP TABLE IF EXISTS c;\nDROP TABLE b;\nDROP TABLE a;\n",
+    );
+    let run = wdh(&["upgrade", "--retry-failed"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let n: i64 = query_one(
+        &db,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('a', 'b', 'c')",
+    );
+    assert_eq!(n, 3);
+    let dry = wdh(&["downgrade", "base", "--dry-run"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(dry.stdout.contains("DROP TABLE b;"), "{}", dry.stdout);
+}
+
+#[test]
+fn new_writes_the_next_migration_in_each_layout() {
+    for (file, text, layout_file) in [
+        (
+            "00001_a.sql",
+            "-- +goose Up\nCREATE TABLE a (id int);\n",
+            "00002_b.sql",
+        ),
+        (
+            "1-a.sql",
+            "-- +migrate Up\nCREATE TABLE a (id int);\n",
+            "2-b.sql",
+        ),
+        (
+            "1_a.sql",
+            "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\n",
+            "2_b.sql",
+        ),
+        ("V1_1__a.sql", "CREATE TABLE a (id int);\n", "V1_2__b.sql"),
+    ] {
+        let dir = folder(&[(file, text)]);
+        let run = wdh(&["new", "b"]).migrations(dir.path()).run();
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(run.stdout.contains(layout_file), "{file}: {}", run.stdout);
+        assert!(dir.path().join(layout_file).is_file());
+    }
+}

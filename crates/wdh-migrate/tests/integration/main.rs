@@ -5,12 +5,16 @@
 
 mod support;
 
+mod adopt;
 mod check;
 mod faults;
 mod import_alembic;
 mod layouts;
+mod locks;
 mod pooler;
 mod runner;
 mod safety;
+mod scanner;
 mod secrets;
+mod tls;
 mod workflow;

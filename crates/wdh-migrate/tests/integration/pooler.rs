@@ -260,3 +260,80 @@ fn transaction_pooling_is_detected_when_the_server_session_changes() {
     other.batch_execute("COMMIT").unwrap();
     assert_eq!(applied_versions(&db), ["0001"]);
 }
+
+#[test]
+fn behind_a_transaction_pooler_blocked_migrations_retry_and_a_cancelled_index_build_is_rebuilt() {
+    let bouncer = pooler(PoolMode::Transaction);
+    let db = db();
+    let dir = folder(&[
+        (
+            "0001_t/up.sql",
+            "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);",
+        ),
+        ("0001_t/down.sql", "DROP TABLE t;"),
+        ("0002_c/up.sql", "ALTER TABLE t ADD COLUMN c int;"),
+        ("0002_c/down.sql", "ALTER TABLE t DROP COLUMN c;"),
+        (
+            "0003_idx/up.sql",
+            "-- wdh:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        ),
+        (
+            "0003_idx/down.sql",
+            "-- wdh:no-transaction\nDROP INDEX CONCURRENTLY t_id;\n",
+        ),
+    ]);
+    let url = bouncer.url(db.name());
+    wdh(&["upgrade", "0001"])
+        .url(&url)
+        .migrations(dir.path())
+        .run()
+        .expect(0, &[]);
+    // An open write transaction, directly on the server: the ALTER waits
+    // for its lock, the index build for the transaction's end.
+    let mut holder = db.connect().unwrap();
+    holder
+        .batch_execute("BEGIN; INSERT INTO t VALUES (0);")
+        .unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        holder.batch_execute("COMMIT").unwrap();
+        holder
+    });
+    let run = wdh(&["upgrade", "0002"])
+        .url(&url)
+        .migrations(dir.path())
+        .run();
+    run.expect(0, &["lock: 0002_c: no lock within 100 ms; rolled back"]);
+    let mut holder = release.join().unwrap();
+    holder
+        .batch_execute("BEGIN; INSERT INTO t VALUES (0);")
+        .unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        holder.batch_execute("COMMIT").unwrap();
+    });
+    let run = wdh(&["upgrade"]).url(&url).migrations(dir.path()).run();
+    release.join().unwrap();
+    run.expect(
+        0,
+        &[
+            "lock: statement 1 of 1 of 0003_idx: no lock within 100 ms (waiting for the end of an older transaction",
+            "dropped the INVALID index public.t_id",
+        ],
+    );
+    assert_eq!(applied_versions(&db), ["0001", "0002", "0003"]);
+    let valid: bool = query_one(
+        &db,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass",
+    );
+    assert!(valid);
+    // PgBouncer is still up (a cancel request whose client closes first
+    // makes 1.18 exit), and no setting of the run stayed on a pooled
+    // server session.
+    let mut app = bouncer.connect(db.name()).unwrap();
+    let timeout: String = app
+        .query_one("SELECT current_setting('lock_timeout')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(timeout, "0");
+}

@@ -350,6 +350,30 @@ fn dry_run_prints_the_exact_sql_and_runs_nothing() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains(
+            "-- locks: lock_timeout 100 ms doubling to 1 s, retried for up to 60 s: a migration that cannot get \
+             a lock in time is rolled back and runs again"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("SET LOCAL lock_timeout = '100ms';"),
+        "the first attempt's: {}",
+        run.stdout
+    );
+    let off = wdh(&["upgrade", "--dry-run", "--lock-timeout", "0"])
+        .db(&db)
+        .migrations(&bundled_dir())
+        .run();
+    assert!(
+        off.stdout
+            .contains("-- locks: the server's lock_timeout, no retries")
+            && !off.stdout.contains("SET LOCAL lock_timeout = '100ms'"),
+        "{}",
+        off.stdout
+    );
     let first = run.stdout.find("0001_create_schemas").unwrap();
     let last = run.stdout.find("0010_company_branch").unwrap();
     assert!(first < last);
@@ -362,6 +386,10 @@ fn dry_run_prints_the_exact_sql_and_runs_nothing() {
         .migrations(&bundled_dir())
         .run();
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(v["locks"]
+        .as_str()
+        .unwrap()
+        .starts_with("lock_timeout 100 ms"));
     assert_eq!(
         v["steps"].as_array().unwrap().len(),
         11,

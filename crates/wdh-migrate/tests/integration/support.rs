@@ -160,9 +160,14 @@ pub fn wdh(args: &[&str]) -> Wdh {
         "PGDATABASE",
         "PGHOST",
         "PGPASSWORD",
-    ] {
+    ]
+    .into_iter()
+    .chain(wdh_migrate::settings::TLS_VARIABLES.iter().map(|(v, _)| *v))
+    {
         cmd.env_remove(var);
     }
+    // libpq's default TLS files of whoever runs the tests stay out of it.
+    cmd.env("HOME", cwd.path());
     Wdh { cmd, _cwd: cwd }
 }
 

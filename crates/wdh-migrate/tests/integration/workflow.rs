@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "history",
     "status",
     "mark",
+    "adopt",
+    "baseline",
     "init",
     "new",
     "sandbox",

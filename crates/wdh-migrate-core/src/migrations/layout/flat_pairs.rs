@@ -91,9 +91,11 @@ impl Collect for Collector {
             } else if looks_versioned(name) {
                 return Err(LoadError::MalformedName {
                     path: root.join(name),
-                    problem: "is neither an `.up.sql` nor a `.down.sql` file; name it \
-                              `<version>_<name>.up.sql` (with a matching `.down.sql`), or \
-                              move it to `<version>_<name>/up.sql`"
+                    problem: "is neither an `.up.sql` nor a `.down.sql` file, and holds no \
+                              section marker (`-- +goose Up`, `-- +migrate Up`, \
+                              `-- migrate:up`); name it `<version>_<name>.up.sql` (with a \
+                              matching `.down.sql`), move it to `<version>_<name>/up.sql`, or \
+                              mark its sections"
                         .to_string(),
                 });
             } else {

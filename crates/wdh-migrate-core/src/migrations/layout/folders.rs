@@ -306,9 +306,11 @@ fn alembic_revision(table: &toml::Table) -> Result<String, String> {
             ("down_revision", _) => {
                 return Err("`[alembic] down_revision` must be a list of strings".to_string())
             }
-            (other, _) => return Err(format!(
+            (other, _) => {
+                return Err(format!(
                 "unknown key `{other}` in `[alembic]`; its keys are `revision` and `down_revision`"
-            )),
+            ))
+            }
         }
     }
     revision.ok_or_else(|| "`[alembic]` has no `revision`".to_string())

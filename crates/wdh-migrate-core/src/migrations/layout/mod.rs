@@ -19,12 +19,6 @@
 //!
 //! # Adding a layout
 //!
-//! For example Flyway (`V1.2__add_users.sql`, `U1.2__add_users.sql`,
-//! versions ordered numerically part by part), or a layout holding both
-//! scripts in one file in sections (sql-migrate's `-- +migrate Up` /
-//! `-- +migrate Down`, goose's `-- +goose Up` / `-- +goose Down`, dbmate's
-//! `-- migrate:up` / `-- migrate:down`):
-//!
 //! 1. in the `wdh-migrate-layout` crate, a module with the file names the
 //!    layout reads (a unit struct implementing its `FileRules`: whether a
 //!    top-level folder is listed, whether a file's contents are read) and
@@ -37,29 +31,37 @@
 //!    * *recognising its names*: `Collect::offer` answers `NotMine` for
 //!      anything else, so detection and the mixing check come for free.
 //!      Place it in [`Layout::DETECTED`] before a layout that would call its
-//!      names malformed (a sectioned layout sniffing `-- +goose Up` in
-//!      `0001_x.sql` goes before [`flat_pairs`], which rejects a versioned
-//!      `.sql` that is neither `.up.sql` nor `.down.sql`);
+//!      names malformed (the sectioned layouts, which sniff `-- +goose Up`
+//!      in `0001_x.sql`, go before [`flat_pairs`], which rejects a
+//!      versioned `.sql` that is neither `.up.sql` nor `.down.sql`);
 //!    * *versions and ordering*: `Rules::parse_version` builds the ordering
-//!      key from parts compared as text or as numbers (Flyway: one number
-//!      part per dotted component);
-//!    * *one file, two scripts*: `Collect::build` cuts the file into its
-//!      sections and passes each section to `script::parse_script` (to
-//!      keep server error lines pointing into the file, blank the other
-//!      section's lines rather than cutting them out);
-//!    * *its own directives*: `Collect::build` reads them (a section flag
-//!      such as goose's `-- +goose NO TRANSACTION`, Flyway's `.conf` file)
-//!      and passes the no-transaction flag to `script::parse_script`, as
-//!      [`folders`] does for `metadata.toml`;
+//!      key from parts compared as text or as numbers ([`flyway`]: one
+//!      number part per dotted component);
+//!    * *one file, two scripts*: a layout holding both scripts in one file
+//!      in sections is a `sections::Dialect` (what each line is) and a
+//!      `sectioned::Layout` (names, sniffing, order) sharing
+//!      `sectioned::Collector`, as [`goose`], [`sql_migrate`] and [`dbmate`]
+//!      do: each section keeps the file's line numbers and has its own
+//!      checksum;
+//!    * *its own directives*: read them (a section flag such as goose's
+//!      `-- +goose NO TRANSACTION`, Flyway's `.conf` file) and pass the
+//!      no-transaction flag to `script::parse_script`, as [`folders`] does
+//!      for `metadata.toml`;
 //!    * its errors are [`LoadError`] variants, added there
 //!      if none fits;
 //! 3. its tests, in the module's `tests.rs`.
 //!
 //! `Rules::new_files` names the files of a new migration, for `new`.
 
+pub mod dbmate;
 pub mod flat_pairs;
+pub mod flyway;
 pub mod folders;
+pub mod goose;
 mod naming;
+mod sectioned;
+mod sections;
+pub mod sql_migrate;
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,14 @@ pub enum Layout {
     Folders,
     /// `<version>_<name>.up.sql` and `.down.sql` files (sqlx, golang-migrate).
     FlatPairs,
+    /// goose: `<version>_<name>.sql` with `-- +goose Up` / `-- +goose Down`.
+    Goose,
+    /// sql-migrate: `<number>-<name>.sql` with `-- +migrate Up` / `Down`.
+    SqlMigrate,
+    /// dbmate: `<version>_<name>.sql` with `-- migrate:up` / `-- migrate:down`.
+    Dbmate,
+    /// Flyway: `V<version>__<description>.sql` and undo `U…`.
+    Flyway,
     /// No migration found.
     Empty,
 }
@@ -79,7 +89,27 @@ pub enum Layout {
 impl Layout {
     /// The layouts a directory is checked for, in the order entries are
     /// offered to them.
-    pub const DETECTED: &'static [Layout] = &[Layout::Folders, Layout::FlatPairs];
+    pub const DETECTED: &'static [Layout] = &[
+        Layout::Folders,
+        Layout::Goose,
+        Layout::SqlMigrate,
+        Layout::Dbmate,
+        Layout::Flyway,
+        Layout::FlatPairs,
+    ];
+
+    /// What this layout's migrations are, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Layout::Folders => "migration folders",
+            Layout::FlatPairs => "flat .up.sql/.down.sql files",
+            Layout::Goose => "goose files (-- +goose Up)",
+            Layout::SqlMigrate => "sql-migrate files (-- +migrate Up)",
+            Layout::Dbmate => "dbmate files (-- migrate:up)",
+            Layout::Flyway => "Flyway scripts (V<version>__<description>.sql)",
+            Layout::Empty => "no migrations",
+        }
+    }
 
     /// The files of a new migration `<version>_<slug>` in this layout (an
     /// empty set gets the default layout, [`Layout::Folders`]), its scripts
@@ -95,6 +125,10 @@ impl Layout {
         match self {
             Layout::Folders | Layout::Empty => &folders::Folders,
             Layout::FlatPairs => &flat_pairs::FlatPairs,
+            Layout::Goose => &goose::Goose,
+            Layout::SqlMigrate => &sql_migrate::SqlMigrate,
+            Layout::Dbmate => &dbmate::Dbmate,
+            Layout::Flyway => &flyway::Flyway,
         }
     }
 }
@@ -162,13 +196,17 @@ pub(crate) enum Offer {
 
 /// The error for a directory in which two layouts found migrations, given
 /// an example of each (relative paths, in [`Layout::DETECTED`] order).
-pub(crate) fn mixed(root: &Path, first: &str, second: &str) -> LoadError {
-    // The variant names its paths after the only pair of layouts that can
-    // mix today: folders (first) and flat pairs (second).
+pub(crate) fn mixed(
+    root: &Path,
+    (first_layout, first): (Layout, &str),
+    (second_layout, second): (Layout, &str),
+) -> LoadError {
     LoadError::MixedLayouts {
         path: root.to_path_buf(),
-        folder: root.join(first),
-        file: root.join(second),
+        first_layout: first_layout.describe(),
+        first: root.join(first),
+        second_layout: second_layout.describe(),
+        second: root.join(second),
     }
 }
 
@@ -178,7 +216,15 @@ mod tests {
 
     #[test]
     fn every_layout_but_empty_is_detected_once() {
-        for layout in [Layout::Folders, Layout::FlatPairs, Layout::Empty] {
+        for layout in [
+            Layout::Folders,
+            Layout::FlatPairs,
+            Layout::Goose,
+            Layout::SqlMigrate,
+            Layout::Dbmate,
+            Layout::Flyway,
+            Layout::Empty,
+        ] {
             let times = Layout::DETECTED.iter().filter(|&&l| l == layout).count();
             assert_eq!(times, usize::from(layout != Layout::Empty), "{layout:?}");
         }

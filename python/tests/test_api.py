@@ -173,6 +173,9 @@ def test_a_held_lock_times_out(wdh_empty_database, make_set):
         (lambda: wdh_migrate.downgrade("postgresql://h/wdh_test_x", "up"), "is not a downgrade target"),
         (lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", lock_wait=0), "lock_wait=0 is out of range"),
         (lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", statement_timeout=float("nan")), "out of range"),
+        (lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", lock_timeout=(1.0, 0.1)), "runs backwards"),
+        (lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", lock_timeout=-1), "lock_timeout=-1"),
+        (lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", lock_budget=-2.0), "lock_budget=-2"),
         (
             lambda: wdh_migrate.upgrade("postgresql://h/wdh_test_x", migrations="/nonexistent/m"),
             "does not exist",

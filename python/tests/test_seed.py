@@ -108,3 +108,28 @@ def test_the_console_script_is_the_cli(tmp_path):
         [sys.executable, "-m", "wdh_migrate", "--help"], capture_output=True, text=True
     )
     assert module.returncode == 0 and "Usage: wdh-migrate" in module.stdout
+
+
+def test_the_console_script_s_sandbox_stops_on_sigterm_and_removes_its_cluster(tmp_path):
+    """The CLI runs in the Python process: its signal handling still holds."""
+    import signal
+    import time
+
+    script = os.path.join(os.path.dirname(sys.executable), "wdh-migrate")
+    proc = subprocess.Popen(
+        [script, "sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    root = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("sandbox: cluster in "):
+            root = line.split("sandbox: cluster in ")[1].split(" (")[0]
+        if line.startswith("sandbox: ready"):
+            break
+    assert root and os.path.isdir(root)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert f"sandbox: stopped; removed {root}" in out
+    assert not os.path.exists(root)

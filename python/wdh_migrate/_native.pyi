@@ -149,15 +149,19 @@ def upgrade(
     allow_out_of_order: bool = False,
     retry_failed: bool = False,
     lock_wait: Optional[float] = None,
-    lock_timeout: Optional[float] = None,
+    lock_timeout: Union[float, Tuple[float, float], None] = None,
+    lock_budget: Optional[float] = None,
     statement_timeout: Optional[float] = None,
 ) -> RunResult:
     """Applies the pending migrations of ``migrations`` to the database ``url``
     names, up to ``to`` (``"head"``, a version, or ``"+N"``).
 
     ``url`` is required and is the database touched: nothing else is read.
-    Durations are seconds (``lock_wait`` defaults to 60; the timeouts to the
-    server's). Raises :class:`ChecksFailed` on drift, missing or out-of-order
+    Durations are seconds: ``lock_wait`` (default 60), ``statement_timeout``
+    (default: the server's), ``lock_budget`` (how long a migration that cannot
+    get its locks is retried, default 60) and ``lock_timeout`` (each attempt's,
+    or ``(first, max)`` doubling from the first; default ``(0.1, 1.0)``; ``0``
+    for the server's and no retries). Raises :class:`ChecksFailed` on drift, missing or out-of-order
     migrations (``allow_drift``, ``allow_out_of_order``),
     :class:`MigrationFailed`, :class:`LockTimeout`, :class:`ConfigError`,
     :class:`DatabaseError`.
@@ -172,7 +176,8 @@ def downgrade(
     allow_drift: bool = False,
     retry_failed: bool = False,
     lock_wait: Optional[float] = None,
-    lock_timeout: Optional[float] = None,
+    lock_timeout: Union[float, Tuple[float, float], None] = None,
+    lock_budget: Optional[float] = None,
     statement_timeout: Optional[float] = None,
 ) -> RunResult:
     """Reverts applied migrations of the database ``url`` names down to ``to``

@@ -147,7 +147,7 @@ pub enum DatabaseCommand {
 #[derive(Debug, Args)]
 pub struct AdoptArgs {
     /// The tool whose ledger to adopt [default: the only one found].
-    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate"])]
+    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate", "alembic"])]
     pub from: Option<String>,
 
     /// Print what would be recorded; write nothing.

@@ -168,14 +168,22 @@ pub fn migrations(converted: &[Converted]) -> Vec<NewMigration> {
                 c.up.no_transaction || matches!(&c.down, Down::Script(s) if s.no_transaction);
             let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
             let metadata = format!(
-                "# Converted from Alembic by `wdh-migrate import alembic`.\n{}\n[alembic]\nrevision = {}\ndown_revision = [{}]\n",
+                "# Converted from Alembic by `wdh-migrate import alembic`.\n{}\n[alembic]\nrevision = {}\ndown_revision = [{}]\n{}",
                 if no_transaction {
                     "# Alembic ran part of it outside a transaction (autocommit_block).\nrun_in_transaction = false\n"
                 } else {
                     ""
                 },
                 quote(&r.id),
-                r.parents.iter().map(|p| quote(p)).collect::<Vec<_>>().join(", ")
+                r.parents.iter().map(|p| quote(p)).collect::<Vec<_>>().join(", "),
+                if r.depends_on.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "depends_on = [{}]\n",
+                        r.depends_on.iter().map(|p| quote(p)).collect::<Vec<_>>().join(", ")
+                    )
+                }
             );
             NewMigration {
                 folder: format!("{:0width$}_{}", i + 1, slug(&r.message, &r.id)),
@@ -342,7 +350,7 @@ mod tests {
             .map(|m| {
                 (
                     format!("{}_{}", m.version, m.name),
-                    m.alembic_revision.clone().unwrap(),
+                    m.alembic.clone().unwrap().revision,
                     m.is_reversible(),
                     m.down_is_noop(),
                 )

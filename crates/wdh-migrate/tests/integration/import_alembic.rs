@@ -218,6 +218,38 @@ fn history() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `alembic upgrade <to>` on `db`, online.
+fn alembic(ini: &Path, db: &wdh_testdb::TestDatabase, to: &str) {
+    let cluster = TestCluster::shared().unwrap();
+    let url = format!(
+        "url=postgresql+psycopg2://postgres@/{}?host={}&port={}",
+        db.name(),
+        cluster.socket_dir().display(),
+        cluster.port()
+    );
+    run_ok(
+        Command::new(venv().join("bin/alembic"))
+            .arg("-c")
+            .arg(ini)
+            .args(["-x", &url, "upgrade", to])
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+    );
+}
+
+/// The versions wdh-migrate's ledger records, in order.
+fn applied(db: &wdh_testdb::TestDatabase) -> Vec<String> {
+    db.connect()
+        .unwrap()
+        .query(
+            "SELECT version FROM wdh_migrate.applied ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -250,7 +282,7 @@ fn the_converted_set_builds_alembic_s_schema_and_passes_check() {
         .map(|m| {
             (
                 format!("{}_{}", m.version, m.name),
-                m.alembic_revision.clone().unwrap(),
+                m.alembic.clone().unwrap().revision,
             )
         })
         .collect();
@@ -290,20 +322,44 @@ fn the_converted_set_builds_alembic_s_schema_and_passes_check() {
     assert!(read(&out.join("0006_seed_the_admin/down.sql")).starts_with("-- wdh:irreversible\n"));
 
     // Alembic builds one database, the converted set another.
-    let cluster = TestCluster::shared().unwrap();
     let by_alembic = db();
-    let url = format!(
-        "url=postgresql+psycopg2://postgres@/{}?host={}&port={}",
-        by_alembic.name(),
-        cluster.socket_dir().display(),
-        cluster.port()
+    alembic(&ini, &by_alembic, "heads");
+    // Alembic's ledger adopted: every revision recorded, none run again.
+    let dir = out.to_str().unwrap();
+    let adopt = wdh(&[
+        "--database-url",
+        &by_alembic.url(),
+        "--migrations",
+        dir,
+        "adopt",
+    ]);
+    let said = String::from_utf8_lossy(&adopt.stdout);
+    assert!(
+        adopt.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&adopt.stderr)
     );
-    run_ok(
-        Command::new(venv().join("bin/alembic"))
-            .arg("-c")
-            .arg(&ini)
-            .args(["-x", &url, "upgrade", "heads"])
-            .env("PYTHONDONTWRITEBYTECODE", "1"),
+    assert!(said.contains("from alembic"), "{said}");
+    assert_eq!(
+        applied(&by_alembic),
+        ["0001", "0002", "0003", "0004", "0005", "0006"]
+    );
+    let up = wdh(&[
+        "--database-url",
+        &by_alembic.url(),
+        "--migrations",
+        dir,
+        "upgrade",
+    ]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&up.stdout).contains("upgrade: nothing to do"),
+        "{}",
+        String::from_utf8_lossy(&up.stdout)
     );
     let mut a = by_alembic.connect().unwrap();
     a.batch_execute("DROP TABLE alembic_version").unwrap();
@@ -317,6 +373,45 @@ fn the_converted_set_builds_alembic_s_schema_and_passes_check() {
     let changes = schema::diff(&alembic_schema, &wdh_schema);
     assert!(changes.is_empty(), "{}", schema::render(&changes));
     assert!(alembic_schema.len() > 10, "{}", alembic_schema.len());
+    // A database Alembic took along one branch only: exactly that branch is
+    // adopted, and upgrade runs the rest.
+    let one_branch = db();
+    alembic(&ini, &one_branch, "b2");
+    let adopt = wdh(&[
+        "--database-url",
+        &one_branch.url(),
+        "--migrations",
+        dir,
+        "adopt",
+        "--from",
+        "alembic",
+    ]);
+    assert!(
+        adopt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&adopt.stderr)
+    );
+    assert_eq!(applied(&one_branch), ["0001", "0002"]);
+    let up = wdh(&[
+        "--database-url",
+        &one_branch.url(),
+        "--migrations",
+        dir,
+        "upgrade",
+    ]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let mut c = one_branch.connect().unwrap();
+    c.batch_execute("DROP TABLE alembic_version").unwrap();
+    let changes = schema::diff(
+        &wdh_schema,
+        &schema::capture(&mut c, &["wdh_migrate"]).unwrap(),
+    );
+    assert!(changes.is_empty(), "{}", schema::render(&changes));
+
     // The data migration ran too.
     let admins: i64 = b
         .query_one("SELECT count(*) FROM users WHERE name = 'admin'", &[])

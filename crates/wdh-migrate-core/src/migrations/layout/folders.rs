@@ -33,7 +33,7 @@ use super::naming::{digits_and_dashes, split_version, version};
 use super::{Collect, Entry, NewFile, Offer, Rules};
 use crate::migrations::script::{decode, down_of, parse_script};
 use crate::migrations::version::KeyPart;
-use crate::migrations::{IgnoredFile, LoadError, Migration, Version};
+use crate::migrations::{AlembicRevision, IgnoredFile, LoadError, Migration, Version};
 use crate::sql;
 
 const FOLDER_FORM: &str = "migration folders are named `<version>_<name>`, \
@@ -231,7 +231,7 @@ fn build_one(root: &Path, folder: Folder) -> Result<Migration, LoadError> {
         name: folder.name,
         up,
         down: down_of(down, up_irreversible || down_irreversible),
-        alembic_revision: metadata.alembic_revision,
+        alembic: metadata.alembic,
     })
 }
 
@@ -240,8 +240,8 @@ fn build_one(root: &Path, folder: Folder) -> Result<Migration, LoadError> {
 struct Metadata {
     /// The scripts run outside a transaction (`run_in_transaction = false`).
     no_transaction: bool,
-    /// `[alembic] revision`.
-    alembic_revision: Option<String>,
+    /// The `[alembic]` table.
+    alembic: Option<AlembicRevision>,
 }
 
 /// Parses a Diesel `metadata.toml`, with the `[alembic]` table of a
@@ -272,7 +272,7 @@ fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<Metadata, Load
                 ))
             }
             ("alembic", toml::Value::Table(alembic)) => {
-                metadata.alembic_revision = Some(alembic_revision(alembic).map_err(problem)?);
+                metadata.alembic = Some(alembic_revision(alembic).map_err(problem)?);
             }
             ("alembic", _) => {
                 return Err(problem(
@@ -289,29 +289,49 @@ fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<Metadata, Load
     Ok(metadata)
 }
 
-/// The revision of an `[alembic]` table: `revision`, a non-empty string,
-/// and optionally `down_revision`, a list of strings.
-fn alembic_revision(table: &toml::Table) -> Result<String, String> {
+/// An `[alembic]` table: `revision`, a non-empty string, and optionally
+/// `down_revision` and `depends_on`, lists of strings.
+fn alembic_revision(table: &toml::Table) -> Result<AlembicRevision, String> {
     let mut revision = None;
+    let mut down_revision = Vec::new();
+    let mut depends_on = Vec::new();
+    let strings = |items: &[toml::Value]| -> Option<Vec<String>> {
+        items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect()
+    };
     for (key, value) in table {
         match (key.as_str(), value) {
             ("revision", toml::Value::String(r)) if !r.trim().is_empty() => {
                 revision = Some(r.clone())
             }
-            ("down_revision", toml::Value::Array(items))
-                if items.iter().all(|i| matches!(i, toml::Value::String(_))) => {}
             ("revision", _) => {
                 return Err("`[alembic] revision` must be a non-empty string".to_string())
             }
-            ("down_revision", _) => {
-                return Err("`[alembic] down_revision` must be a list of strings".to_string())
+            ("down_revision" | "depends_on", toml::Value::Array(items)) => {
+                let list = strings(items)
+                    .ok_or_else(|| format!("`[alembic] {key}` must be a list of strings"))?;
+                if key == "down_revision" {
+                    down_revision = list;
+                } else {
+                    depends_on = list;
+                }
+            }
+            ("down_revision" | "depends_on", _) => {
+                return Err(format!("`[alembic] {key}` must be a list of strings"))
             }
             (other, _) => {
                 return Err(format!(
-                "unknown key `{other}` in `[alembic]`; its keys are `revision` and `down_revision`"
+                "unknown key `{other}` in `[alembic]`; its keys are `revision`, `down_revision` \
+                     and `depends_on`"
             ))
             }
         }
     }
-    revision.ok_or_else(|| "`[alembic]` has no `revision`".to_string())
+    Ok(AlembicRevision {
+        revision: revision.ok_or_else(|| "`[alembic]` has no `revision`".to_string())?,
+        down_revision,
+        depends_on,
+    })
 }

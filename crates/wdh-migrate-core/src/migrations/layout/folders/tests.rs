@@ -111,16 +111,31 @@ fn metadata_toml_records_the_alembic_revision() {
         ("0002_b/up.sql", UP),
         (
             "0002_b/metadata.toml",
-            "run_in_transaction = true\n[alembic]\nrevision = \"m3\"\ndown_revision = [\"a1\", \"b2\"]\n",
+            "run_in_transaction = true\n[alembic]\nrevision = \"m3\"\ndown_revision = [\"a1\", \"b2\"]\ndepends_on = [\"x9\"]\n",
         ),
         ("0003_c/up.sql", UP),
     ]);
     let revisions: Vec<_> = set
         .migrations
         .iter()
-        .map(|m| m.alembic_revision.as_deref())
+        .map(|m| {
+            m.alembic.as_ref().map(|a| {
+                (
+                    a.revision.as_str(),
+                    a.down_revision.join(","),
+                    a.depends_on.join(","),
+                )
+            })
+        })
         .collect();
-    assert_eq!(revisions, [Some("ae1027a6acf"), Some("m3"), None]);
+    assert_eq!(
+        revisions,
+        [
+            Some(("ae1027a6acf", String::new(), String::new())),
+            Some(("m3", "a1,b2".into(), "x9".into())),
+            None
+        ]
+    );
 
     for bad in [
         "alembic = \"ae1027a6acf\"",
@@ -128,6 +143,7 @@ fn metadata_toml_records_the_alembic_revision() {
         "[alembic]\nrevision = \"\"",
         "[alembic]\nrevision = 7",
         "[alembic]\nrevision = \"a\"\ndown_revision = \"b\"",
+        "[alembic]\nrevision = \"a\"\ndepends_on = [1]",
         "[alembic]\nrevision = \"a\"\nbranch = \"x\"",
     ] {
         let e = err(&[("0001_a/up.sql", UP), ("0001_a/metadata.toml", bad)]);

@@ -109,6 +109,31 @@ pub enum LocalCommand {
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// Convert another tool's migrations into a folder-layout set.
+    #[command(subcommand)]
+    Import(ImportFrom),
+}
+
+/// The tools `import` converts from.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// Convert an Alembic project: each revision's SQL from Alembic's offline mode
+    /// (`--sql`), one migration per revision, in the revision graph's order. Here
+    /// --config names the Alembic configuration [default: ./alembic.ini].
+    Alembic(ImportAlembicArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAlembicArgs {
+    /// The folder to write; it must not exist or be empty [default: --migrations, else
+    /// `migrations` in wdh.toml, else ./migrations].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// The command that runs Alembic, e.g. "poetry run alembic" [default: `alembic` on
+    /// PATH, else `python3 -m alembic`].
+    #[arg(long, value_name = "COMMAND")]
+    pub alembic: Option<String>,
 }
 
 /// Commands that operate on a database.
@@ -135,7 +160,7 @@ pub enum DatabaseCommand {
 #[derive(Debug, Args)]
 pub struct AdoptArgs {
     /// The tool whose ledger to adopt [default: the only one found].
-    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate"])]
+    #[arg(long, value_name = "TOOL", value_parser = ["sqlx", "diesel", "golang-migrate", "dbmate", "goose", "flyway", "refinery", "sql-migrate", "alembic"])]
     pub from: Option<String>,
 
     /// Print what would be recorded; write nothing.

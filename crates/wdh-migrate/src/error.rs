@@ -142,7 +142,9 @@ impl From<RunError> for CliError {
     }
 }
 
-fn run_code(e: &RunError) -> Exit {
+/// The exit code of a library run's failure: the one mapping, shared by
+/// every front end (the Python package's exceptions follow it).
+pub fn run_code(e: &RunError) -> Exit {
     use wdh_migrate_core::plan::PlanError;
     match e {
         RunError::Blocked(_)

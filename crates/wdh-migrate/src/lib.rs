@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod error;
+mod import;
 mod logging;
 mod output;
 mod sandbox;
@@ -18,11 +19,22 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-pub use error::Exit;
+pub use error::{run_code, Exit};
 
 /// Parses the command line, resolves the settings and runs the command.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    run_from(std::env::args_os()).into()
+}
+
+/// [`run`] on the given arguments (the first is the program's name), for a
+/// front end that runs the CLI in its own process (the Python package's
+/// `wdh-migrate` command); returns the exit code.
+pub fn run_from<I, T>(args: I) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -30,8 +42,7 @@ pub fn run() -> ExitCode {
                 Exit::Usage
             } else {
                 Exit::Ok
-            }
-            .into();
+            };
         }
     };
     let paint = term::Paint::stderr();
@@ -42,13 +53,13 @@ pub fn run() -> ExitCode {
         .map_err(error::Failure::from)
         .and_then(commands::run);
     match result {
-        Ok(()) => Exit::Ok.into(),
+        Ok(()) => Exit::Ok,
         Err(failure) => {
             if let Some(doc) = failure.to_json().filter(|_| cli.global.json) {
                 output::json(&doc);
             }
             eprintln!("{}", highlight(&failure.render(), paint));
-            failure.code().into()
+            failure.code()
         }
     }
 }

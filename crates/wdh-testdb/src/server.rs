@@ -91,7 +91,12 @@ impl TestServer {
         // Dropping test databases on explicitly given servers must finish,
         // or they would be left behind (a private cluster simply goes away).
         let at_exit = server.clone();
-        exit::register(exit::Phase::Finish, Box::new(move || at_exit.finish()));
+        exit::register(
+            exit::Phase::Finish,
+            Box::new(move || {
+                at_exit.finish();
+            }),
+        );
         Ok(server)
     }
 
@@ -176,13 +181,19 @@ impl TestServer {
         }
     }
 
-    /// Stops the pools, drops their clones and waits for the background
-    /// drops (at exit, for servers that outlive the process).
-    fn finish(&self) {
+    /// Stops the pools, drops their unused clones and waits (at most 30 s)
+    /// for the background drops; returns whether they all finished. Done at
+    /// process exit for servers given by admin URL, which outlive the
+    /// process; a front end whose process may not run exit handlers (a test
+    /// worker that ends with `_exit`) calls it when its session ends. Later
+    /// migrated databases are cloned on demand, without a pool.
+    pub fn finish(&self) -> bool {
         self.inner.templates.drain_pools(&self.inner.admin);
-        if !self.wait_for_drops(Duration::from_secs(30)) {
+        let done = self.wait_for_drops(Duration::from_secs(30));
+        if !done {
             eprintln!("wdh-testdb: gave up waiting for test databases to be dropped; the next sweep removes them");
         }
+        done
     }
 }
 

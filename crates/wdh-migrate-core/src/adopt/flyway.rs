@@ -90,5 +90,6 @@ FROM {} ORDER BY "installed_rank""#,
         rows: claims,
         up_to,
         notes,
+        ..Claims::default()
     })
 }

@@ -50,5 +50,6 @@ pub(super) fn read(client: &mut Client, found: &Found) -> Result<Claims, AdoptEr
             needs_file: true,
         }),
         notes: Vec::new(),
+        ..Claims::default()
     })
 }

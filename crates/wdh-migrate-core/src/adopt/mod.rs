@@ -1,5 +1,5 @@
 //! Adopting another tool's ledger: what sqlx, Diesel, golang-migrate,
-//! dbmate, goose, Flyway, refinery or sql-migrate recorded as applied in the
+//! dbmate, goose, Flyway, refinery, sql-migrate or Alembic recorded as applied in the
 //! target database, matched with the migration set, so wdh-migrate records
 //! those migrations as applied without running any of their SQL.
 //!
@@ -12,6 +12,7 @@
 //! The other tool's table is only read, never written: the switch can be
 //! undone.
 
+mod alembic;
 pub mod checksum;
 mod dbmate;
 pub mod detect;
@@ -53,11 +54,14 @@ pub enum Tool {
     Refinery,
     /// sql-migrate: `gorp_migrations`.
     SqlMigrate,
+    /// Alembic: `alembic_version`, its heads (the set must come from
+    /// `wdh-migrate import alembic`, which records each revision).
+    Alembic,
 }
 
 impl Tool {
     /// Every tool, in the order they are looked for.
-    pub const ALL: [Tool; 8] = [
+    pub const ALL: [Tool; 9] = [
         Tool::Sqlx,
         Tool::Diesel,
         Tool::GolangMigrate,
@@ -66,6 +70,7 @@ impl Tool {
         Tool::Flyway,
         Tool::Refinery,
         Tool::SqlMigrate,
+        Tool::Alembic,
     ];
 
     /// The tool's name as `--from` spells it.
@@ -79,6 +84,7 @@ impl Tool {
             Tool::Flyway => "flyway",
             Tool::Refinery => "refinery",
             Tool::SqlMigrate => "sql-migrate",
+            Tool::Alembic => "alembic",
         }
     }
 
@@ -93,6 +99,7 @@ impl Tool {
             Tool::Flyway => "flyway_schema_history",
             Tool::Refinery => "refinery_schema_history",
             Tool::SqlMigrate => "gorp_migrations",
+            Tool::Alembic => "alembic_version",
         }
     }
 
@@ -108,6 +115,7 @@ impl Tool {
             Tool::Flyway => flyway::DDL,
             Tool::Refinery => refinery::DDL,
             Tool::SqlMigrate => sql_migrate::DDL,
+            Tool::Alembic => alembic::DDL,
         }
     }
 }
@@ -178,6 +186,9 @@ pub(crate) struct UpTo {
 pub(crate) struct Claims {
     pub(crate) rows: Vec<Claim>,
     pub(crate) up_to: Option<UpTo>,
+    /// Alembic: the heads its version table lists; every revision they
+    /// build on is applied.
+    pub(crate) alembic_heads: Vec<String>,
     /// Notes for the report (rows that are not migrations, …).
     pub(crate) notes: Vec<String>,
 }
@@ -226,6 +237,7 @@ pub fn read(client: &mut Client, found: &Found) -> Result<ReadClaims, AdoptError
         Tool::Flyway => flyway::read(client, found)?,
         Tool::Refinery => refinery::read(client, found)?,
         Tool::SqlMigrate => sql_migrate::read(client, found)?,
+        Tool::Alembic => alembic::read(client, found)?,
     };
     Ok(ReadClaims(claims))
 }
@@ -284,6 +296,10 @@ pub fn plan<'a>(
             }
             None => missing.push(up_to.version.clone()),
         }
+    }
+    match alembic::applied(set, &claims.alembic_heads) {
+        Ok(found) => chosen.extend(found.into_iter().map(|i| (i, None))),
+        Err(revisions) => missing.extend(revisions),
     }
     if !missing.is_empty() || !mismatched.is_empty() {
         return Err(AdoptError::Refused {

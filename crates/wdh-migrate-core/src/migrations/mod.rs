@@ -99,7 +99,7 @@ mod script;
 mod version;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
@@ -283,6 +283,22 @@ pub struct Migration {
     pub up: Script,
     /// The down side.
     pub down: Down,
+    /// The Alembic revision it was converted from (the `[alembic]` table of
+    /// its `metadata.toml`), if it was.
+    pub alembic: Option<AlembicRevision>,
+}
+
+/// The Alembic revision a migration was converted from, with the revisions
+/// it builds on: what adopting an Alembic-migrated database follows from
+/// the heads `alembic_version` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlembicRevision {
+    /// The revision id.
+    pub revision: String,
+    /// Its `down_revision` (none for a root, several for a merge).
+    pub down_revision: Vec<String>,
+    /// Its `depends_on`.
+    pub depends_on: Vec<String>,
 }
 
 impl Migration {

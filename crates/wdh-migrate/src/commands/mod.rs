@@ -10,6 +10,7 @@ mod completions;
 mod current;
 mod downgrade;
 mod history;
+mod import;
 mod init;
 mod lint;
 mod man;
@@ -191,6 +192,11 @@ fn local(job: LocalJob, migrations: &Path, output: Output) -> Result<(), Failure
         LocalJob::Sandbox { upgrade } => sandbox::run(upgrade.then_some(migrations), output),
         LocalJob::Completions(shell) => completions::run(shell),
         LocalJob::Man => man::run(),
+        LocalJob::ImportAlembic {
+            config,
+            out,
+            alembic,
+        } => import::alembic(&config, &out, alembic.as_deref(), output),
     }
     .map_err(Failure::from)
 }

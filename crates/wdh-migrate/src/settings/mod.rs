@@ -162,6 +162,15 @@ pub enum LocalJob {
     Completions(clap_complete::Shell),
     /// `man`.
     Man,
+    /// `import alembic`.
+    ImportAlembic {
+        /// The Alembic configuration (`--config`, default `./alembic.ini`).
+        config: PathBuf,
+        /// The folder to write.
+        out: PathBuf,
+        /// `--alembic`.
+        alembic: Option<String>,
+    },
 }
 
 impl Settings {
@@ -169,7 +178,13 @@ impl Settings {
     /// configuration file; fails (exit 2) on anything invalid.
     pub fn resolve(cli: &Cli, env: &Env) -> Result<Settings, CliError> {
         let global = &cli.global;
-        let config = config::load(global.config.as_deref()).map_err(CliError::Usage)?;
+        // For `import alembic`, --config names the Alembic configuration.
+        let importing = matches!(
+            &cli.command,
+            args::Command::Local(args::LocalCommand::Import(_))
+        );
+        let wdh_toml = global.config.as_deref().filter(|_| !importing);
+        let config = config::load(wdh_toml).map_err(CliError::Usage)?;
         let migrations = match (&global.migrations, &config.values.migrations) {
             (Some(dir), _) => dir.clone(),
             (None, Some(dir)) => config.relative(dir),
@@ -180,7 +195,9 @@ impl Settings {
             quiet: global.quiet,
         };
         let action = match &cli.command {
-            args::Command::Local(local) => Action::Local(local_job(local, cli, env, &config)?),
+            args::Command::Local(local) => {
+                Action::Local(local_job(local, cli, env, &config, &migrations)?)
+            }
             args::Command::Database(command) => {
                 let job = database_job(command, env, &config)?;
                 let place = if global.sandbox {
@@ -211,6 +228,7 @@ fn local_job(
     cli: &Cli,
     env: &Env,
     config: &Config,
+    migrations: &std::path::Path,
 ) -> Result<LocalJob, CliError> {
     Ok(match command {
         args::LocalCommand::Lint(a) => {
@@ -287,6 +305,23 @@ fn local_job(
         args::LocalCommand::Sandbox(a) => LocalJob::Sandbox { upgrade: a.upgrade },
         args::LocalCommand::Completions(a) => LocalJob::Completions(a.shell),
         args::LocalCommand::Man => LocalJob::Man,
+        args::LocalCommand::Import(args::ImportFrom::Alembic(a)) => {
+            if cli.global.database_url.is_some() || cli.global.sandbox || cli.global.print_target {
+                return Err(CliError::usage(
+                    "import reads and writes files only: it takes no database (--database-url, \
+                     --sandbox, --print-target)",
+                ));
+            }
+            LocalJob::ImportAlembic {
+                config: cli
+                    .global
+                    .config
+                    .clone()
+                    .unwrap_or_else(|| "alembic.ini".into()),
+                out: a.out.clone().unwrap_or_else(|| migrations.to_path_buf()),
+                alembic: a.alembic.clone(),
+            }
+        }
     })
 }
 

@@ -120,6 +120,17 @@ fn set_up(tool: Tool) -> Adopted {
             ],
             "INSERT INTO gorp_migrations (id, applied_at) VALUES ('1-a.sql', now()), ('2-b.sql', now());".into(),
         ),
+        // As `import alembic` writes the set; the table holds the head.
+        Tool::Alembic => (
+            vec![
+                ("0001_a/up.sql", T1.into()),
+                ("0001_a/down.sql", "DROP TABLE a;\n".into()),
+                ("0001_a/metadata.toml", "[alembic]\nrevision = \"1a2b\"\ndown_revision = []\n".into()),
+                ("0002_b/up.sql", T2.into()),
+                ("0002_b/metadata.toml", "[alembic]\nrevision = \"3c4d\"\ndown_revision = [\"1a2b\"]\n".into()),
+            ],
+            "INSERT INTO alembic_version (version_num) VALUES ('3c4d');".into(),
+        ),
         _ => unreachable!("every tool is set up"),
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -212,6 +223,7 @@ fn every_tools_ledger_is_adopted_without_running_anything() {
                 "3-c.sql",
                 "-- +migrate Up\nCREATE TABLE c (id int);\n".to_string(),
             ),
+            Tool::Alembic => ("0003_c/up.sql", "CREATE TABLE c (id int);\n".to_string()),
             _ => unreachable!(),
         };
         write(a.dir.path(), new.0, &new.1);

@@ -10,6 +10,7 @@ mod check;
 mod connecting;
 mod destructive;
 mod faults;
+mod import_alembic;
 mod layouts;
 mod lint;
 mod locks;

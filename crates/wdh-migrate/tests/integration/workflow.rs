@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "sandbox",
     "completions",
     "man",
+    "import",
 ];
 
 #[test]
@@ -37,6 +38,9 @@ fn help_of_every_command_is_snapshot_tested() {
         assert_eq!(run.code, 0, "{}", run.all());
         insta::assert_snapshot!(format!("help_{command}"), run.stdout);
     }
+    let run = wdh(&["import", "alembic", "--help"]).stdin_null().run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    insta::assert_snapshot!("help_import_alembic", run.stdout);
 }
 
 #[test]

@@ -194,5 +194,6 @@ fn build_one(root: &Path, up: Flat, down: Option<Flat>) -> Result<Migration, Loa
         name: up.name,
         up: up_script,
         down: down_of(down_script, up_irreversible || down_irreversible),
+        alembic: None,
     })
 }

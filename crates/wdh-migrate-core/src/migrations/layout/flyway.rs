@@ -193,6 +193,7 @@ impl Collect for Collector {
                 name: up.name,
                 up: up_script,
                 down: down_of(down, up_irreversible || down_irreversible),
+                alembic: None,
             });
         }
         Ok(migrations)

@@ -4,7 +4,10 @@
 //! optionally `down.sql`, for example `2017-01-20-174200_create_users/` or
 //! `0007_add_index/`. Folder names may contain spaces. An optional Diesel
 //! `metadata.toml` containing `run_in_transaction = false` makes both
-//! scripts run outside a transaction; any other key is an error.
+//! scripts run outside a transaction. Its `[alembic]` table records the
+//! Alembic revision a migration was converted from (`revision = "<id>"`,
+//! written by `wdh-migrate import alembic`, with the revision's
+//! `down_revision` list); any other key is an error.
 //!
 //! The version is the leading run of digits and dashes (it must start with a
 //! digit) before the first `_`; the name is everything after that `_`.
@@ -30,7 +33,7 @@ use super::naming::{digits_and_dashes, split_version, version};
 use super::{Collect, Entry, NewFile, Offer, Rules};
 use crate::migrations::script::{decode, down_of, parse_script};
 use crate::migrations::version::KeyPart;
-use crate::migrations::{IgnoredFile, LoadError, Migration, Version};
+use crate::migrations::{AlembicRevision, IgnoredFile, LoadError, Migration, Version};
 use crate::sql;
 
 const FOLDER_FORM: &str = "migration folders are named `<version>_<name>`, \
@@ -200,10 +203,11 @@ fn build_one(root: &Path, folder: Folder) -> Result<Migration, LoadError> {
             path: root.join(&folder.rel),
         });
     };
-    let no_transaction = match &folder.metadata {
+    let metadata = match &folder.metadata {
         Some(bytes) => parse_metadata(root, &format!("{}/{}", folder.rel, files::METADATA), bytes)?,
-        None => false,
+        None => Metadata::default(),
     };
+    let no_transaction = metadata.no_transaction;
     let (up, up_irreversible) = parse_script(
         root,
         &format!("{}/{}", folder.rel, files::UP),
@@ -227,12 +231,22 @@ fn build_one(root: &Path, folder: Folder) -> Result<Migration, LoadError> {
         name: folder.name,
         up,
         down: down_of(down, up_irreversible || down_irreversible),
+        alembic: metadata.alembic,
     })
 }
 
-/// Parses a Diesel `metadata.toml`; returns true if the scripts must run
-/// outside a transaction.
-fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool, LoadError> {
+/// What a `metadata.toml` says.
+#[derive(Debug, Default)]
+struct Metadata {
+    /// The scripts run outside a transaction (`run_in_transaction = false`).
+    no_transaction: bool,
+    /// The `[alembic]` table.
+    alembic: Option<AlembicRevision>,
+}
+
+/// Parses a Diesel `metadata.toml`, with the `[alembic]` table of a
+/// converted migration.
+fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<Metadata, LoadError> {
     let path = root.join(rel);
     let text = decode(&path, bytes)?;
     let problem = |problem: String| LoadError::Metadata {
@@ -248,21 +262,76 @@ fn parse_metadata(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool, LoadErro
             e.message().trim_end()
         ))
     })?;
-    let mut no_transaction = false;
+    let mut metadata = Metadata::default();
     for (key, value) in &table {
         match (key.as_str(), value) {
-            ("run_in_transaction", toml::Value::Boolean(b)) => no_transaction = !b,
+            ("run_in_transaction", toml::Value::Boolean(b)) => metadata.no_transaction = !b,
             ("run_in_transaction", _) => {
                 return Err(problem(
                     "`run_in_transaction` must be `true` or `false`".to_string(),
                 ))
             }
+            ("alembic", toml::Value::Table(alembic)) => {
+                metadata.alembic = Some(alembic_revision(alembic).map_err(problem)?);
+            }
+            ("alembic", _) => {
+                return Err(problem(
+                    "`alembic` must be a table (`[alembic]` with `revision = \"<id>\"`)".to_string(),
+                ))
+            }
             (other, _) => {
                 return Err(problem(format!(
-                    "unknown key `{other}`; the only supported key is `run_in_transaction`"
+                    "unknown key `{other}`; the supported keys are `run_in_transaction` and `[alembic]`"
                 )))
             }
         }
     }
-    Ok(no_transaction)
+    Ok(metadata)
+}
+
+/// An `[alembic]` table: `revision`, a non-empty string, and optionally
+/// `down_revision` and `depends_on`, lists of strings.
+fn alembic_revision(table: &toml::Table) -> Result<AlembicRevision, String> {
+    let mut revision = None;
+    let mut down_revision = Vec::new();
+    let mut depends_on = Vec::new();
+    let strings = |items: &[toml::Value]| -> Option<Vec<String>> {
+        items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect()
+    };
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("revision", toml::Value::String(r)) if !r.trim().is_empty() => {
+                revision = Some(r.clone())
+            }
+            ("revision", _) => {
+                return Err("`[alembic] revision` must be a non-empty string".to_string())
+            }
+            ("down_revision" | "depends_on", toml::Value::Array(items)) => {
+                let list = strings(items)
+                    .ok_or_else(|| format!("`[alembic] {key}` must be a list of strings"))?;
+                if key == "down_revision" {
+                    down_revision = list;
+                } else {
+                    depends_on = list;
+                }
+            }
+            ("down_revision" | "depends_on", _) => {
+                return Err(format!("`[alembic] {key}` must be a list of strings"))
+            }
+            (other, _) => {
+                return Err(format!(
+                "unknown key `{other}` in `[alembic]`; its keys are `revision`, `down_revision` \
+                     and `depends_on`"
+            ))
+            }
+        }
+    }
+    Ok(AlembicRevision {
+        revision: revision.ok_or_else(|| "`[alembic]` has no `revision`".to_string())?,
+        down_revision,
+        depends_on,
+    })
 }

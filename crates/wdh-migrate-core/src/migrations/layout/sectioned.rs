@@ -160,6 +160,7 @@ fn build_one<L: Layout>(layout: &L, root: &Path, file: File) -> Result<Migration
         name: file.name,
         up,
         down: down_of(down, up_irreversible || down_irreversible),
+        alembic: None,
     })
 }
 

@@ -101,6 +101,60 @@ fn metadata_toml() {
 }
 
 #[test]
+fn metadata_toml_records_the_alembic_revision() {
+    let set = ok(&[
+        ("0001_a/up.sql", UP),
+        (
+            "0001_a/metadata.toml",
+            "[alembic]\nrevision = \"ae1027a6acf\"\ndown_revision = []\n",
+        ),
+        ("0002_b/up.sql", UP),
+        (
+            "0002_b/metadata.toml",
+            "run_in_transaction = true\n[alembic]\nrevision = \"m3\"\ndown_revision = [\"a1\", \"b2\"]\ndepends_on = [\"x9\"]\n",
+        ),
+        ("0003_c/up.sql", UP),
+    ]);
+    let revisions: Vec<_> = set
+        .migrations
+        .iter()
+        .map(|m| {
+            m.alembic.as_ref().map(|a| {
+                (
+                    a.revision.as_str(),
+                    a.down_revision.join(","),
+                    a.depends_on.join(","),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            Some(("ae1027a6acf", String::new(), String::new())),
+            Some(("m3", "a1,b2".into(), "x9".into())),
+            None
+        ]
+    );
+
+    for bad in [
+        "alembic = \"ae1027a6acf\"",
+        "[alembic]\ndown_revision = []",
+        "[alembic]\nrevision = \"\"",
+        "[alembic]\nrevision = 7",
+        "[alembic]\nrevision = \"a\"\ndown_revision = \"b\"",
+        "[alembic]\nrevision = \"a\"\ndepends_on = [1]",
+        "[alembic]\nrevision = \"a\"\nbranch = \"x\"",
+    ] {
+        let e = err(&[("0001_a/up.sql", UP), ("0001_a/metadata.toml", bad)]);
+        assert!(
+            matches!(&e, LoadError::Metadata { path, .. } if path == Path::new("mig/0001_a/metadata.toml")),
+            "{bad}: {e:?}"
+        );
+    }
+}
+
+#[test]
 fn duplicate_versions_name_both_paths() {
     let e = err(&[
         ("2017-01-20-174200_a/up.sql", UP),

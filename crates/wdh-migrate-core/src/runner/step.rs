@@ -177,6 +177,17 @@ fn rows_of(c: &mut Connected, limit: Option<Duration>, sql: &str) -> Vec<(String
 }
 
 /// The lock report of attempts that ran out of their budget.
+/// The lock wait to report: the latest one seen, unless it names no holder
+/// and an earlier one did (the last look may come before the holders are
+/// read).
+fn most_told(latest: Option<String>, earlier: Option<String>) -> Option<String> {
+    match (latest, earlier) {
+        (Some(l), Some(e)) if !l.contains(" behind ") && e.contains(" behind ") => Some(e),
+        (Some(l), _) => Some(l),
+        (None, e) => e,
+    }
+}
+
 fn lock_report(attempts: &Attempts, waited_for: Option<String>, cancelled: bool) -> LockReport {
     LockReport {
         attempts: attempts.n,
@@ -327,7 +338,7 @@ impl Runner<'_> {
             let timeout = attempts.timeout();
             let (outcome, seen) =
                 self.attempt_in_transaction(c, step, clear_failed, Some(timeout), watch.as_ref());
-            waited_for = seen.waited_for.or(waited_for);
+            waited_for = most_told(seen.waited_for, waited_for);
             let mut failure = match outcome {
                 Err(StepError::Failure(f))
                     if f.code == LOCK_NOT_AVAILABLE && f.fate == Some(Fate::RolledBack) =>
@@ -744,7 +755,7 @@ impl Runner<'_> {
             let code = e.as_db_error().map(|d| d.code().code().to_string());
             let cancelled = seen.cancelled && code.as_deref() == Some(QUERY_CANCELED);
             let timed_out = cancelled || code.as_deref() == Some(LOCK_NOT_AVAILABLE);
-            waited_for = seen.waited_for.or(waited_for);
+            waited_for = most_told(seen.waited_for, waited_for);
             let db = e.as_db_error();
             // Without a server position, the statement's own start is still exact.
             let line_col = Some(at.stmt.line_col(at.sql, db.and_then(position).unwrap_or(1)));

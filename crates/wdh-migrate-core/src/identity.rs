@@ -99,18 +99,22 @@ impl TlsState {
 /// `search_path` set by the role or the connection string could otherwise
 /// put a look-alike `pg_db_role_setting` view or `current_database()`
 /// function in front of the real ones and fake the facts. The ledger's
-/// tables are looked up in the catalog, which any role can read (not with
-/// `to_regclass`, which fails for a role without USAGE on the schema).
+/// tables are looked up with `to_regclass` only where the role may use the
+/// schema (it fails for a role without USAGE); for one that may not, the
+/// schema's existence stands for the ledger's, and reading the ledger then
+/// says which GRANT is missing. (A `to_regclass` inside a subquery would be
+/// evaluated when the subquery is planned, whatever the `CASE` says.)
 const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_catalog.inet_server_addr()),
        pg_catalog.inet_server_port(), session_user,
        pg_catalog.current_setting('server_version_num'), {marker},
-       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'format'),
-       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'lock'),
+       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
+            THEN pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL
+            ELSE pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL END,
+       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
+            THEN pg_catalog.to_regclass('"wdh_migrate"."lock"') IS NOT NULL
+            ELSE pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL END,
        pg_catalog.pg_backend_pid(),
-       (SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n
-         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate'),
+       pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE'),
        (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
           FROM pg_catalog.pg_stat_ssl s
          WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl),

@@ -41,8 +41,10 @@ pub struct Identity {
     /// Whether the ledger has its lock table (format 2).
     #[serde(skip)]
     pub lock_table_exists: bool,
-    /// Whether the ledger has everything of the current format (the lock
-    /// table and the audit's `destructive` column, format 3).
+    /// Whether the ledger has everything of the current format: its fence
+    /// function, created last by the transaction that makes a ledger of
+    /// format 4 (with the lock table, and the audit's `destructive`, `loss`
+    /// and `snapshot` columns).
     #[serde(skip)]
     pub ledger_current: bool,
     /// Whether the role may use the ledger's schema (none: there is none).
@@ -118,10 +120,9 @@ const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_
        (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
           FROM pg_catalog.pg_stat_ssl s
          WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl),
-       EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
-               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-               WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND c.relname OPERATOR(pg_catalog.=) 'audit'
-                 AND a.attname OPERATOR(pg_catalog.=) 'destructive' AND NOT a.attisdropped),
+       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
+            THEN pg_catalog.to_regprocedure('"wdh_migrate"."step_fence"(bigint,text)') IS NOT NULL
+            ELSE false END,
        pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only'),
        pg_catalog.current_setting('default_transaction_read_only')"#;
 

@@ -4,7 +4,7 @@ CREATE TABLE "wdh_migrate"."format" (
     "created_at" timestamptz NOT NULL DEFAULT now(),
     "created_by" text NOT NULL DEFAULT session_user
 );
-INSERT INTO "wdh_migrate"."format" ("format") VALUES (3);
+INSERT INTO "wdh_migrate"."format" ("format") VALUES (4);
 CREATE TABLE "wdh_migrate"."applied" (
     "version" text PRIMARY KEY,
     "name" text NOT NULL,

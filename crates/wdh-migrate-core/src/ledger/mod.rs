@@ -1,7 +1,7 @@
 //! The ledger: schema `wdh_migrate` in the migrated database.
 //!
-//! - `format`: one row, the ledger's format version, so later releases can
-//!   evolve it.
+//! - `format`: a row per format the ledger has been brought to (the
+//!   highest counts), so later releases can evolve it.
 //! - `applied`: one row per applied migration (version, name, checksum,
 //!   applied_at, execution time, applied_by, client address).
 //! - `failed`: no-transaction migrations that failed or were interrupted
@@ -12,7 +12,11 @@
 //! - `audit`: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE),
 //!   one row per run: operation, from → to, target database, outcome,
 //!   error, whether a safety override was used, and for an upgrade with
-//!   destructive statements, which and how the guard let them run.
+//!   destructive statements, which and how the guard let them run; for a
+//!   run that destroyed something, what (`loss`, JSON) and where its
+//!   snapshot went (`snapshot`).
+//! - `step_fence(xid, token)`: the function every migration's transaction
+//!   calls after its script ([`statements::step_fence`]).
 //!
 //! The ledger owns its row types ([`rows`]), reading them ([`read()`]) and
 //! every statement the runner sends for its own bookkeeping
@@ -34,9 +38,10 @@ pub use rows::{AppliedRow, AuditEntry, FailedRow, LedgerState, LockRow};
 pub use time::rfc3339;
 
 /// The ledger format this release writes and reads: 2 adds the lock table,
-/// 3 the audit's `destructive` column (an older ledger is upgraded in
-/// place by [`ensure`]).
-pub const FORMAT: i32 = 3;
+/// 3 the audit's `destructive` column, 4 the audit's `loss` and `snapshot`
+/// columns and the fence function (an older ledger is upgraded in place by
+/// [`ensure`]).
+pub const FORMAT: i32 = 4;
 
 /// The ledger's schema.
 pub const SCHEMA: &str = "wdh_migrate";
@@ -50,11 +55,12 @@ pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), post
     let row = match found {
         // The last row: the lock's own `SELECT` answers first.
         Ok(messages) => messages.into_iter().rev().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) if r.len() == 3 => Some((
-                r.get(0) == Some("t"),
-                r.get(1) == Some("t"),
-                r.get(2) == Some("t"),
-            )),
+            postgres::SimpleQueryMessage::Row(r) if r.len() == 4 => Some(statements::LedgerParts {
+                ledger: r.get(0) == Some("t"),
+                lock: r.get(1) == Some("t"),
+                destructive: r.get(2) == Some("t"),
+                fence: r.get(3) == Some("t"),
+            }),
             _ => None,
         }),
         Err(e) => {
@@ -62,9 +68,8 @@ pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), post
             return Err(e);
         }
     };
-    let (ledger, lock, destructive) = row.unwrap_or((false, false, false));
     client
-        .batch_execute(&statements::ledger_setup_finish(ledger, lock, destructive))
+        .batch_execute(&statements::ledger_setup_finish(row.unwrap_or_default()))
         .inspect_err(|_| rollback(client))
 }
 

@@ -196,4 +196,9 @@ pub struct AuditEntry {
     /// let it run (acknowledged in its file, the override, a safe
     /// database) or that it refused.
     pub destructive: Option<String>,
+    /// What the run's destructive steps destroy, as JSON (the preview's
+    /// list: each object dropped or rows removed, with its count).
+    pub loss: Option<String>,
+    /// The file a snapshot of what the run destroys was written to.
+    pub snapshot: Option<String>,
 }

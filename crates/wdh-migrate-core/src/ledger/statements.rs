@@ -32,6 +32,20 @@ const LOCK_TABLE: &str = include_str!("lock.sql");
 const AUDIT_DESTRUCTIVE: &str =
     "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n";
 
+/// What format 4 adds, ending with a newline: the audit's `loss` column
+/// (what a destructive run destroys, as JSON) and `snapshot` column (the
+/// file its snapshot went to), and the fence function every migration's
+/// transaction calls ([`step_fence`]), created last: where it exists, the
+/// ledger is of format 4 whole.
+const FORMAT_4: &str = concat!(
+    "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"loss\" jsonb, ADD COLUMN \"snapshot\" text;\n",
+    include_str!("fence.sql")
+);
+
+/// Whether the fence function of format 4 exists.
+pub const FENCE_EXISTS: &str = r#"SELECT EXISTS (SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate' AND p.proname OPERATOR(pg_catalog.=) 'step_fence')"#;
+
 /// Whether the ledger exists (one row, `t` or `f`). Read from the catalog,
 /// not with `to_regclass`, which a role without USAGE on the schema cannot
 /// ask.
@@ -64,27 +78,31 @@ fn server_ms(d: Duration) -> u128 {
 
 /// Opens the transaction that creates or upgrades the ledger: the
 /// transaction-scoped advisory lock (so concurrent runs create it once),
-/// waited for at most `wait`, then whether the ledger, its lock table and
-/// the audit's `destructive` column exist (one row, three `t`/`f`).
+/// waited for at most `wait`, then whether the ledger, its lock table, the
+/// audit's `destructive` column and the fence function exist (one row,
+/// four `t`/`f`).
 pub fn ledger_setup_begin(wait: Duration) -> String {
     format!(
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '{}ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n\
-         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS}), ({AUDIT_DESTRUCTIVE_EXISTS});",
+         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS}), ({AUDIT_DESTRUCTIVE_EXISTS}), ({FENCE_EXISTS});",
         server_ms(wait)
     )
 }
 
 /// The rest of the setup transaction: the whole ledger where there is none;
 /// where there is one, what its format lacks (the lock table of format 2,
-/// the audit's `destructive` column of format 3), then `COMMIT`.
-pub fn ledger_setup_finish(
-    ledger_exists: bool,
-    lock_exists: bool,
-    destructive_exists: bool,
-) -> String {
+/// the audit's `destructive` column of format 3, the audit's `loss` and
+/// `snapshot` columns and the fence function of format 4), then `COMMIT`.
+pub fn ledger_setup_finish(found: LedgerParts) -> String {
+    let LedgerParts {
+        ledger: ledger_exists,
+        lock: lock_exists,
+        destructive: destructive_exists,
+        fence: fence_exists,
+    } = found;
     if !ledger_exists {
-        return format!("{CREATE}{LOCK_TABLE}COMMIT;");
+        return format!("{CREATE}{LOCK_TABLE}{FORMAT_4}COMMIT;");
     }
     let mut sql = String::new();
     if !lock_exists {
@@ -95,8 +113,25 @@ pub fn ledger_setup_finish(
         sql.push_str(AUDIT_DESTRUCTIVE);
         sql.push_str("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\n");
     }
+    if !fence_exists {
+        sql.push_str(FORMAT_4);
+        sql.push_str("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (4);\n");
+    }
     sql.push_str("COMMIT;");
     sql
+}
+
+/// Which parts of the ledger [`ledger_setup_begin`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerParts {
+    /// The ledger itself (its `format` table).
+    pub ledger: bool,
+    /// The lock table (format 2).
+    pub lock: bool,
+    /// The audit's `destructive` column (format 3).
+    pub destructive: bool,
+    /// The fence function (format 4).
+    pub fence: bool,
 }
 
 /// Takes the run lock if it is free or its lease has expired (its one row
@@ -165,12 +200,7 @@ pub const LOCK_LOST: &str = "WM001";
 /// lock: a run whose lease expired never commits a migration.
 pub fn lock_fence(token: &str) -> String {
     format!(
-        r#"DO $wdh$ BEGIN
-    UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {};
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'wdh-migrate: this run no longer holds the migration lock (its lease expired and another run may have taken it)' USING ERRCODE = '{LOCK_LOST}';
-    END IF;
-END $wdh$;"#,
+        r#"SELECT "wdh_migrate"."step_fence"(pg_catalog.txid_current(), {});"#,
         quote_literal(token)
     )
 }
@@ -438,23 +468,11 @@ pub fn record_done(
 /// lease it renews. Either failure rolls back the ledger row with
 /// whatever ran since.
 pub fn step_fence(xid: &str, token: Option<&str>) -> String {
-    let lock = match token {
-        Some(t) => format!(
-            r#"
-    UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = {};
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'wdh-migrate: this run no longer holds the migration lock (its lease expired and another run may have taken it)' USING ERRCODE = '{LOCK_LOST}';
-    END IF;"#,
-            quote_literal(t)
-        ),
-        None => String::new(),
-    };
+    // The function of format 4 (`fence.sql`): compiled once a session,
+    // where a `DO` block would be parsed and planned again each time.
     format!(
-        r#"DO $wdh$ BEGIN
-    IF pg_catalog.txid_current() OPERATOR(pg_catalog.<>) {xid} THEN
-        RAISE EXCEPTION 'wdh-migrate: the script ended the migration''s transaction itself' USING ERRCODE = '{SCRIPT_ENDED_TRANSACTION}';
-    END IF;{lock}
-END $wdh$;"#
+        r#"SELECT "wdh_migrate"."step_fence"({xid}, {});"#,
+        token.map_or("NULL".to_string(), quote_literal)
     )
 }
 
@@ -614,7 +632,7 @@ pub fn finish_no_transaction(record: &str, version: &str) -> String {
 pub fn audit_sql(entry: &AuditEntry) -> String {
     let opt = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), quote_literal);
     format!(
-        r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {});"#,
+        r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive", "loss", "snapshot") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});"#,
         quote_literal(&entry.operation),
         opt(&entry.from),
         opt(&entry.to),
@@ -624,6 +642,14 @@ pub fn audit_sql(entry: &AuditEntry) -> String {
         entry.override_used,
         quote_literal(env!("CARGO_PKG_VERSION")),
         opt(&entry.destructive),
+        entry
+            .loss
+            .as_deref()
+            .map_or("NULL".to_string(), |l| format!(
+                "{}::jsonb",
+                quote_literal(l)
+            )),
+        opt(&entry.snapshot),
     )
 }
 

@@ -14,44 +14,66 @@ fn formats_epoch_seconds_as_utc() {
 #[test]
 fn the_ledger_is_created_in_one_transaction_with_search_path_pinned() {
     let sql =
-        ledger_setup_begin(Duration::from_secs(1)) + &ledger_setup_finish(false, false, false);
+        ledger_setup_begin(Duration::from_secs(1)) + &ledger_setup_finish(LedgerParts::default());
     assert!(
         sql.starts_with("BEGIN;\nSET LOCAL search_path = pg_catalog;\n"),
         "{sql}"
     );
     assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"wdh_migrate\";\n"));
-    assert!(sql.ends_with("INSERT INTO \"wdh_migrate\".\"lock\" (\"id\") VALUES (1);\nCOMMIT;"));
-    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);"));
+    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"lock\" (\"id\") VALUES (1);\n"));
+    assert!(sql.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (4);"));
     assert!(sql.contains("\"destructive\" text\n);"));
+    // Format 4 comes whole, the fence function last.
+    assert!(sql.contains("ADD COLUMN \"loss\" jsonb, ADD COLUMN \"snapshot\" text;\n"));
+    assert!(sql.ends_with("$fn$;\nCOMMIT;"), "{sql}");
 }
 
 #[test]
 fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
+    let parts = |ledger, lock, destructive, fence| LedgerParts {
+        ledger,
+        lock,
+        destructive,
+        fence,
+    };
     let begin = ledger_setup_begin(Duration::ZERO);
     assert!(begin.starts_with(
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '1ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock(8603115947251296114);\n"
     ));
-    assert!(ledger_setup_finish(false, false, false).starts_with("CREATE SCHEMA IF NOT EXISTS"));
-    assert!(ledger_setup_finish(false, false, false).ends_with("VALUES (1);\nCOMMIT;"));
-    // Format 1: the lock table, then the audit's column.
-    let upgrade = ledger_setup_finish(true, false, false);
+    let fresh = ledger_setup_finish(LedgerParts::default());
+    assert!(fresh.starts_with("CREATE SCHEMA IF NOT EXISTS"));
+    assert_eq!(
+        fresh
+            .matches("INSERT INTO \"wdh_migrate\".\"format\"")
+            .count(),
+        1,
+        "{fresh}"
+    );
+    // Format 1: the lock table, then the audit's column, then format 4.
+    let upgrade = ledger_setup_finish(parts(true, false, false, false));
     assert!(
         upgrade.starts_with("CREATE TABLE \"wdh_migrate\".\"lock\""),
         "{upgrade}"
     );
     assert!(upgrade.contains("INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (2);\n"));
-    assert!(upgrade.ends_with(
+    assert!(upgrade.contains(
         "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n\
-         INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\nCOMMIT;"
+         INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\n"
     ));
-    // Format 2: the audit's column only.
+    assert!(upgrade.ends_with(
+        "$fn$;\nINSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (4);\nCOMMIT;"
+    ));
+    // Format 3: format 4's parts only.
+    let three = ledger_setup_finish(parts(true, true, true, false));
+    assert!(three.starts_with(
+        "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"loss\" jsonb, ADD COLUMN \"snapshot\" text;\n\
+         CREATE FUNCTION \"wdh_migrate\".\"step_fence\"(\"xid\" bigint, \"token\" text)"
+    ));
     assert_eq!(
-        ledger_setup_finish(true, true, false),
-        "ALTER TABLE \"wdh_migrate\".\"audit\" ADD COLUMN \"destructive\" text;\n\
-         INSERT INTO \"wdh_migrate\".\"format\" (\"format\") VALUES (3);\nCOMMIT;"
+        ledger_setup_finish(parts(true, true, true, true)),
+        "COMMIT;"
     );
-    assert_eq!(ledger_setup_finish(true, true, true), "COMMIT;");
 }
 
 #[test]
@@ -83,12 +105,18 @@ fn lock_statements() {
         renew_lock("tok"),
         r#"UPDATE "wdh_migrate"."lock" SET "heartbeat_at" = pg_catalog.clock_timestamp() WHERE "id" = 1 AND "holder" = 'tok' RETURNING 1"#
     );
-    let fence = step_fence("42", Some("tok"));
-    assert!(fence.contains("IF pg_catalog.txid_current() OPERATOR(pg_catalog.<>) 42 THEN"));
-    assert!(fence.contains("USING ERRCODE = 'WM002'"));
-    assert!(fence.contains(r#"AND "holder" = 'tok';"#));
-    assert!(fence.contains("USING ERRCODE = 'WM001'"));
-    assert!(!step_fence("42", None).contains("wdh_migrate"));
+    assert_eq!(
+        step_fence("42", Some("t'ok")),
+        r#"SELECT "wdh_migrate"."step_fence"(42, 't''ok');"#
+    );
+    assert_eq!(
+        step_fence("42", None),
+        r#"SELECT "wdh_migrate"."step_fence"(42, NULL);"#
+    );
+    // The function raises the SQLSTATEs the runner reads.
+    let function = include_str!("fence.sql");
+    assert!(function.contains(&format!("USING ERRCODE = '{LOCK_LOST}'")));
+    assert!(function.contains(&format!("USING ERRCODE = '{SCRIPT_ENDED_TRANSACTION}'")));
 }
 
 #[test]
@@ -190,13 +218,15 @@ fn audit_statement() {
         error: Some("e".into()),
         override_used: true,
         destructive: Some("drop-table at a'b".into()),
+        loss: Some(r#"[{"drop":"table"}]"#.into()),
+        snapshot: Some("/s/x'y.dump".into()),
     };
     assert_eq!(
         audit_sql(&entry),
         concat!(
-            r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive") VALUES ('mark', NULL, 'x''y', 't', 'success', 'e', true, '"#,
+            r#"INSERT INTO "wdh_migrate"."audit" ("operation", "from_version", "to_version", "target", "outcome", "error", "override_used", "tool_version", "destructive", "loss", "snapshot") VALUES ('mark', NULL, 'x''y', 't', 'success', 'e', true, '"#,
             env!("CARGO_PKG_VERSION"),
-            "', 'drop-table at a''b');"
+            r#"', 'drop-table at a''b', '[{"drop":"table"}]'::jsonb, '/s/x''y.dump');"#
         )
     );
 }

@@ -72,7 +72,7 @@ pub(super) fn dry_run(
             None,
             vec![
                 statements::ledger_setup_begin(options.lock_wait),
-                statements::ledger_setup_finish(false, false, false),
+                statements::ledger_setup_finish(statements::LedgerParts::default()),
             ],
         ));
     }

@@ -1067,3 +1067,69 @@ fn a_step_longer_than_the_lease_keeps_the_lock_by_its_heartbeat() {
     assert_eq!(rows, 1, "the migration ran once");
     assert_eq!(applied_versions(&db), ["0001"]);
 }
+
+/// A ledger of an earlier format, as that release left it: format 3 (no
+/// `loss` or `snapshot` column, no fence function).
+fn downgrade_ledger_to_format_3(db: &wdh_testdb::TestDatabase) {
+    db.connect()
+        .unwrap()
+        .batch_execute(
+            "DROP FUNCTION wdh_migrate.step_fence(bigint, text);
+             ALTER TABLE wdh_migrate.audit DROP COLUMN loss, DROP COLUMN snapshot;
+             ALTER TABLE wdh_migrate.format DISABLE TRIGGER ALL;
+             DELETE FROM wdh_migrate.format; INSERT INTO wdh_migrate.format (format) VALUES (3);",
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_ledger_of_format_3_is_upgraded_in_place_and_keeps_its_rows() {
+    let set = bundled();
+    let db = db();
+    up(&set, &db, "0004").unwrap();
+    downgrade_ledger_to_format_3(&db);
+    let rows = ledger(&db);
+    let audited = audit(&db);
+    up(&set, &db, "head").unwrap();
+    assert_eq!(ledger(&db)[..4], rows[..]);
+    assert_eq!(ledger(&db).len(), 10);
+    assert_eq!(audit(&db)[..audited.len()], audited[..]);
+    let formats: String = query_one(
+        &db,
+        "SELECT string_agg(format::text, ',' ORDER BY format) FROM wdh_migrate.format",
+    );
+    assert_eq!(formats, "3,4");
+    let fence: bool = query_one(
+        &db,
+        "SELECT to_regprocedure('wdh_migrate.step_fence(bigint,text)') IS NOT NULL",
+    );
+    assert!(fence);
+    let columns: i64 = query_one(
+        &db,
+        "SELECT count(*) FROM information_schema.columns \
+         WHERE table_schema = 'wdh_migrate' AND table_name = 'audit' AND column_name IN ('loss', 'snapshot')",
+    );
+    assert_eq!(columns, 2);
+    // A read on the old format before the upgrade needed nothing of it.
+    down(&set, &db, "0009").unwrap();
+    assert_eq!(applied_versions(&db).len(), 9);
+}
+
+#[test]
+fn a_ledger_of_a_newer_format_is_refused_and_left_as_it_is() {
+    let set = bundled();
+    let db = db();
+    up(&set, &db, "0002").unwrap();
+    db.connect()
+        .unwrap()
+        .batch_execute("INSERT INTO wdh_migrate.format (format) VALUES (99)")
+        .unwrap();
+    let before = snapshot(&db);
+    let audited = audit(&db);
+    match up(&set, &db, "head") {
+        Err(RunError::LedgerTooNew { format, .. }) => assert_eq!(format, 99),
+        other => panic!("expected LedgerTooNew, got {other:?}"),
+    }
+    assert_eq!(snapshot(&db), before);
+    assert_eq!(audit(&db), audited);
+}

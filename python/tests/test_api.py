@@ -297,3 +297,38 @@ def test_check_raises_migration_failed_on_a_step_that_does_not_run(make_set):
     assert "0001_bad did not run (up)" in str(raised.value)
     assert raised.value.report.migrations[0].outcome == "failed"
     assert raised.value.failure is None
+
+
+def test_a_protected_downgrade_keeps_a_snapshot_of_what_it_destroys(
+    protected_database, make_set, monkeypatch, tmp_path
+):
+    name, url = protected_database
+    folder = make_set(
+        {
+            "0001_customers": (
+                "CREATE TABLE customers (id bigint PRIMARY KEY, email text);"
+                " INSERT INTO customers SELECT g, 'e' || g FROM generate_series(1, 25) g;",
+                "DROP TABLE customers;",
+            ),
+        }
+    )
+    wdh_migrate.upgrade(url, migrations=folder)
+    monkeypatch.setenv("WDH_ALLOW_PRODUCTION_DOWNGRADE", "I_KNOW_WHAT_I_AM_DOING")
+    # A snapshot that cannot be written refuses the run: nothing is lost.
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(wdh_migrate.Blocked) as raised:
+        wdh_migrate.downgrade(
+            url, "base", migrations=folder, confirm_database=name, snapshot_dir=not_a_dir
+        )
+    assert "could not be written, so nothing ran" in str(raised.value)
+    assert "`snapshot_dir=`" in str(raised.value)
+    assert wdh_migrate.status(url, migrations=folder).current == "0001"
+
+    result = wdh_migrate.downgrade(
+        url, "base", migrations=folder, confirm_database=name, snapshot_dir=tmp_path / "s"
+    )
+    assert result.destroyed == ["0001_customers: drop table public.customers (25 rows)"]
+    assert result.snapshot is not None and result.snapshot.startswith(str(tmp_path / "s"))
+    assert (tmp_path / "s").is_dir() and len(list((tmp_path / "s").iterdir())) == 1
+    assert any("It destroys: 0001_customers" in w for w in result.warnings)

@@ -68,6 +68,10 @@ class RunResult:
     """Whether the production guard was overridden."""
     warnings: List[str]
     """The run's warnings, also logged on the ``wdh_migrate`` logger."""
+    destroyed: List[str]
+    """What its destructive steps destroyed, a line each, as previewed before they ran."""
+    snapshot: Optional[str]
+    """The snapshot (``pg_dump``, custom format) written before them, if any."""
 
 class MigrationStatus:
     """One migration of the set as the ledger sees it."""
@@ -152,6 +156,8 @@ def upgrade(
     lock_timeout: Union[float, Tuple[float, float], None] = None,
     lock_budget: Optional[float] = None,
     statement_timeout: Optional[float] = None,
+    snapshot: Optional[bool] = None,
+    snapshot_dir: Optional[_Path] = None,
 ) -> RunResult:
     """Applies the pending migrations of ``migrations`` to the database ``url``
     names, up to ``to`` (``"head"``, a version, or ``"+N"``).
@@ -179,6 +185,8 @@ def downgrade(
     lock_timeout: Union[float, Tuple[float, float], None] = None,
     lock_budget: Optional[float] = None,
     statement_timeout: Optional[float] = None,
+    snapshot: Optional[bool] = None,
+    snapshot_dir: Optional[_Path] = None,
 ) -> RunResult:
     """Reverts applied migrations of the database ``url`` names down to ``to``
     (``"base"``, a version that stays applied, or ``"-N"``); ``to`` is required.
@@ -189,6 +197,15 @@ def downgrade(
     ``WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING`` is set and
     ``confirm_database`` names it. After connecting, the live database and its
     environment marker are judged again.
+
+    What each step would destroy is found first (rehearsed in a transaction
+    that is rolled back, or read from the parse tree) and returned in
+    ``destroyed``. On a protected database, a ``pg_dump`` snapshot of it is
+    written to ``snapshot_dir`` (default ``./wdh-snapshots``) before the first
+    step, its path returned in ``snapshot``; ``snapshot=True`` takes one on a
+    safe database too, ``snapshot=False`` skips it (on a protected database
+    only with the override). A snapshot that cannot be written raises
+    :class:`Blocked`, nothing run.
     """
 
 def status(url: str, *, migrations: _Path = "migrations") -> Status:

@@ -33,6 +33,10 @@ pub enum Knob<'a> {
     UnlockMarker,
     /// How long a migration retries when it cannot get a lock in time.
     LockBudget,
+    /// The directory snapshots are written to.
+    SnapshotDir,
+    /// Running a destructive step without a snapshot.
+    NoSnapshot,
 }
 
 /// Fills in the knobs of a message.
@@ -66,6 +70,8 @@ impl Spelling for Library {
             }
             Knob::UnlockMarker => "`Runner::mark` with an unlocked `production` marker".into(),
             Knob::LockBudget => "a longer `RunOptions::lock_timeout` budget".into(),
+            Knob::SnapshotDir => "`RunOptions::snapshot.dir`".into(),
+            Knob::NoSnapshot => "`RunOptions::snapshot.mode` = `SnapshotMode::Never`".into(),
         }
     }
 }

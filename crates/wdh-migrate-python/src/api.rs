@@ -24,6 +24,8 @@ use wdh_migrate_core::runner::{downgrade_operation, Event, LockSchedule, RunOpti
 use wdh_migrate_core::target::{server_secrets, Secrets, Source, Target};
 use wdh_testdb::{TestCluster, TestServer};
 
+use wdh_migrate_core::snapshot::{SnapshotMode, SnapshotOptions};
+
 use crate::errors::Failure;
 use crate::results::{CheckResult, RunResult, Status};
 use crate::spelling::Kwargs;
@@ -37,7 +39,7 @@ const OVERRIDE_VARIABLE: &str = "WDH_ALLOW_PRODUCTION_DOWNGRADE";
 #[pyo3(signature = (
     url, *, migrations = PathBuf::from("migrations"), to = "head", allow_drift = false,
     allow_out_of_order = false, retry_failed = false, lock_wait = None, lock_timeout = None,
-    lock_budget = None, statement_timeout = None,
+    lock_budget = None, statement_timeout = None, snapshot = None, snapshot_dir = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn upgrade(
@@ -52,10 +54,13 @@ pub fn upgrade(
     lock_timeout: Option<LockTimeoutArg>,
     lock_budget: Option<f64>,
     statement_timeout: Option<f64>,
+    snapshot: Option<bool>,
+    snapshot_dir: Option<PathBuf>,
 ) -> PyResult<RunResult> {
     let prepared = (|| {
         let to: UpgradeTo = to.parse().map_err(Failure::Config)?;
         let mut options = run_options(lock_wait, lock_timeout, lock_budget, statement_timeout)?;
+        options.snapshot = snapshot_options(snapshot, snapshot_dir);
         options.allow.drift = allow_drift;
         options.allow.out_of_order = allow_out_of_order;
         options.retry_failed = retry_failed;
@@ -83,7 +88,7 @@ pub fn upgrade(
 #[pyo3(signature = (
     url, to, *, migrations = PathBuf::from("migrations"), confirm_database = None,
     allow_drift = false, retry_failed = false, lock_wait = None, lock_timeout = None,
-    lock_budget = None, statement_timeout = None,
+    lock_budget = None, statement_timeout = None, snapshot = None, snapshot_dir = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn downgrade(
@@ -98,10 +103,13 @@ pub fn downgrade(
     lock_timeout: Option<LockTimeoutArg>,
     lock_budget: Option<f64>,
     statement_timeout: Option<f64>,
+    snapshot: Option<bool>,
+    snapshot_dir: Option<PathBuf>,
 ) -> PyResult<RunResult> {
     let prepared = (|| {
         let to: DowngradeTo = to.parse().map_err(Failure::Config)?;
         let mut options = run_options(lock_wait, lock_timeout, lock_budget, statement_timeout)?;
+        options.snapshot = snapshot_options(snapshot, snapshot_dir);
         options.allow.drift = allow_drift;
         options.retry_failed = retry_failed;
         let target = target(url)?;
@@ -243,6 +251,12 @@ impl Events {
             Event::Override(text) | Event::Safe(text) | Event::Warning(text) => {
                 self.0.push(text.to_string())
             }
+            Event::Preview(preview) => {
+                for line in preview.plain_lines() {
+                    self.0.push(format!("destroys: {line}"));
+                }
+            }
+            Event::Snapshot(path) => self.0.push(format!("snapshot: {}", path.display())),
             // Said as the CLI says it (`lock: …`).
             Event::Retrying {
                 migration,
@@ -412,6 +426,24 @@ fn run_options(
         ),
         ..defaults
     })
+}
+
+/// When a destructive run takes its snapshot (`None`: on a protected
+/// database; `True`: always; `False`: never, which a protected database
+/// takes only with the override), where it goes (default
+/// `./wdh-snapshots`), and the `pg_dump` programs to choose from, found as
+/// the CLI finds them (`PG_BINDIR`, `/usr/lib/postgresql/*/bin`, `PATH`).
+fn snapshot_options(snapshot: Option<bool>, dir: Option<PathBuf>) -> SnapshotOptions {
+    let defaults = SnapshotOptions::default();
+    SnapshotOptions {
+        mode: match snapshot {
+            None => SnapshotMode::Protected,
+            Some(true) => SnapshotMode::Always,
+            Some(false) => SnapshotMode::Never,
+        },
+        dir: dir.unwrap_or(defaults.dir),
+        pg_dump: wdh_testdb::Locator::from_env().candidates("pg_dump"),
+    }
 }
 
 fn required(name: &str, secs: f64) -> Result<Duration, Failure> {

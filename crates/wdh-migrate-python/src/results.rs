@@ -48,6 +48,11 @@ pub struct RunResult {
     /// Warnings of the run (an override, drift allowed, …), also logged on
     /// the `wdh_migrate` logger.
     pub warnings: Vec<String>,
+    /// What its destructive steps destroyed, a line each
+    /// (`0003_archive: drop table business.archive (50 rows)`).
+    pub destroyed: Vec<String>,
+    /// The snapshot written before them, if any.
+    pub snapshot: Option<String>,
 }
 
 #[pymethods]
@@ -80,6 +85,12 @@ impl RunResult {
                 .collect(),
             override_used: report.override_used,
             warnings,
+            destroyed: report
+                .preview
+                .as_ref()
+                .map(|p| p.plain_lines())
+                .unwrap_or_default(),
+            snapshot: report.snapshot.as_ref().map(|p| p.display().to_string()),
         }
     }
 }

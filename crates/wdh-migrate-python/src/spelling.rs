@@ -28,6 +28,8 @@ impl Spelling for Kwargs {
             // The API has no `mark`: the CLI installed with the package does.
             Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
             Knob::LockBudget => "a longer `lock_budget=`".into(),
+            Knob::SnapshotDir => "`snapshot_dir=`".into(),
+            Knob::NoSnapshot => "`snapshot=False`".into(),
             _ => Library.knob(knob),
         }
     }

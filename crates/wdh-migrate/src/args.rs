@@ -279,6 +279,20 @@ pub struct RunArgs {
     /// statement_timeout for the migrations' statements, e.g. 10m.
     #[arg(long, value_name = "DURATION")]
     pub statement_timeout: Option<String>,
+
+    /// Where the snapshot of what a destructive run destroys is written (pg_dump, custom
+    /// format) before its first step: default ./wdh-snapshots, or wdh.toml's snapshot_dir.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<std::path::PathBuf>,
+
+    /// Take the snapshot on a safe database too (on a protected one it is always taken).
+    #[arg(long, conflicts_with = "no_snapshot")]
+    pub snapshot: bool,
+
+    /// Run a destructive step without a snapshot; on a protected database only with the
+    /// override (WDH_ALLOW_PRODUCTION_DOWNGRADE=I_KNOW_WHAT_I_AM_DOING and --confirm-database).
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,8 @@ impl Spelling for Flags {
             Knob::ConfirmDatabase(Some(name)) => format!("--confirm-database {}", shell_word(name)),
             Knob::UnlockMarker => "`wdh-migrate mark production` (without --locked)".into(),
             Knob::LockBudget => "a longer --lock-budget".into(),
+            Knob::SnapshotDir => "--snapshot-dir".into(),
+            Knob::NoSnapshot => "--no-snapshot".into(),
             _ => wdh_migrate_core::spelling::Library.knob(knob),
         }
     }
@@ -150,7 +152,9 @@ pub fn run_code(e: &RunError) -> Exit {
         RunError::Blocked(_)
         | RunError::Guard(_)
         | RunError::DatabaseMismatch { .. }
-        | RunError::ReadOnly { .. } => Exit::Blocked,
+        | RunError::ReadOnly { .. }
+        | RunError::Snapshot { .. }
+        | RunError::SnapshotRequired { .. } => Exit::Blocked,
         // A target that cannot be reached is a usage error, not a check refusal.
         RunError::Plan {
             error:

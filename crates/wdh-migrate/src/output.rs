@@ -177,6 +177,22 @@ pub fn dry_run(d: &DryRun, migrations: &std::path::Path) {
             Some(f) => println!("\n-- {} ({f})", s.label),
             None => println!("\n-- {}", s.label),
         }
+        if let Some(p) = &s.would_destroy {
+            for l in &p.losses {
+                println!("-- would {l}");
+            }
+            match &p.method {
+                wdh_migrate_core::preview::Method::Rehearsed if p.losses.is_empty() => {
+                    println!("-- would destroy nothing (rehearsed: run in a transaction and rolled back)")
+                }
+                wdh_migrate_core::preview::Method::Rehearsed => {
+                    println!("-- (rehearsed: run in a transaction and rolled back)")
+                }
+                wdh_migrate_core::preview::Method::ParseTree { why } => {
+                    println!("-- (read from the parse tree, not rehearsed: {why})")
+                }
+            }
+        }
         println!("{}", s.sql);
     }
 }

@@ -117,6 +117,16 @@ impl Progress {
                 self.eprintln(&format!("{} {text}", self.err.red("WARNING:")));
             }
             Event::Warning(w) => self.eprintln(&format!("{} {w}", self.err.yellow("warning:"))),
+            // What a destructive run destroys, and where its snapshot went:
+            // never hidden.
+            Event::Preview(preview) => {
+                for line in preview.plain_lines() {
+                    self.eprintln(&format!("{} {line}", self.err.yellow("destroys:")));
+                }
+            }
+            Event::Snapshot(path) => {
+                self.eprintln(&format!("snapshot: {}", path.display()));
+            }
             // Which configured rule let a destructive run through: never hidden.
             Event::Safe(note) => self.eprintln(&format!("{} {note}", self.err.yellow("guard:"))),
             // A migration blocked by a lock: every attempt, even when quiet.

@@ -74,6 +74,47 @@ impl Locator {
         }
     }
 
+    /// Every place `program` (a client program such as `pg_dump`) may be,
+    /// in the search's order: the explicit directory, the versioned root's
+    /// folders newest first, then `PATH`'s directories (`pg_config` is not
+    /// run: its directory is on `PATH`). Only files that exist, each once.
+    pub fn candidates(&self, program: &str) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        if let Some(dir) = &self.explicit {
+            dirs.push(dir.clone());
+        }
+        if let Some(root) = &self.versioned_root {
+            let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| {
+                    let major = e
+                        .file_name()
+                        .to_str()?
+                        .split('.')
+                        .next()?
+                        .parse::<u32>()
+                        .ok()?;
+                    Some((major, e.path().join("bin")))
+                })
+                .collect();
+            versions.sort();
+            dirs.extend(versions.into_iter().rev().map(|(_, d)| d));
+        }
+        if let Some(path) = &self.path {
+            dirs.extend(std::env::split_paths(path));
+        }
+        let mut out: Vec<PathBuf> = Vec::new();
+        for d in dirs {
+            let p = d.join(program);
+            if p.is_file() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     /// Runs the search.
     pub fn locate(&self) -> Result<PgBinaries> {
         if let Some(dir) = &self.explicit {

@@ -71,7 +71,7 @@ mod hidden;
 mod judge;
 pub mod live;
 mod locking;
-mod names;
+pub(crate) mod names;
 mod render;
 mod rewrite;
 pub mod rules;

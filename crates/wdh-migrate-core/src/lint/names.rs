@@ -17,7 +17,7 @@ pub struct Relation {
 
 impl Relation {
     /// The relation a `RangeVar` names.
-    pub(super) fn of(range: &RangeVar) -> Relation {
+    pub(crate) fn of(range: &RangeVar) -> Relation {
         Relation {
             schema: (!range.schemaname.is_empty()).then(|| range.schemaname.clone()),
             name: range.relname.clone(),
@@ -43,7 +43,7 @@ impl Relation {
 
     /// Whether `other` may be the same relation: equal names, and equal
     /// schemas where both name one.
-    pub(super) fn same(&self, other: &Relation) -> bool {
+    pub(crate) fn same(&self, other: &Relation) -> bool {
         self.name == other.name
             && match (&self.schema, &other.schema) {
                 (Some(a), Some(b)) => a == b,
@@ -187,7 +187,7 @@ pub(super) fn option(params: &[pg_query::protobuf::Node], name: &str) -> Option<
 
 /// The names a `DROP` lists: each a `List` of `String` nodes (or a lone
 /// `String`, as for schemas).
-pub(super) fn dropped(objects: &[pg_query::protobuf::Node]) -> Vec<Relation> {
+pub(crate) fn dropped(objects: &[pg_query::protobuf::Node]) -> Vec<Relation> {
     objects
         .iter()
         .filter_map(|o| match o.node.as_ref() {

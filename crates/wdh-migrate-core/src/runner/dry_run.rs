@@ -4,6 +4,7 @@ use crate::identity::Identity;
 use crate::ledger::{statements, LedgerState};
 use crate::migrations::Direction;
 use crate::plan::Plan;
+use crate::preview::{Preview, StepPreview};
 
 use super::step::{script_for, transactional_message, DRY_RUN_TOKEN, DRY_RUN_XID};
 
@@ -30,6 +31,27 @@ pub struct DryRun {
     pub findings: Vec<crate::lint::Finding>,
 }
 
+impl DryRun {
+    /// Gives each step what `preview` says it would destroy.
+    pub(super) fn attach(&mut self, preview: Preview) {
+        for p in preview.steps {
+            let label = format!("{} ", p.migration);
+            if let Some(step) = self.steps.iter_mut().find(|s| s.label.starts_with(&label)) {
+                step.would_destroy = Some(p);
+            }
+        }
+    }
+
+    /// Whether any step would destroy something.
+    pub fn destroys(&self) -> bool {
+        self.steps.iter().any(|s| {
+            s.would_destroy
+                .as_ref()
+                .is_some_and(|p| !p.losses.is_empty())
+        })
+    }
+}
+
 /// One message of a dry run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DryRunStep {
@@ -45,6 +67,10 @@ pub struct DryRunStep {
     /// row, where `:xid` stands for the transaction's id and `':lock'` for
     /// the run lock's token, both known only at run time.
     pub messages: Vec<String>,
+    /// What the step would destroy, rehearsed or read from the parse tree
+    /// (a downgrade's steps, and an upgrade's up to its last with a
+    /// statement of the destructive family); none for the others.
+    pub would_destroy: Option<StepPreview>,
 }
 
 impl DryRunStep {
@@ -54,6 +80,7 @@ impl DryRunStep {
             file,
             sql: messages.join("\n"),
             messages,
+            would_destroy: None,
         }
     }
 }

@@ -348,6 +348,24 @@ pub enum RunError {
         /// What failed.
         failure: Box<MigrationFailure>,
     },
+    /// A destructive step's snapshot could not be written; nothing ran.
+    #[error("database `{database}`: the snapshot of what this run destroys could not be written, so nothing ran")]
+    Snapshot {
+        /// The database.
+        database: String,
+        /// Why.
+        #[source]
+        error: crate::snapshot::SnapshotError,
+    },
+    /// A destructive run on a protected database was asked to run without
+    /// a snapshot, without the override; nothing ran.
+    #[error("database `{database}` is protected ({reason}): running without a snapshot needs the override too; nothing ran")]
+    SnapshotRequired {
+        /// The database.
+        database: String,
+        /// Why it is protected.
+        reason: String,
+    },
     /// The ledger was written by a newer release.
     #[error("database `{database}`: its ledger has format {format}, newer than this release understands ({}); upgrade wdh-migrate", ledger::FORMAT)]
     LedgerTooNew {
@@ -472,6 +490,17 @@ impl RunError {
                     .map(|f| format!("{}. {}", f.error, repair_steps(f, spelling)))
                     .collect::<Vec<_>>()
                     .join("; ")
+            ),
+            RunError::Snapshot { database, .. } => format!(
+                "database `{database}`: the snapshot of what this run destroys could not be written, so nothing ran. \
+                 Make it possible (the directory writable, a pg_dump of the server's version or later installed), \
+                 choose another directory with {}, or run without one with {}",
+                spelling.knob(Knob::SnapshotDir),
+                spelling.knob(Knob::NoSnapshot)
+            ) + " (with the override, on a protected database)",
+            RunError::SnapshotRequired { database, reason } => format!(
+                "database `{database}` is protected ({reason}): {} on it needs the override too; nothing ran",
+                spelling.knob(Knob::NoSnapshot)
             ),
             other => other.to_string(),
         }

@@ -261,6 +261,19 @@ impl Runner<'_> {
         audit: &AuditEntry,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<bool, RunError> {
+        self.judge_live_naming(c, op, audit, &crate::preview::Preview::default(), on)
+    }
+
+    /// [`Runner::judge_live`], the override's warning naming what `preview`
+    /// says the run destroys.
+    pub(super) fn judge_live_naming(
+        &self,
+        c: &mut Connected,
+        op: &Operation,
+        audit: &AuditEntry,
+        preview: &crate::preview::Preview,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<bool, RunError> {
         let decision = match self.decide_live(c, op) {
             Ok(d) => d,
             Err(e) => {
@@ -285,7 +298,11 @@ impl Runner<'_> {
                 Ok(false)
             }
             Decision::AllowWithOverride { warning } => {
-                on(Event::Override(&warning.render(self.spelling)));
+                let mut text = warning.render(self.spelling);
+                for line in preview.plain_lines() {
+                    text.push_str(&format!("\n  It destroys: {line}"));
+                }
+                on(Event::Override(&text));
                 Ok(true)
             }
             Decision::Refuse(r) => {

@@ -22,6 +22,7 @@ use crate::ledger::{self, AppliedRow, AuditEntry, FailedRow, LedgerState};
 use crate::migrations::Direction;
 use crate::migrations::{Layout, Migration, MigrationSet};
 use crate::plan::{self, Allow, DowngradeTo, Plan, PlanError, UpgradeTo};
+use crate::preview::Preview;
 use crate::spelling::{Knob, Library, Spelling};
 use crate::target::Target;
 
@@ -29,10 +30,12 @@ mod adopt;
 mod connect;
 mod dry_run;
 mod error;
+mod keep;
 mod live;
 mod lock;
 mod mark;
 mod pending;
+mod rehearse;
 mod retry;
 mod session;
 mod status;
@@ -82,6 +85,9 @@ pub struct RunOptions {
     pub client: String,
     /// When `upgrade`'s lint counts a table as large.
     pub lint: crate::lint::Thresholds,
+    /// When a destructive run takes a snapshot first, where it goes and
+    /// which `pg_dump` writes it.
+    pub snapshot: crate::snapshot::SnapshotOptions,
 }
 
 /// `wdh-migrate <version> (process <pid>)`: how a run names itself by
@@ -108,6 +114,7 @@ impl Default for RunOptions {
             lock_lease: Duration::from_secs(10),
             client: default_client(),
             lint: crate::lint::Thresholds::default(),
+            snapshot: crate::snapshot::SnapshotOptions::default(),
         }
     }
 }
@@ -129,6 +136,12 @@ pub enum Event<'a> {
     /// A lint finding of a pending migration, before anything runs (print
     /// it; an error-level one is only refused on a protected database).
     Finding(&'a crate::lint::Finding),
+    /// What the run's destructive steps destroy, before the first runs
+    /// (rehearsed, or read from the parse tree).
+    Preview(&'a Preview),
+    /// The snapshot of what the run destroys was written here, before its
+    /// first step.
+    Snapshot(&'a std::path::Path),
     /// The plan is known.
     Planned {
         /// Up or down.
@@ -192,6 +205,23 @@ pub struct RunReport {
     pub override_used: bool,
     /// The lint findings of the migrations an upgrade ran.
     pub findings: Vec<crate::lint::Finding>,
+    /// What its destructive steps destroyed, as previewed before they ran
+    /// (none when the run destroyed nothing).
+    pub preview: Option<Preview>,
+    /// The snapshot taken before them.
+    pub snapshot: Option<std::path::PathBuf>,
+}
+
+/// What a destructive run destroys and how the guard let it: what the audit
+/// row records of it.
+#[derive(Debug, Clone, Default)]
+struct Destroys {
+    /// For an upgrade: its destructive statements and how each was let run.
+    destructive: Option<String>,
+    /// The preview.
+    preview: Option<Preview>,
+    /// The snapshot's path.
+    snapshot: Option<std::path::PathBuf>,
 }
 
 impl RunReport {
@@ -204,6 +234,8 @@ impl RunReport {
             ran: vec![],
             override_used: false,
             findings: vec![],
+            preview: None,
+            snapshot: None,
         }
     }
 }
@@ -308,9 +340,9 @@ impl<'t> Runner<'t> {
             } else {
                 runner.check_pending(c, &plan, &target, on)?
             };
-            let (override_used, destructive) =
-                runner.judge_destructive(c, &checked, &target, on)?;
-            let mut report = runner.execute(c, &state, &plan, override_used, destructive, on)?;
+            let (override_used, destroys) =
+                runner.judge_destructive(c, &checked, &plan, &target, on)?;
+            let mut report = runner.execute(c, &state, &plan, override_used, destroys, on)?;
             report.findings = checked.report.findings;
             Ok(report)
         })
@@ -353,7 +385,12 @@ impl<'t> Runner<'t> {
             // Judge the live facts under the lock, as they are now: a marker
             // set while this run waited for the lock counts.
             runner.refresh_identity(c)?;
-            let override_used = runner.judge_live(c, &op, &audit, on)?;
+            let override_used = match runner.decide_live(c, &op) {
+                Ok(Decision::Allow | Decision::AllowSafe(_)) => false,
+                Ok(Decision::AllowWithOverride { .. }) => true,
+                // Refused: said and audited.
+                _ => runner.judge_live(c, &op, &audit, on)?,
+            };
             let state = runner.read_ledger(c, false, set.layout)?;
             runner.check_failed(&database, &state, Direction::Down)?;
             let plan =
@@ -373,7 +410,44 @@ impl<'t> Runner<'t> {
                     }
                     e
                 })?;
-            runner.execute(c, &state, &plan, override_used, None, on)
+            // What it destroys, found before the override's warning, which
+            // names it.
+            let preview = if plan.steps.is_empty() {
+                Preview::default()
+            } else {
+                runner.preview(c, &plan)?
+            };
+            let override_used = runner.judge_live_naming(c, &op, &audit, &preview, on)?;
+            let destroys =
+                runner.keep_what_is_lost(c, "downgrade", preview, override_used, &audit, on)?;
+            runner.execute(c, &state, &plan, override_used, destroys, on)
+        })
+    }
+
+    /// Shows `preview` and takes its snapshot ([`Runner::keep`]): what the
+    /// audit row records of a destructive run.
+    fn keep_what_is_lost(
+        &self,
+        c: &mut Connected,
+        operation: &str,
+        preview: Preview,
+        override_used: bool,
+        audit: &AuditEntry,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Destroys, RunError> {
+        if preview.is_empty() {
+            return Ok(Destroys {
+                destructive: audit.destructive.clone(),
+                preview: None,
+                snapshot: None,
+            });
+        }
+        on(Event::Preview(&preview));
+        let snapshot = self.keep(c, operation, &preview, override_used, audit, on)?;
+        Ok(Destroys {
+            destructive: audit.destructive.clone(),
+            preview: Some(preview),
+            snapshot,
         })
     }
 
@@ -401,7 +475,7 @@ impl<'t> Runner<'t> {
         state: &LedgerState,
         plan: &Plan<'_>,
         override_used: bool,
-        destructive: Option<String>,
+        destroys: Destroys,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
@@ -425,7 +499,9 @@ impl<'t> Runner<'t> {
             from: plan.from.clone(),
             to: plan.to.clone(),
             override_used,
-            destructive,
+            destructive: destroys.destructive.clone(),
+            loss: destroys.preview.as_ref().map(Preview::to_json),
+            snapshot: destroys.snapshot.as_ref().map(|p| p.display().to_string()),
             ..AuditEntry::default()
         };
         tracing::info!(database = %database, operation, steps = plan.steps.len(), from = ?plan.from, to = ?plan.to, "running");
@@ -515,6 +591,8 @@ impl<'t> Runner<'t> {
             ran,
             override_used,
             findings: vec![],
+            preview: destroys.preview,
+            snapshot: destroys.snapshot,
         })
     }
 
@@ -526,12 +604,13 @@ impl<'t> Runner<'t> {
         self.check_failed(&c.identity.database, &state, Direction::Up)?;
         let plan = plan::plan_upgrade(set, &state, to, self.options.allow)
             .map_err(plan_error(&c.identity.database))?;
-        let (report, mut verdict) = self.dry_check(&mut c, &plan)?;
+        let (report, mut verdict, preview) = self.dry_check(&mut c, &plan)?;
         if let Err(e) = c.require_writable("upgrade") {
             verdict = format!("would be refused: {e}");
         }
         let mut d = dry_run::dry_run(c.identity, &state, &plan, verdict, &self.options);
         d.findings = report.findings;
+        d.attach(preview);
         Ok(d)
     }
 
@@ -564,13 +643,14 @@ impl<'t> Runner<'t> {
             Ok(()) => verdict,
             Err(e) => format!("would be refused: {e}"),
         };
-        Ok(dry_run::dry_run(
-            c.identity,
-            &state,
-            &plan,
-            verdict,
-            &self.options,
-        ))
+        let preview = if plan.steps.is_empty() {
+            Preview::default()
+        } else {
+            self.preview(&mut c, &plan)?
+        };
+        let mut d = dry_run::dry_run(c.identity, &state, &plan, verdict, &self.options);
+        d.attach(preview);
+        Ok(d)
     }
 
     /// The state of every migration of the set on the database. Reads only.

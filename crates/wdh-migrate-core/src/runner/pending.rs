@@ -11,7 +11,9 @@ use crate::lint::{self, Finding, Job, Report};
 use crate::migrations::Direction;
 use crate::plan::Plan;
 
-use super::{Connected, Event, RunError, Runner};
+use crate::preview::Preview;
+
+use super::{Connected, Destroys, Event, RunError, Runner};
 
 /// The lint of a plan's steps.
 #[derive(Debug)]
@@ -45,6 +47,14 @@ impl Checked {
             })
             .collect();
         (!statements.is_empty()).then_some(Operation::DestructiveUpgrade { statements })
+    }
+
+    /// Whether `m`'s up script holds a statement of the destructive
+    /// family, acknowledged or not.
+    pub(super) fn destroys(&self, m: &crate::migrations::Migration) -> bool {
+        self.report.findings.iter().any(|f| {
+            f.rule().is_destructive() && f.direction == Direction::Up && f.path == m.up.path
+        })
     }
 
     /// The audit row's `destructive` text: each destructive statement,
@@ -200,11 +210,33 @@ impl Runner<'_> {
         &self,
         c: &mut Connected,
         checked: &Checked,
+        plan: &Plan<'_>,
         to: &str,
         on: &mut dyn FnMut(Event<'_>),
-    ) -> Result<(bool, Option<String>), RunError> {
+    ) -> Result<(bool, Destroys), RunError> {
+        let audit = AuditEntry {
+            operation: "upgrade".into(),
+            to: Some(to.to_string()),
+            destructive: checked.audit_note("refused"),
+            ..AuditEntry::default()
+        };
         let Some(op) = checked.operation() else {
-            return Ok((false, checked.audit_note("")));
+            // Destructive statements their files acknowledge: previewed
+            // and kept as any other.
+            let destructive = checked.audit_note("");
+            let preview = self.preview_upgrade(c, checked, plan)?;
+            let destroys = self.keep_what_is_lost(
+                c,
+                "upgrade",
+                preview,
+                false,
+                &AuditEntry {
+                    destructive,
+                    ..audit
+                },
+                on,
+            )?;
+            return Ok((false, destroys));
         };
         self.refresh_identity(c)?;
         let listed: Vec<String> = match &op {
@@ -225,22 +257,57 @@ impl Runner<'_> {
             Ok(Decision::AllowWithOverride { .. }) => "allowed by the override".to_string(),
             _ => "refused".to_string(),
         };
-        let audit = AuditEntry {
-            operation: "upgrade".into(),
-            to: Some(to.to_string()),
-            destructive: checked.audit_note("refused"),
-            ..AuditEntry::default()
+        // Refused: said and audited, nothing rehearsed.
+        let preview = match self.decide_live(c, &op) {
+            Ok(Decision::Refuse(_)) | Err(_) => {
+                self.judge_live(c, &op, &audit, on)?;
+                Preview::default()
+            }
+            _ => self.preview_upgrade(c, checked, plan)?,
         };
-        let override_used = self.judge_live(c, &op, &audit, on)?;
-        Ok((override_used, checked.audit_note(&how)))
+        let override_used = self.judge_live_naming(c, &op, &audit, &preview, on)?;
+        let destroys = self.keep_what_is_lost(
+            c,
+            "upgrade",
+            preview,
+            override_used,
+            &AuditEntry {
+                destructive: checked.audit_note(&how),
+                ..audit
+            },
+            on,
+        )?;
+        Ok((override_used, destroys))
     }
 
-    /// The plan's lint and the guard's verdict on it, for a dry run.
+    /// What the upgrade's steps up to its last one with a statement of the
+    /// destructive family destroy (none without such a statement).
+    pub(super) fn preview_upgrade(
+        &self,
+        c: &mut Connected,
+        checked: &Checked,
+        plan: &Plan<'_>,
+    ) -> Result<Preview, RunError> {
+        let Some(last) = plan.steps.iter().rposition(|m| checked.destroys(m)) else {
+            return Ok(Preview::default());
+        };
+        let upto = Plan {
+            direction: plan.direction,
+            steps: plan.steps[..=last].to_vec(),
+            from: plan.from.clone(),
+            to: plan.to.clone(),
+            allowed: Vec::new(),
+        };
+        self.preview(c, &upto)
+    }
+
+    /// The plan's lint, the guard's verdict on it and what it would
+    /// destroy, for a dry run.
     pub(super) fn dry_check(
         &self,
         c: &mut Connected,
         plan: &Plan<'_>,
-    ) -> Result<(Report, String), RunError> {
+    ) -> Result<(Report, String, Preview), RunError> {
         let checked = Checked {
             versions: versions(plan),
             report: self.lint_plan(c, plan)?,
@@ -277,7 +344,8 @@ impl Runner<'_> {
                 ));
             }
         }
-        Ok((checked.report, verdict))
+        let preview = self.preview_upgrade(c, &checked, plan)?;
+        Ok((checked.report, verdict, preview))
     }
 }
 

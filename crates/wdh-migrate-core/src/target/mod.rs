@@ -51,6 +51,7 @@ mod conn;
 mod display;
 mod hosts;
 mod keys;
+mod libpq;
 mod parse;
 mod passfile;
 mod password;
@@ -67,6 +68,7 @@ pub use conn::{
     TCP_USER_TIMEOUT,
 };
 pub use hosts::HostEntry;
+pub use libpq::LibpqConnection;
 pub use password::{PasswordOrigin, PasswordSources};
 pub use redact::{redact, Secrets};
 

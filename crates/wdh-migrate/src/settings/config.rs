@@ -34,6 +34,8 @@ pub struct ConfigFile {
     pub large_table_rows: Option<u64>,
     /// Lint: a table of at least this many MB (table, indexes and TOAST) is large.
     pub large_table_mb: Option<u64>,
+    /// Where destructive runs write their snapshots, relative to the file.
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// A loaded configuration file and where it is.

@@ -19,6 +19,7 @@ use anyhow::Context;
 use wdh_migrate_core::guard::{Marker, Override};
 use wdh_migrate_core::plan::{Allow, DowngradeTo, UpgradeTo};
 use wdh_migrate_core::runner::{LockSchedule, RunOptions};
+use wdh_migrate_core::snapshot::{SnapshotMode, SnapshotOptions};
 use wdh_migrate_core::target::{server_secrets, server_tls, Secrets, Source, Target};
 use wdh_migrate_core::tls::SslMode;
 
@@ -426,8 +427,39 @@ fn run_options(
         policy: config.policy(),
         override_: override_(env, confirm),
         lint: config.thresholds(),
+        snapshot: snapshot_options(run, config),
         ..defaults
     })
+}
+
+/// Where snapshots go (`--snapshot-dir`, else `wdh.toml`'s `snapshot_dir`
+/// relative to the file, else `./wdh-snapshots`), when they are taken, and
+/// the `pg_dump` programs to choose from, found as the test harness finds
+/// PostgreSQL's programs (`PG_BINDIR`, `/usr/lib/postgresql/*/bin` newest
+/// first, `PATH`).
+fn snapshot_options(run: &RunArgs, config: &Config) -> SnapshotOptions {
+    let defaults = SnapshotOptions::default();
+    SnapshotOptions {
+        mode: if run.snapshot {
+            SnapshotMode::Always
+        } else if run.no_snapshot {
+            SnapshotMode::Never
+        } else {
+            SnapshotMode::Protected
+        },
+        dir: run
+            .snapshot_dir
+            .clone()
+            .or_else(|| {
+                config
+                    .values
+                    .snapshot_dir
+                    .as_ref()
+                    .map(|d| config.relative(d))
+            })
+            .unwrap_or(defaults.dir),
+        pg_dump: wdh_testdb::Locator::from_env().candidates("pg_dump"),
+    }
 }
 
 /// The options of `adopt` and `baseline`: the lock wait (flag, else file).

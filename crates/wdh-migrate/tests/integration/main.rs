@@ -15,6 +15,7 @@ mod layouts;
 mod lint;
 mod locks;
 mod pooler;
+mod preview;
 mod runner;
 mod safety;
 mod scanner;

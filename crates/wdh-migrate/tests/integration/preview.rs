@@ -497,3 +497,44 @@ fn a_rehearsal_gives_up_its_lock_wait_at_its_timeout_and_never_queues_readers() 
     assert_eq!(waiting, 0);
     holder.batch_execute("COMMIT").unwrap();
 }
+
+#[test]
+fn truncations_cascades_and_deletes_by_a_where_are_named_as_what_they_are() {
+    let dir = folder(&[
+        (
+            "0001_s/up.sql",
+            "CREATE SCHEMA s;\nCREATE TABLE s.a (id integer PRIMARY KEY);\nCREATE TABLE s.b (id integer);\n\
+             INSERT INTO s.a SELECT generate_series(1, 12);\nINSERT INTO s.b SELECT generate_series(1, 4);\n\
+             CREATE TABLE t (id integer);\nINSERT INTO t SELECT generate_series(1, 9);\n",
+        ),
+        ("0001_s/down.sql", "-- wdh:no-transaction\nDROP SCHEMA s CASCADE;\nDELETE FROM t WHERE id > 2;\n"),
+        ("0002_t/up.sql", "SELECT 1;\n"),
+        ("0002_t/down.sql", "TRUNCATE t;\n"),
+    ]);
+    let db = db();
+    assert_eq!(wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code, 0);
+    let run = wdh(&["downgrade", "base", "--dry-run"])
+        .db(&db)
+        .migrations(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("-- would ") || l.starts_with("-- ("))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "-- would truncate public.t (9 rows)",
+            "-- (rehearsed: run in a transaction and rolled back)",
+            "-- would drop table s.a (12 rows)",
+            "-- would drop table s.b (4 rows)",
+            "-- would delete rows from public.t (how many is not known without a rehearsal)",
+            "-- would drop schema s",
+            "-- (read from the parse tree, not rehearsed: it runs outside a transaction)",
+        ],
+        "{}",
+        run.stdout
+    );
+}

@@ -36,6 +36,27 @@ impl PgBinaries {
     }
 }
 
+/// The `<root>/<major>/bin` folders under `root`, oldest first.
+fn versioned_bindirs(root: &Path) -> Vec<(u32, PathBuf)> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e
+                .file_name()
+                .to_str()?
+                .split('.')
+                .next()?
+                .parse::<u32>()
+                .ok()?;
+            Some((major, e.path().join("bin")))
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
 /// Where to look for the binaries, in order: an explicit directory
 /// (`PG_BINDIR`), `pg_config --bindir`, the newest `<root>/*/bin` under
 /// `/usr/lib/postgresql`, then each directory of `PATH`.
@@ -84,22 +105,7 @@ impl Locator {
             dirs.push(dir.clone());
         }
         if let Some(root) = &self.versioned_root {
-            let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| {
-                    let major = e
-                        .file_name()
-                        .to_str()?
-                        .split('.')
-                        .next()?
-                        .parse::<u32>()
-                        .ok()?;
-                    Some((major, e.path().join("bin")))
-                })
-                .collect();
-            versions.sort();
+            let versions = versioned_bindirs(root);
             dirs.extend(versions.into_iter().rev().map(|(_, d)| d));
         }
         if let Some(path) = &self.path {
@@ -132,22 +138,7 @@ impl Locator {
             }
         }
         if let Some(root) = &self.versioned_root {
-            let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| {
-                    let major = e
-                        .file_name()
-                        .to_str()?
-                        .split('.')
-                        .next()?
-                        .parse::<u32>()
-                        .ok()?;
-                    Some((major, e.path().join("bin")))
-                })
-                .collect();
-            versions.sort();
+            let versions = versioned_bindirs(root);
             if let Some((_, dir)) = versions.iter().rev().find(|(_, d)| has_server(d)) {
                 return Ok(PgBinaries {
                     bindir: dir.clone(),
@@ -261,6 +252,33 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains(&empty.display().to_string()), "{msg}");
         assert!(msg.contains("apt-get install postgresql"), "{msg}");
+    }
+
+    #[test]
+    fn a_client_programs_candidates_come_in_the_searchs_order_each_once() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |dir: &std::path::Path| {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("pg_dump"), "").unwrap();
+            dir.join("pg_dump")
+        };
+        let explicit = make(&root.path().join("explicit"));
+        let v14 = make(&root.path().join("versions/14/bin"));
+        let v16 = make(&root.path().join("versions/16/bin"));
+        std::fs::create_dir_all(root.path().join("versions/notes")).unwrap();
+        let on_path = make(&root.path().join("path"));
+        let locator = Locator {
+            explicit: Some(root.path().join("explicit")),
+            pg_config: None,
+            versioned_root: Some(root.path().join("versions")),
+            path: Some(OsString::from(format!(
+                "{}:/nonexistent:{}",
+                root.path().join("path").display(),
+                root.path().join("versions/16/bin").display()
+            ))),
+        };
+        assert_eq!(locator.candidates("pg_dump"), [explicit, v16, v14, on_path]);
+        assert!(locator.candidates("pg_restore").is_empty());
     }
 
     #[test]

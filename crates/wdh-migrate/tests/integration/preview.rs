@@ -68,6 +68,15 @@ fn at_head(dir: &tempfile::TempDir) -> TestDatabase {
     db
 }
 
+/// `downgrade base --dry-run` with `extra`, which must succeed.
+fn dry_run_to_base(db: &TestDatabase, dir: &tempfile::TempDir, extra: &[&str]) -> Run {
+    let mut args = vec!["downgrade", "base", "--dry-run"];
+    args.extend_from_slice(extra);
+    let run = wdh(&args).db(db).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    run
+}
+
 fn mark_production(db: &TestDatabase) {
     assert_eq!(wdh(&["mark", "production"]).db(db).run().code, 0);
 }
@@ -99,11 +108,7 @@ fn a_dry_run_shows_what_each_step_would_destroy_and_changes_nothing() {
     let dir = set();
     let db = at_head(&dir);
     let before = state(&db);
-    let run = wdh(&["downgrade", "base", "--dry-run"])
-        .db(&db)
-        .migrations(dir.path())
-        .run();
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = dry_run_to_base(&db, &dir, &[]);
     let lines: Vec<&str> = run
         .stdout
         .lines()
@@ -123,11 +128,7 @@ fn a_dry_run_shows_what_each_step_would_destroy_and_changes_nothing() {
     );
     assert_eq!(state(&db), before, "a rehearsal changes nothing");
     // As data.
-    let json = wdh(&["downgrade", "base", "--dry-run", "--json"])
-        .db(&db)
-        .migrations(dir.path())
-        .run();
-    assert_eq!(json.code, 0, "{}", json.all());
+    let json = dry_run_to_base(&db, &dir, &["--json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let step = v["steps"]
         .as_array()
@@ -159,11 +160,7 @@ fn a_large_table_is_estimated_and_says_so() {
         0
     );
     db.connect().unwrap().batch_execute("ANALYZE big").unwrap();
-    let run = wdh(&["downgrade", "base", "--dry-run"])
-        .db(&db)
-        .migrations(dir.path())
-        .run();
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = dry_run_to_base(&db, &dir, &[]);
     assert!(
         run.stdout
             .contains("-- would drop table public.big (about 150,000 rows, estimated)"),
@@ -471,11 +468,7 @@ fn a_rehearsal_gives_up_its_lock_wait_at_its_timeout_and_never_queues_readers() 
             }
         })
     };
-    let run = wdh(&["downgrade", "base", "--dry-run", "--lock-timeout", "50ms"])
-        .db(&db)
-        .migrations(dir.path())
-        .run();
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = dry_run_to_base(&db, &dir, &["--lock-timeout", "50ms"]);
     assert!(
         run.stdout.contains(
             "its rehearsal was not granted a lock within 50 ms, and gave up so as not to hold up the database's queries"
@@ -512,12 +505,11 @@ fn truncations_cascades_and_deletes_by_a_where_are_named_as_what_they_are() {
         ("0002_t/down.sql", "TRUNCATE t;\n"),
     ]);
     let db = db();
-    assert_eq!(wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code, 0);
-    let run = wdh(&["downgrade", "base", "--dry-run"])
-        .db(&db)
-        .migrations(dir.path())
-        .run();
-    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        wdh(&["upgrade"]).db(&db).migrations(dir.path()).run().code,
+        0
+    );
+    let run = dry_run_to_base(&db, &dir, &[]);
     let lines: Vec<&str> = run
         .stdout
         .lines()

@@ -267,3 +267,72 @@ fn a_refused_admin_url_stops_check_before_anything_runs() {
         }
     }
 }
+
+/// A protected downgrade over a password login writes its snapshot (the
+/// password reaches `pg_dump` in its environment) and no part of the
+/// password shows in what it prints, `-vvv` and `--json` included, nor in
+/// the audit rows.
+#[test]
+fn a_snapshot_over_a_password_login_shows_no_part_of_the_password() {
+    let cluster = password_cluster();
+    let socket = cluster.socket_dir().display().to_string();
+    let url = format!(
+        "postgresql://app:{}@/{DATABASE}?host={socket}",
+        encode(RIGHT, true)
+    );
+    let dir = folder(&[
+        (
+            "0001_t/up.sql",
+            "CREATE TABLE t (id integer PRIMARY KEY);\nINSERT INTO t SELECT generate_series(1, 3);\n",
+        ),
+        ("0001_t/down.sql", "DROP TABLE t;\n"),
+    ]);
+    let up = wdh(&["upgrade"]).url(&url).migrations(dir.path()).run();
+    assert_eq!(up.code, 0, "{}", up.all());
+    // The marker, set as the database's administrator.
+    let admin = format!("postgresql://postgres@/{DATABASE}?host={socket}");
+    let mark = wdh(&["mark", "production"]).url(&admin).run();
+    assert_eq!(mark.code, 0, "{}", mark.all());
+    let snapshots = tempfile::tempdir().unwrap();
+    let run = wdh(&[
+        "-vvv",
+        "--json",
+        "downgrade",
+        "base",
+        "--confirm-database",
+        DATABASE,
+        "--snapshot-dir",
+        snapshots.path().to_str().unwrap(),
+    ])
+    .url(&url)
+    .migrations(dir.path())
+    .env("WDH_ALLOW_PRODUCTION_DOWNGRADE", "I_KNOW_WHAT_I_AM_DOING")
+    .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("snapshot: "), "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(doc["snapshot"].as_str().unwrap().ends_with(".dump"));
+    let audit: Vec<String> = cluster
+        .server()
+        .connect(DATABASE)
+        .unwrap()
+        .query("SELECT row_to_json(a)::text FROM wdh_migrate.audit a", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut texts = vec![("the run", run.all())];
+    texts.extend(audit.into_iter().map(|a| ("an audit row", a)));
+    texts.extend(
+        json_strings(&run.stdout)
+            .into_iter()
+            .map(|s| ("a --json string", s)),
+    );
+    let case = Case {
+        password: RIGHT.into(),
+        form: conn_strings::Form::UrlEncoded,
+        conn: url.clone(),
+        expect: conn_strings::Expect::Parse,
+    };
+    assert_hidden(&case, &texts);
+}

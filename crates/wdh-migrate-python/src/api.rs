@@ -258,53 +258,13 @@ impl Events {
             }
             Event::Snapshot(path) => self.0.push(format!("snapshot: {}", path.display())),
             // Said as the CLI says it (`lock: …`).
-            Event::Retrying {
-                migration,
-                statement,
-                attempt,
-                timeout,
-                waited_for,
-                pause,
-                next_timeout,
-                ..
-            } => {
-                let what = match statement {
-                    Some((n, total)) => format!(
-                        "statement {n} of {total} of {}_{}",
-                        migration.version, migration.name
-                    ),
-                    None => format!("{}_{}", migration.version, migration.name),
-                };
-                let behind = waited_for
-                    .map(|w| format!(" (waiting for {w})"))
-                    .unwrap_or_default();
-                let undone = if statement.is_some() {
-                    "cancelled"
-                } else {
-                    "rolled back"
-                };
-                self.0.push(format!(
-                    "lock: {what}: no lock within {}{behind}; {undone}, attempt {} in {} with \
-                     lock_timeout {}",
-                    short(timeout),
-                    attempt + 1,
-                    short(pause),
-                    short(next_timeout)
-                ));
+            retry @ Event::Retrying { .. } => {
+                if let Some(text) = retry.retry_text() {
+                    self.0.push(format!("lock: {text}"));
+                }
             }
             _ => {}
         }
-    }
-}
-
-/// `120 ms`, `1.5 s`: a duration as the CLI prints it.
-fn short(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        let s = format!("{:.1}", ms / 1000.0);
-        format!("{} s", s.strip_suffix(".0").unwrap_or(&s))
     }
 }
 

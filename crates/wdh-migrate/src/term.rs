@@ -130,39 +130,10 @@ impl Progress {
             // Which configured rule let a destructive run through: never hidden.
             Event::Safe(note) => self.eprintln(&format!("{} {note}", self.err.yellow("guard:"))),
             // A migration blocked by a lock: every attempt, even when quiet.
-            Event::Retrying {
-                migration,
-                statement,
-                attempt,
-                timeout,
-                waited_for,
-                pause,
-                next_timeout,
-                ..
-            } => {
-                let what = match statement {
-                    Some((n, total)) => format!(
-                        "statement {n} of {total} of {}_{}",
-                        migration.version, migration.name
-                    ),
-                    None => format!("{}_{}", migration.version, migration.name),
-                };
-                let behind = waited_for
-                    .map(|w| format!(" (waiting for {w})"))
-                    .unwrap_or_default();
-                let undone = if statement.is_some() {
-                    "cancelled"
-                } else {
-                    "rolled back"
-                };
-                self.eprintln(&format!(
-                    "{} {what}: no lock within {}{behind}; {undone}, attempt {} in {} with lock_timeout {}",
-                    self.err.yellow("lock:"),
-                    short(timeout),
-                    attempt + 1,
-                    short(pause),
-                    short(next_timeout)
-                ));
+            retry @ Event::Retrying { .. } => {
+                if let Some(text) = retry.retry_text() {
+                    self.eprintln(&format!("{} {text}", self.err.yellow("lock:")));
+                }
             }
             _ if self.quiet => {}
             Event::Planned { steps, .. } if steps > BAR_AFTER && self.bar_allowed => {
@@ -235,17 +206,6 @@ impl Drop for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// `100 ms`, `1 s`, `1.2 s`.
-fn short(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        let s = format!("{:.1}", ms / 1000.0);
-        format!("{} s", s.strip_suffix(".0").unwrap_or(&s))
     }
 }
 

@@ -190,6 +190,60 @@ pub enum Event<'a> {
     },
 }
 
+impl Event<'_> {
+    /// For [`Event::Retrying`], what a front end says of it after `lock: `:
+    /// `0003_x: no lock within 100 ms (waiting for …); rolled back, attempt
+    /// 2 in 120 ms with lock_timeout 200 ms`; none for the other events.
+    pub fn retry_text(&self) -> Option<String> {
+        let Event::Retrying {
+            migration,
+            statement,
+            attempt,
+            timeout,
+            waited_for,
+            pause,
+            next_timeout,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let what = match statement {
+            Some((n, total)) => format!(
+                "statement {n} of {total} of {}_{}",
+                migration.version, migration.name
+            ),
+            None => format!("{}_{}", migration.version, migration.name),
+        };
+        let behind = waited_for
+            .map(|w| format!(" (waiting for {w})"))
+            .unwrap_or_default();
+        let undone = if statement.is_some() {
+            "cancelled"
+        } else {
+            "rolled back"
+        };
+        Some(format!(
+            "{what}: no lock within {}{behind}; {undone}, attempt {} in {} with lock_timeout {}",
+            short_duration(*timeout),
+            attempt + 1,
+            short_duration(*pause),
+            short_duration(*next_timeout)
+        ))
+    }
+}
+
+/// `120 ms`, `1.5 s`: a duration as messages print it.
+pub fn short_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        let s = format!("{:.1}", ms / 1000.0);
+        format!("{} s", s.strip_suffix(".0").unwrap_or(&s))
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunReport {

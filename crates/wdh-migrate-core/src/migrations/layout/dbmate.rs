@@ -115,14 +115,7 @@ impl sectioned::Layout for Dbmate {
 
 impl Rules for Dbmate {
     fn parse_version(&self, raw: &str) -> Option<Version> {
-        if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        Some(Version::new(
-            raw,
-            raw.to_string(),
-            vec![KeyPart::Text(raw.to_string())],
-        ))
+        sectioned::digits_version(raw, |r| KeyPart::Text(r.to_string()))
     }
 
     fn collector(&self) -> Box<dyn Collect> {

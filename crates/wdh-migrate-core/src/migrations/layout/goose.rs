@@ -125,14 +125,7 @@ impl sectioned::Layout for Goose {
 
 impl Rules for Goose {
     fn parse_version(&self, raw: &str) -> Option<Version> {
-        if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        Some(Version::new(
-            raw,
-            raw.to_string(),
-            vec![KeyPart::number(raw)],
-        ))
+        sectioned::digits_version(raw, KeyPart::number)
     }
 
     fn collector(&self) -> Box<dyn Collect> {

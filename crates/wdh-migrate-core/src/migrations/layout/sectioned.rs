@@ -171,3 +171,19 @@ pub(super) fn one_file(name: String, text: String) -> Vec<super::NewFile> {
         text,
     }]
 }
+
+/// A version made of digits only (goose, sql-migrate, dbmate), ordered by
+/// the key `key` makes of it; none for anything else.
+pub(super) fn digits_version(
+    raw: &str,
+    key: impl FnOnce(&str) -> crate::migrations::version::KeyPart,
+) -> Option<crate::migrations::Version> {
+    if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(crate::migrations::Version::new(
+        raw,
+        raw.to_string(),
+        vec![key(raw)],
+    ))
+}

@@ -102,14 +102,7 @@ impl sectioned::Layout for SqlMigrate {
 
 impl Rules for SqlMigrate {
     fn parse_version(&self, raw: &str) -> Option<Version> {
-        if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        Some(Version::new(
-            raw,
-            raw.to_string(),
-            vec![KeyPart::number(raw)],
-        ))
+        sectioned::digits_version(raw, KeyPart::number)
     }
 
     fn collector(&self) -> Box<dyn Collect> {

@@ -13,16 +13,34 @@
 //! databases share, that must be nothing (the CLI fails `check --admin-url`
 //! otherwise).
 //!
+//! The steps run under one run lock ([`Runner::stepping`]) and the
+//! captures on a connection of their own ([`CaptureSession`]: settings
+//! fixed once, queries prepared once, one round trip each). After an up,
+//! the schema and the shared objects are captured in full: that capture is
+//! what the next down is compared with. After a down only their
+//! [`schema::Fingerprint`] is computed, on the server; it equals the
+//! fingerprint of the capture before exactly when the captures are equal,
+//! and only when it differs is the database captured in full and the
+//! difference computed, so the diff shown is the one a full comparison
+//! gives.
+//!
+//! A difference that is only a time literal in an object's definition
+//! (a view, a column's default, … created from `now()` through dynamic SQL
+//! differs each time it is created: `'2026-12-01 10:00:00+00'` against
+//! `'2026-12-01 10:00:01+00'`) is not counted: it is a
+//! [`CheckWarning::TimeLiteral`] of the migration where it shows. The two
+//! definitions must be the same tokens of PostgreSQL's scanner but for
+//! string constants, and every differing constant must read as a date, a
+//! time or a timestamp on the server; anything else is a difference.
+//!
 //! The caller supplies the throw-away database's target: this module never
 //! decides where to run, and the CLI never hands it the configured target.
 
-use postgres::Client;
-
 use crate::migrations::{Down, MigrationSet};
-use crate::plan::{DowngradeTo, UpgradeTo};
 use crate::runner::{RunError, RunOptions, Runner};
-use crate::schema::{self, Change};
+use crate::schema::{self, CaptureSession, Captured, Change};
 use crate::spelling::Spelling;
+use crate::sql::{differing_string_constants, quote_literal};
 use crate::target::Target;
 
 /// What happened to one migration.
@@ -55,6 +73,34 @@ pub enum Outcome {
     },
 }
 
+/// Something the check saw and did not count as a difference.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "warning", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CheckWarning {
+    /// An object's definition embeds a time literal that differs between
+    /// two creations of the object (a view or a default made from the
+    /// current time through dynamic SQL): its definitions are the same but
+    /// for string constants that read as dates, times or timestamps.
+    TimeLiteral {
+        /// The object's key, e.g. `view public.recent`.
+        key: String,
+        /// The differing constants: `[before, after]` each.
+        literals: Vec<[String; 2]>,
+        /// The warning, for people.
+        message: String,
+    },
+}
+
+impl CheckWarning {
+    /// The warning, for people.
+    pub fn message(&self) -> &str {
+        match self {
+            CheckWarning::TimeLiteral { message, .. } => message,
+        }
+    }
+}
+
 /// One migration's result.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MigrationCheck {
@@ -65,6 +111,9 @@ pub struct MigrationCheck {
     /// The outcome.
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// What the check saw at this migration and did not count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<CheckWarning>,
 }
 
 /// The whole check.
@@ -101,6 +150,15 @@ impl CheckReport {
             )
         })
     }
+
+    /// Every warning, with the migration it was seen at (`0002_name`).
+    pub fn warnings(&self) -> impl Iterator<Item = (String, &CheckWarning)> {
+        self.migrations.iter().flat_map(|m| {
+            m.warnings
+                .iter()
+                .map(move |w| (format!("{}_{}", m.version, m.name), w))
+        })
+    }
 }
 
 /// Why a check could not run at all.
@@ -116,7 +174,8 @@ pub enum CheckError {
         /// Its name.
         database: String,
     },
-    /// The runner could not connect to the throw-away database.
+    /// The runner could not connect to the throw-away database, or not
+    /// take its run lock.
     #[error("check: could not use the throw-away database {database}")]
     Connect {
         /// Its name.
@@ -153,14 +212,15 @@ pub fn run(
         database: database.clone(),
         source,
     };
-    let mut capture_client: Client = target
+    let capture_client = target
         .connector()
         .unwrap_or_else(crate::tls::Connector::broken)
         .connect(target.config())
         .map_err(db_err)?;
+    let mut captures = CaptureSession::new(capture_client, EXCLUDE).map_err(db_err)?;
     // The starting point: whatever a fresh database holds (the public
     // schema), and what the server's databases share.
-    let mut before = State::capture(&mut capture_client).map_err(db_err)?;
+    let mut before = captures.capture().map_err(db_err)?;
     let globals_at_start = before.globals.clone();
     let runner = Runner::new(target, RunOptions::default()).with_spelling(spelling);
     // One session for every step: a connection per step would cost more than the steps.
@@ -187,97 +247,140 @@ pub fn run(
             .map(|_| ())
             .map_err(|e| (what.to_string(), target.scrub(&e.report(spelling))))
     };
-    for m in &set.migrations {
-        let label = format!("{}_{}", m.version, m.name);
-        match &m.down {
-            Down::Missing => report.missing_down.push(label.clone()),
-            Down::Irreversible(_) => report.irreversible.push(label.clone()),
-            Down::Script(_) => {}
-        }
-        let outcome = (|| -> Result<Outcome, (String, String)> {
-            step(
-                runner.upgrade_on(&mut session, set, &UpgradeTo::Steps(1), &mut |_| {}),
-                "up",
-            )?;
-            let after_up = State::capture(&mut capture_client)
-                .map_err(|e| ("capture".to_string(), e.to_string()))?;
-            let skip = match &m.down {
-                Down::Missing => Some(Outcome::Irreversible {
-                    reason: "no down.sql".into(),
-                }),
-                Down::Irreversible(_) => Some(Outcome::Irreversible {
-                    reason: "marked -- wdh:irreversible".into(),
-                }),
-                Down::Script(s) if s.is_empty() => Some(Outcome::NoOpDown),
-                Down::Script(_) => None,
-            };
-            if let Some(outcome) = skip {
-                before = after_up;
-                return Ok(outcome);
+    let capture_failed = |e: postgres::Error| ("capture".to_string(), e.to_string());
+    runner
+        .stepping(&mut session, set, |steps| {
+            for m in &set.migrations {
+                let label = format!("{}_{}", m.version, m.name);
+                match &m.down {
+                    Down::Missing => report.missing_down.push(label.clone()),
+                    Down::Irreversible(_) => report.irreversible.push(label.clone()),
+                    Down::Script(_) => {}
+                }
+                let mut warnings = Vec::new();
+                let outcome = (|| -> Result<Outcome, (String, String)> {
+                    step(steps.up(&mut |_| {}), "up")?;
+                    let after_up = captures.capture().map_err(capture_failed)?;
+                    let skip = match &m.down {
+                        Down::Missing => Some(Outcome::Irreversible {
+                            reason: "no down.sql".into(),
+                        }),
+                        Down::Irreversible(_) => Some(Outcome::Irreversible {
+                            reason: "marked -- wdh:irreversible".into(),
+                        }),
+                        Down::Script(s) if s.is_empty() => Some(Outcome::NoOpDown),
+                        Down::Script(_) => None,
+                    };
+                    if let Some(outcome) = skip {
+                        before = after_up;
+                        return Ok(outcome);
+                    }
+                    step(steps.down(&mut |_| {}), "down")?;
+                    let after_down = captures.fingerprint().map_err(capture_failed)?;
+                    if after_down != before.fingerprint {
+                        let after_down = captures.capture().map_err(capture_failed)?;
+                        let (seen, counted) =
+                            compare(&mut captures, &before, &after_down).map_err(capture_failed)?;
+                        warnings = seen;
+                        if counted {
+                            let changes = before.diff(&after_down);
+                            let diff = schema::render(&changes);
+                            return Ok(Outcome::NotInverse { changes, diff });
+                        }
+                    }
+                    step(steps.up(&mut |_| {}), "up again")?;
+                    before = after_up;
+                    Ok(Outcome::Inverse)
+                })()
+                .unwrap_or_else(|(step, error)| Outcome::Failed { step, error });
+                let entry = MigrationCheck {
+                    version: m.version.to_string(),
+                    name: m.name.clone(),
+                    outcome,
+                    warnings,
+                };
+                on(&entry);
+                let stop = matches!(
+                    entry.outcome,
+                    Outcome::NotInverse { .. } | Outcome::Failed { .. }
+                );
+                report.migrations.push(entry);
+                if stop {
+                    break;
+                }
             }
-            step(
-                runner.downgrade_on(&mut session, set, &DowngradeTo::Steps(1), &mut |_| {}),
-                "down",
-            )?;
-            let after_down = State::capture(&mut capture_client)
-                .map_err(|e| ("capture".to_string(), e.to_string()))?;
-            let changes = before.diff(&after_down);
-            if !changes.is_empty() {
-                let diff = schema::render(&changes);
-                return Ok(Outcome::NotInverse { changes, diff });
-            }
-            step(
-                runner.upgrade_on(&mut session, set, &UpgradeTo::Steps(1), &mut |_| {}),
-                "up again",
-            )?;
-            before = after_up;
-            Ok(Outcome::Inverse)
-        })()
-        .unwrap_or_else(|(step, error)| Outcome::Failed { step, error });
-        let entry = MigrationCheck {
-            version: m.version.to_string(),
-            name: m.name.clone(),
-            outcome,
-        };
-        on(&entry);
-        let stop = matches!(
-            entry.outcome,
-            Outcome::NotInverse { .. } | Outcome::Failed { .. }
-        );
-        report.migrations.push(entry);
-        if stop {
-            break;
-        }
-    }
+        })
+        .map_err(|source| CheckError::Connect {
+            database: database.clone(),
+            source: Box::new(source),
+        })?;
     report.objects_at_head = before.schema.len();
     // Captured again: a failed step leaves whatever it changed.
-    let globals_at_end = schema::capture_globals(&mut capture_client).map_err(db_err)?;
+    let globals_at_end = captures.globals().map_err(db_err)?;
     report.global_changes = schema::diff_globals(&globals_at_start, &globals_at_end);
     report.global_diff = schema::render(&report.global_changes);
     Ok(report)
 }
 
-/// What one capture holds: the database's schema and the server's shared
-/// objects.
-struct State {
-    schema: schema::Snapshot,
-    globals: schema::Globals,
+/// Compares two captures that differ: the warnings for the schema objects
+/// whose definitions differ only in time literals, and whether anything
+/// else differs (then every change counts, those too).
+fn compare(
+    captures: &mut CaptureSession,
+    before: &Captured,
+    after: &Captured,
+) -> Result<(Vec<CheckWarning>, bool), postgres::Error> {
+    let mut warnings = Vec::new();
+    let mut counted = !schema::diff_globals(&before.globals, &after.globals).is_empty();
+    for change in schema::diff(&before.schema, &after.schema) {
+        match time_literal(captures, &change)? {
+            Some(warning) => warnings.push(warning),
+            None => counted = true,
+        }
+    }
+    Ok((warnings, counted))
 }
 
-impl State {
-    fn capture(client: &mut Client) -> Result<State, postgres::Error> {
-        Ok(State {
-            schema: schema::capture(client, EXCLUDE)?,
-            globals: schema::capture_globals(client)?,
-        })
+/// The warning for `change` when it is only time literals that differ.
+fn time_literal(
+    captures: &mut CaptureSession,
+    change: &Change,
+) -> Result<Option<CheckWarning>, postgres::Error> {
+    let Change::Changed { key, before, after } = change else {
+        return Ok(None);
+    };
+    let literals = match differing_string_constants(before, after) {
+        Some(literals) if !literals.is_empty() => literals,
+        _ => return Ok(None),
+    };
+    for (b, a) in &literals {
+        if !captures.reads_as_time(b)? || !captures.reads_as_time(a)? {
+            return Ok(None);
+        }
     }
-
-    /// The schema's changes, then the shared objects'.
-    fn diff(&self, after: &State) -> Vec<Change> {
-        let mut changes = schema::diff(&self.schema, &after.schema);
-        changes.extend(schema::diff_globals(&self.globals, &after.globals));
-        changes
-    }
+    let shown = literals
+        .iter()
+        .map(|(b, a)| format!("{} vs {}", quote_literal(b), quote_literal(a)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let class = if key.starts_with("materialized view ") {
+        "materialized view"
+    } else {
+        key.split(' ').next().unwrap_or_default()
+    };
+    let made = match class {
+        "view" | "materialized view" => format!("the {class} is created from the current time"),
+        _ => "it is created from the current time".to_string(),
+    };
+    let message = format!(
+        "{key}'s definition embeds a time literal that differs between runs ({shown}): {made}, \
+         so its re-creation differs; not counted as a difference"
+    );
+    Ok(Some(CheckWarning::TimeLiteral {
+        key: key.clone(),
+        literals: literals.into_iter().map(|(b, a)| [b, a]).collect(),
+        message,
+    }))
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! `wdh-migrate check` on the bundled set and on 200 generated migrations
-//! (a CREATE TABLE plus an index each), as a process on a private cluster.
-//! Prints the wall time of one run each; asserts nothing.
+//! (a CREATE TABLE plus an index each), as a process on a private cluster;
+//! then, on one private cluster through the library, the work `check`
+//! cannot avoid — `upgrade head`, `downgrade base`, `upgrade head` of the
+//! generated set on a fresh database — against `check` of the same set on
+//! another fresh database, and their ratio. Prints the wall time of one run
+//! each; asserts nothing about it.
 //!
 //! Run with `cargo bench -p wdh-migrate --bench check`.
 #![allow(clippy::unwrap_used)]
@@ -9,7 +13,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-fn check(dir: &Path) -> f64 {
+use wdh_migrate_core::check;
+use wdh_migrate_core::migrations::MigrationSet;
+use wdh_migrate_core::plan::{DowngradeTo, UpgradeTo};
+use wdh_migrate_core::runner::{RunOptions, Runner};
+use wdh_migrate_core::spelling::Library;
+use wdh_migrate_core::target::{Source, Target};
+use wdh_testdb::TestCluster;
+
+fn check_process(dir: &Path) -> f64 {
     let t = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_wdh-migrate"))
         .args(["check", "--migrations"])
@@ -24,6 +36,31 @@ fn check(dir: &Path) -> f64 {
         String::from_utf8_lossy(&out.stderr)
     );
     took
+}
+
+/// `upgrade head`, `downgrade base`, `upgrade head` on a fresh database of
+/// `cluster`, and `check` on another: seconds each.
+fn library(cluster: &TestCluster, set: &MigrationSet) -> (f64, f64) {
+    let db = cluster.server().create_database().unwrap();
+    let target = Target::parse(&db.url(), Source::Explicit).unwrap();
+    let runner = Runner::new(&target, RunOptions::default());
+    let t = Instant::now();
+    runner.upgrade(set, &UpgradeTo::Head, &mut |_| {}).unwrap();
+    runner
+        .downgrade(set, &DowngradeTo::Base, &mut |_| {})
+        .unwrap();
+    runner.upgrade(set, &UpgradeTo::Head, &mut |_| {}).unwrap();
+    let up_down_up = t.elapsed().as_secs_f64();
+    drop(db);
+
+    let db = cluster.server().create_database().unwrap();
+    let target = Target::parse(&db.url(), Source::Explicit).unwrap();
+    let t = Instant::now();
+    let report = check::run(&target, set, &Library, &mut |_| {}).unwrap();
+    let check = t.elapsed().as_secs_f64();
+    assert!(report.first_problem().is_none(), "{report:?}");
+    assert_eq!(report.migrations.len(), set.migrations.len());
+    (up_down_up, check)
 }
 
 fn main() {
@@ -47,11 +84,23 @@ fn main() {
     }
     println!("wdh-migrate check (process, private cluster started and removed included):");
     println!(
-        "  bundled set (10 migrations)      {:>7.2} s",
-        check(&bundled)
+        "  bundled set (10 migrations)           {:>7.2} s",
+        check_process(&bundled)
     );
     println!(
-        "  200 generated migrations         {:>7.2} s",
-        check(dir.path())
+        "  {count} generated migrations{:>w$}{:>7.2} s",
+        "",
+        check_process(dir.path()),
+        w = 15 - count.to_string().len()
     );
+
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let cluster = TestCluster::start().unwrap();
+    let (up_down_up, check) = library(&cluster, &set);
+    println!(
+        "{count} generated migrations through the library, one private cluster, a fresh database each:"
+    );
+    println!("  upgrade head + downgrade base + upgrade head {up_down_up:>7.2} s");
+    println!("  check                                        {check:>7.2} s");
+    println!("  check / (up+down+up) = {:.1}×", check / up_down_up);
 }

@@ -40,6 +40,7 @@ mod retry;
 mod session;
 mod status;
 mod step;
+mod stepping;
 mod watch;
 
 pub use crate::ledger::statements::LOCK_KEY;
@@ -50,6 +51,7 @@ pub use error::{Fate, LockReport, MigrationFailure, RunError};
 pub use live::Connected;
 pub use retry::LockSchedule;
 pub use status::{Status, StatusEntry};
+pub use stepping::Stepper;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -532,6 +534,22 @@ impl<'t> Runner<'t> {
         destroys: Destroys,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
+        self.execute_audited(c, state, plan, override_used, destructive, true, on)
+    }
+
+    /// [`Runner::execute`]; `audited` says whether the outcome is written
+    /// to the audit log (a [`Stepper`] writes one row for all its steps).
+    #[allow(clippy::too_many_arguments)]
+    fn execute_audited(
+        &self,
+        c: &mut Connected,
+        state: &LedgerState,
+        plan: &Plan<'_>,
+        override_used: bool,
+        destructive: Option<String>,
+        audited: bool,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, RunError> {
         let database = c.identity.database.clone();
         let operation = match plan.direction {
             Direction::Up => "upgrade",
@@ -605,15 +623,17 @@ impl<'t> Runner<'t> {
                 for note in std::mem::take(&mut c.notes) {
                     on(Event::Warning(&note));
                 }
-                self.audit_or_warn(
-                    c,
-                    AuditEntry {
-                        outcome: "failed".into(),
-                        error: Some(failure.report(self.spelling)),
-                        ..audit.clone()
-                    },
-                    on,
-                );
+                if audited {
+                    self.audit_or_warn(
+                        c,
+                        AuditEntry {
+                            outcome: "failed".into(),
+                            error: Some(failure.report(self.spelling)),
+                            ..audit.clone()
+                        },
+                        on,
+                    );
+                }
                 return Err(failure);
             }
             for note in std::mem::take(&mut c.notes) {
@@ -630,14 +650,16 @@ impl<'t> Runner<'t> {
                 elapsed.as_secs_f64() * 1000.0,
             ));
         }
-        self.audit_or_warn(
-            c,
-            AuditEntry {
-                outcome: "success".into(),
-                ..audit
-            },
-            on,
-        );
+        if audited {
+            self.audit_or_warn(
+                c,
+                AuditEntry {
+                    outcome: "success".into(),
+                    ..audit
+                },
+                on,
+            );
+        }
         Ok(RunReport {
             identity: c.identity.clone(),
             from: plan.from.clone(),

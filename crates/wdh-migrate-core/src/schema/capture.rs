@@ -20,10 +20,22 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
     // Four round trips: BEGIN, the settings with the server version, the
     // capture, ROLLBACK. Dropping `tx` on an error rolls back.
     let mut tx = client.build_transaction().read_only(true).start()?;
-    let version = rows(tx.simple_query(SETTINGS)?)
-        .next()
-        .and_then(|row| row.get(0).and_then(|v| v.parse::<i32>().ok()))
-        .unwrap_or(0);
+    let version = server_version(tx.simple_query(SETTINGS)?);
+    let messages = tx.simple_query(&capture_sql(version, exclude))?;
+    tx.rollback()?;
+
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    for row in rows(messages) {
+        if let Some(key) = row.get(0) {
+            insert(&mut entries, key, row.get(1));
+        }
+    }
+    Ok(Snapshot { entries })
+}
+
+/// The capture's query for a server of `version` (`server_version_num`),
+/// leaving out the schemas in `exclude`: `(key, definition)` rows.
+pub(super) fn capture_sql(version: i32, exclude: &[&str]) -> String {
     let compression = if version >= 140_000 {
         COMPRESSION
     } else {
@@ -34,29 +46,24 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
         .map(|s| quote_literal(s))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = CAPTURE
+    CAPTURE
         .replace("{compression}", compression)
-        .replace("{exclude}", &format!("ARRAY[{exclude}]::text[]"));
-    let messages = tx.simple_query(&sql)?;
-    tx.rollback()?;
-
-    let mut entries: BTreeMap<String, String> = BTreeMap::new();
-    for row in rows(messages) {
-        let (Some(key), def) = (row.get(0), row.get(1)) else {
-            continue;
-        };
-        insert(
-            &mut entries,
-            key,
-            def.unwrap_or_default().trim_end().to_string(),
-        );
-    }
-    Ok(Snapshot { entries })
+        .replace("{exclude}", &format!("ARRAY[{exclude}]::text[]"))
 }
 
-/// Adds an entry. Keys are unique by construction; should two objects ever
-/// share one, both definitions are kept in a stable order.
-pub(super) fn insert(entries: &mut BTreeMap<String, String>, key: &str, def: String) {
+/// The server version that [`SETTINGS`] ends with (0 if unreadable).
+pub(super) fn server_version(messages: Vec<SimpleQueryMessage>) -> i32 {
+    rows(messages)
+        .next()
+        .and_then(|row| row.get(0).and_then(|v| v.parse::<i32>().ok()))
+        .unwrap_or(0)
+}
+
+/// Adds an entry (a missing definition is an empty one, trailing white
+/// space is dropped). Keys are unique by construction; should two objects
+/// ever share one, both definitions are kept in a stable order.
+pub(super) fn insert(entries: &mut BTreeMap<String, String>, key: &str, def: Option<&str>) {
+    let def = def.unwrap_or_default().trim_end().to_string();
     match entries.get_mut(key) {
         Some(existing) => {
             let mut both = [existing.clone(), def];

@@ -9,11 +9,14 @@ WITH ns AS MATERIALIZED (
                         WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid
                           AND d.deptype = 'e')
 ),
+heap AS (
+    SELECT am.oid FROM pg_am am WHERE am.amname = 'heap'
+),
 rel AS MATERIALIZED (
     SELECT c.oid, c.relkind, c.relpersistence, c.reloptions, c.relacl, c.relowner, c.relam,
            c.reltablespace, c.reltoastrelid, c.reloftype, c.relispartition, c.relpartbound,
            c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
-           ns.q || '.' || quote_ident(c.relname) AS qname,
+           ns.q AS nsq, ns.q || '.' || quote_ident(c.relname) AS qname,
            CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                 WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index'
                 WHEN 'c' THEN 'type' ELSE 'table' END AS prefix
@@ -21,9 +24,12 @@ rel AS MATERIALIZED (
       JOIN ns ON ns.oid = c.relnamespace
      WHERE c.oid >= 16384
        AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I', 'c')
+       -- (OFFSET 0: one index lookup per relation, whatever the planner
+       -- estimates, rather than a scan of all of pg_depend)
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                          AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype = 'i')))
+                          AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype = 'i'))
+                       OFFSET 0)
 ),
 fn AS MATERIALIZED (
     SELECT p.oid, p.prokind, p.proacl, p.proowner,
@@ -53,6 +59,23 @@ typ AS MATERIALIZED (
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                           AND d.deptype IN ('e', 'i'))
+),
+-- Indexes, found from their tables (an index is in `rel` when its table is,
+-- unless it belongs to an extension itself).
+idx AS MATERIALIZED (
+    SELECT ic.oid, 'index ' || t.nsq || '.' || quote_ident(ic.relname) AS key,
+           x.indexrelid, x.indrelid, x.indisvalid, ic.reltablespace, t.qname AS table_qname,
+           EXISTS (SELECT FROM pg_constraint co
+                    WHERE co.conindid = x.indexrelid
+                      AND co.conrelid = x.indrelid
+                      AND co.contype IN ('p', 'u', 'x')) AS of_constraint
+      FROM rel t
+      JOIN pg_index x ON x.indrelid = t.oid
+      JOIN pg_class ic ON ic.oid = x.indexrelid
+     WHERE NOT EXISTS (SELECT FROM pg_depend d
+                        WHERE d.classid = 'pg_class'::regclass AND d.objid = ic.oid
+                          AND d.deptype = 'e'
+                       OFFSET 0)
 ),
 obj (classid, objid, key, def, acl, owner, aclkind) AS MATERIALIZED (
     SELECT 'pg_namespace'::regclass::oid, ns.oid, 'schema ' || ns.q, ''::text,
@@ -84,13 +107,20 @@ UNION ALL
                E'\nwith (' || array_to_string(ARRAY(SELECT o FROM unnest(r.reloptions) o
                                                     ORDER BY o), ', ') || ')'
              END,
-             (SELECT E'\nwith toast (' || array_to_string(ARRAY(SELECT o FROM unnest(tc.reloptions) o
-                                                                ORDER BY o), ', ') || ')'
-                FROM pg_class tc WHERE tc.oid = r.reltoastrelid AND tc.reloptions IS NOT NULL),
-             (SELECT E'\nusing ' || quote_ident(am.amname)
-                FROM pg_am am WHERE am.oid = r.relam AND am.amname <> 'heap'),
-             (SELECT E'\ntablespace ' || quote_ident(ts.spcname)
-                FROM pg_tablespace ts WHERE ts.oid = r.reltablespace),
+             -- (each lookup only where there can be something to find)
+             CASE WHEN r.reltoastrelid <> 0 THEN
+               (SELECT E'\nwith toast (' || array_to_string(ARRAY(SELECT o FROM unnest(tc.reloptions) o
+                                                                  ORDER BY o), ', ') || ')'
+                  FROM pg_class tc WHERE tc.oid = r.reltoastrelid AND tc.reloptions IS NOT NULL)
+             END,
+             CASE WHEN r.relam <> 0 AND r.relam <> (SELECT h.oid FROM heap h) THEN
+               (SELECT E'\nusing ' || quote_ident(am.amname)
+                  FROM pg_am am WHERE am.oid = r.relam AND am.amname <> 'heap')
+             END,
+             CASE WHEN r.reltablespace <> 0 THEN
+               (SELECT E'\ntablespace ' || quote_ident(ts.spcname)
+                  FROM pg_tablespace ts WHERE ts.oid = r.reltablespace)
+             END,
              CASE WHEN r.relrowsecurity OR r.relforcerowsecurity THEN
                E'\nrow level security '
                || CASE WHEN r.relrowsecurity THEN 'enabled' ELSE 'disabled' END
@@ -105,9 +135,10 @@ UNION ALL
                        JOIN pg_class ic ON ic.oid = x.indexrelid
                       WHERE x.indrelid = r.oid AND x.indisreplident)
              END,
-             (SELECT E'\nclustered on ' || quote_ident(ic.relname) FROM pg_index x
-                JOIN pg_class ic ON ic.oid = x.indexrelid
-               WHERE x.indrelid = r.oid AND x.indisclustered),
+             (SELECT E'\nclustered on ' || quote_ident(ic.relname) FROM pg_class ic
+               WHERE ic.oid = (SELECT x.indexrelid FROM pg_index x
+                                WHERE x.indrelid = r.oid AND x.indisclustered)),
+             CASE WHEN r.relkind = 'f' THEN
              (SELECT E'\nserver ' || quote_ident(s.srvname)
                      || CASE WHEN ft.ftoptions IS NOT NULL THEN
                           ' options (' || array_to_string(ARRAY(SELECT o FROM unnest(ft.ftoptions) o
@@ -115,6 +146,7 @@ UNION ALL
                         ELSE '' END
                 FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver
                WHERE ft.ftrelid = r.oid)
+             END
            ),
            r.relacl, r.relowner, 'r'
       FROM rel r
@@ -160,22 +192,17 @@ UNION ALL
       FROM rel r
       JOIN pg_sequence s ON s.seqrelid = r.oid
 UNION ALL
-    SELECT 'pg_class'::regclass, r.oid, 'index ' || r.qname,
-           CASE WHEN NOT EXISTS (SELECT FROM pg_constraint co
-                                  WHERE co.conindid = x.indexrelid
-                                    AND co.conrelid = x.indrelid
-                                    AND co.contype IN ('p', 'u', 'x')) THEN
+    SELECT 'pg_class'::regclass, i.oid, i.key,
+           CASE WHEN NOT i.of_constraint THEN
              concat(
-               pg_get_indexdef(x.indexrelid),
+               pg_get_indexdef(i.indexrelid),
                (SELECT E'\ntablespace ' || quote_ident(ts.spcname)
-                  FROM pg_tablespace ts WHERE ts.oid = r.reltablespace),
-               CASE WHEN NOT x.indisvalid THEN E'\ninvalid' END
+                  FROM pg_tablespace ts WHERE ts.oid = i.reltablespace),
+               CASE WHEN NOT i.indisvalid THEN E'\ninvalid' END
              )
            END,
            NULL, NULL, NULL
-      FROM pg_index x
-      JOIN rel r ON r.oid = x.indexrelid
-      JOIN rel t ON t.oid = x.indrelid
+      FROM idx i
 UNION ALL
     SELECT 'pg_constraint'::regclass, co.oid,
            'constraint ' || r.qname || '.' || quote_ident(co.conname),
@@ -493,9 +520,12 @@ UNION ALL
 SELECT key, def FROM cols
 UNION ALL
 SELECT 'comment ' || o.key, d.description
-  FROM pg_description d
-  JOIN obj o ON o.objid = d.objoid AND o.classid = d.classoid
- WHERE d.objoid >= 16384 AND d.objsubid = 0
+  FROM obj o,
+       -- one lookup per object (OFFSET 0 keeps it one)
+       LATERAL (SELECT d.description FROM pg_description d
+                 WHERE d.objoid = o.objid AND d.classoid = o.classid AND d.objsubid = 0
+                OFFSET 0) d
+ WHERE o.objid >= 16384
 UNION ALL
 SELECT 'comment schema ' || ns.q, c.description
   FROM ns, LATERAL (SELECT d.description FROM pg_description d
@@ -503,10 +533,14 @@ SELECT 'comment schema ' || ns.q, c.description
                        AND d.objsubid = 0 AND ns.oid < 16384) c
 UNION ALL
 SELECT 'comment column ' || r.qname || '.' || quote_ident(a.attname), d.description
-  FROM pg_description d
-  JOIN rel r ON r.oid = d.objoid
-  JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = d.objsubid
- WHERE d.objoid >= 16384 AND d.classoid = 'pg_class'::regclass AND d.objsubid > 0
+  FROM rel r,
+       LATERAL (SELECT d.objsubid, d.description FROM pg_description d
+                 WHERE d.objoid = r.oid AND d.classoid = 'pg_class'::regclass
+                   AND d.objsubid > 0
+                OFFSET 0) d,
+       LATERAL (SELECT a.attname FROM pg_attribute a
+                 WHERE a.attrelid = r.oid AND a.attnum = d.objsubid
+                OFFSET 0) a
 UNION ALL
 SELECT 'grant ' || key, string_agg(line, E'\n' ORDER BY line)
   FROM acl_lines

@@ -17,7 +17,7 @@ use std::fmt;
 
 use postgres::Client;
 
-use super::capture::{insert, rows, SETTINGS};
+use super::capture::{insert, rows, server_version, SETTINGS};
 use super::{diff, Change, Snapshot};
 
 /// The shared objects of a server, as seen from one of its databases
@@ -92,36 +92,59 @@ const FILE_SETTINGS: &str =
      s.name ~* '(password|passphrase|secret|conninfo|token)' AS secret \
      FROM pg_catalog.pg_file_settings s WHERE s.name IS NOT NULL) f";
 
-/// Captures the shared objects of the server `client` is connected to.
-///
-/// Runs in its own read-only transaction, so the client must not be inside
-/// one; the session's settings are untouched afterwards.
-pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> {
-    let mut tx = client.build_transaction().read_only(true).start()?;
-    let version = rows(tx.simple_query(SETTINGS)?)
-        .next()
-        .and_then(|row| row.get(0).and_then(|v| v.parse::<i32>().ok()))
-        .unwrap_or(0);
-    let (passwords, files) = rows(tx.simple_query(PRIVILEGES)?)
-        .next()
-        .map(|row| (row.get(0) == Some("t"), row.get(1) == Some("t")))
-        .unwrap_or_default();
-    let mut unread = Vec::new();
-    if !passwords {
-        unread.push("role password hashes (reading pg_authid needs a superuser)".to_owned());
+/// What a role may read of the shared objects, and the server version:
+/// what the query of [`globals_sql`] is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Readable {
+    pub(super) version: i32,
+    /// `pg_authid` (password hashes).
+    pub(super) passwords: bool,
+    /// `pg_file_settings` (`ALTER SYSTEM`).
+    pub(super) files: bool,
+}
+
+impl Readable {
+    /// Asks the server what this role may read; `version` is the server's.
+    pub(super) fn read(
+        client: &mut impl postgres::GenericClient,
+        version: i32,
+    ) -> Result<Readable, postgres::Error> {
+        let (passwords, files) = rows(client.simple_query(PRIVILEGES)?)
+            .next()
+            .map(|row| (row.get(0) == Some("t"), row.get(1) == Some("t")))
+            .unwrap_or_default();
+        Ok(Readable {
+            version,
+            passwords,
+            files,
+        })
     }
-    if !files {
-        unread.push(
-            "configuration file settings such as ALTER SYSTEM's (reading pg_file_settings \
-             needs a superuser)"
-                .to_owned(),
-        );
+
+    /// What it may not read, with why.
+    pub(super) fn unread(&self) -> Vec<String> {
+        let mut unread = Vec::new();
+        if !self.passwords {
+            unread.push("role password hashes (reading pg_authid needs a superuser)".to_owned());
+        }
+        if !self.files {
+            unread.push(
+                "configuration file settings such as ALTER SYSTEM's (reading pg_file_settings \
+                 needs a superuser)"
+                    .to_owned(),
+            );
+        }
+        unread
     }
+}
+
+/// The query of the shared objects a role that may read `readable` sees:
+/// `(key, definition, secret noun, secret digest)` rows.
+pub(super) fn globals_sql(readable: Readable) -> String {
     let digest = |value: &str| DIGEST.replace("{value}", value);
-    let sql = GLOBALS
+    GLOBALS
         .replace(
             "{passwords}",
-            &if passwords {
+            &if readable.passwords {
                 PASSWORDS.replace("{digest}", &digest("a.rolpassword"))
             } else {
                 NO_ROWS.to_owned()
@@ -129,7 +152,7 @@ pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> 
         )
         .replace(
             "{member_options}",
-            if version >= 160_000 {
+            if readable.version >= 160_000 {
                 MEMBER_OPTIONS
             } else {
                 ""
@@ -137,7 +160,7 @@ pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> 
         )
         .replace(
             "{parameter_acls}",
-            if version >= 150_000 {
+            if readable.version >= 150_000 {
                 PARAMETER_ACLS
             } else {
                 ""
@@ -145,38 +168,68 @@ pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> 
         )
         .replace(
             "{file_settings}",
-            &if files {
+            &if readable.files {
                 FILE_SETTINGS.replace("{digest}", &digest("f.value"))
             } else {
                 String::new()
             },
-        );
-    let messages = tx.simple_query(&sql)?;
-    tx.rollback()?;
+        )
+}
 
-    let mut globals = Globals {
-        unread,
-        ..Globals::default()
-    };
-    for row in rows(messages) {
-        let Some(key) = row.get(0) else { continue };
-        match (row.get(2), row.get(3)) {
-            (Some(noun), Some(digest)) => {
-                let (_, digests) = globals
-                    .secrets
-                    .entry(key.to_owned())
-                    .or_insert_with(|| (noun.to_owned(), String::new()));
-                // Two values under one key (a setting given twice): both count.
-                digests.push_str(digest);
+/// Captures the shared objects of the server `client` is connected to.
+///
+/// Runs in its own read-only transaction, so the client must not be inside
+/// one; the session's settings are untouched afterwards.
+pub fn capture_globals(client: &mut Client) -> Result<Globals, postgres::Error> {
+    let mut tx = client.build_transaction().read_only(true).start()?;
+    let version = server_version(tx.simple_query(SETTINGS)?);
+    let readable = Readable::read(&mut tx, version)?;
+    let messages = tx.simple_query(&globals_sql(readable))?;
+    tx.rollback()?;
+    Ok(Globals::from_rows(
+        readable.unread(),
+        rows(messages).map(|row| [0, 1, 2, 3].map(|i| row.get(i).map(str::to_owned))),
+    ))
+}
+
+impl Globals {
+    /// The shared objects from the rows of [`globals_sql`]: `[key,
+    /// definition, secret noun, secret digest]`.
+    pub(super) fn from_rows(
+        unread: Vec<String>,
+        rows: impl IntoIterator<Item = [Option<String>; 4]>,
+    ) -> Globals {
+        let mut globals = Globals {
+            unread,
+            ..Globals::default()
+        };
+        // Key → what the secret is and its digests.
+        let mut secrets: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        for [key, def, noun, digest] in rows {
+            let Some(key) = key else { continue };
+            match (noun, digest) {
+                (Some(noun), Some(digest)) => {
+                    // Two values under one key (a setting given twice):
+                    // both count, in an order that does not depend on the
+                    // order of the rows.
+                    secrets
+                        .entry(key)
+                        .or_insert_with(|| (noun, Vec::new()))
+                        .1
+                        .push(digest);
+                }
+                _ => insert(&mut globals.entries.entries, &key, def.as_deref()),
             }
-            _ => insert(
-                &mut globals.entries.entries,
-                key,
-                row.get(1).unwrap_or_default().trim_end().to_owned(),
-            ),
         }
+        globals.secrets = secrets
+            .into_iter()
+            .map(|(key, (noun, mut digests))| {
+                digests.sort();
+                (key, (noun, digests.concat()))
+            })
+            .collect();
+        globals
     }
-    Ok(globals)
 }
 
 /// The differences from `before` to `after`, sorted by key: the entries'

@@ -81,6 +81,7 @@ mod capture;
 mod diff;
 mod globals;
 mod render;
+mod session;
 #[cfg(test)]
 mod tests;
 
@@ -92,6 +93,7 @@ pub use capture::capture;
 pub use diff::diff;
 pub use globals::{capture_globals, diff_globals, Globals};
 pub use render::render;
+pub use session::{CaptureSession, Captured, Fingerprint};
 
 /// A catalog-based capture of a database's schema: one entry per object,
 /// keyed by a stable identity.

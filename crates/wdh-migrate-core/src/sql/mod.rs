@@ -33,6 +33,7 @@
 //! before running any of it. A no-transaction script must parse
 //! ([`syntax_error`]), because its statements are sent one at a time.
 
+mod constants;
 mod index;
 mod outside;
 mod position;
@@ -44,6 +45,7 @@ mod split;
 mod tests;
 mod transaction;
 
+pub use constants::differing_string_constants;
 pub use index::{concurrent_index, ConcurrentIndex};
 pub(crate) use outside::outside_transaction;
 pub use position::line_col;

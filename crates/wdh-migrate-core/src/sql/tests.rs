@@ -437,3 +437,36 @@ fn quoting() {
     assert_eq!(quote_literal(""), "''");
     assert_eq!(quote_literal("é"), "'é'");
 }
+
+#[test]
+fn texts_that_differ_only_in_string_constants() {
+    let v = |t: &str| {
+        format!("view\n SELECT {t}::timestamp with time zone AS t\n  FROM public.x\n WHERE (x.a = 'it''s');")
+    };
+    assert_eq!(
+        differing_string_constants(
+            &v("'2026-12-01 10:00:00+00'"),
+            &v("'2026-12-01 10:00:01.5+00'")
+        ),
+        Some(vec![(
+            "2026-12-01 10:00:00+00".to_string(),
+            "2026-12-01 10:00:01.5+00".to_string()
+        )])
+    );
+    // White space only: no constant differs.
+    assert_eq!(
+        differing_string_constants("SELECT 'a'  FROM t", "SELECT 'a'\nFROM t"),
+        Some(vec![])
+    );
+    // A number, a name, a cast, an extra token: not constants only.
+    for (a, b) in [
+        ("SELECT 1", "SELECT 2"),
+        ("SELECT 'a' FROM t", "SELECT 'a' FROM u"),
+        ("SELECT 'a'::date", "SELECT 'a'::timestamp"),
+        ("SELECT 'a'", "SELECT 'a', 'b'"),
+        ("SELECT 'a'", "SELECT E'a'"),
+        ("SELECT 'a", "SELECT 'b"),
+    ] {
+        assert_eq!(differing_string_constants(a, b), None, "{a} / {b}");
+    }
+}

@@ -114,6 +114,9 @@ fn line(m: &MigrationCheck, paint: Paint) {
         }
         _ => println!("  {label}"),
     }
+    for w in &m.warnings {
+        println!("      {} {}", paint.yellow("warning:"), w.message());
+    }
 }
 
 fn summary(report: &CheckReport, shared: bool, paint: Paint) {

@@ -534,7 +534,7 @@ impl<'t> Runner<'t> {
         destroys: Destroys,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {
-        self.execute_audited(c, state, plan, override_used, destructive, true, on)
+        self.execute_audited(c, state, plan, override_used, destroys, true, on)
     }
 
     /// [`Runner::execute`]; `audited` says whether the outcome is written
@@ -546,7 +546,7 @@ impl<'t> Runner<'t> {
         state: &LedgerState,
         plan: &Plan<'_>,
         override_used: bool,
-        destructive: Option<String>,
+        destroys: Destroys,
         audited: bool,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, RunError> {

@@ -152,8 +152,15 @@ impl Stepper<'_, '_> {
             return Ok(report);
         };
         self.steps += 1;
-        let report =
-            runner.execute_audited(c, &state, &plan, self.override_used, None, false, on)?;
+        let report = runner.execute_audited(
+            c,
+            &state,
+            &plan,
+            self.override_used,
+            super::Destroys::default(),
+            false,
+            on,
+        )?;
         // The ledger now holds what the step's transaction wrote with it.
         match direction {
             Direction::Up if state.failed.is_empty() => {

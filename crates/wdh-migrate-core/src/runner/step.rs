@@ -284,9 +284,14 @@ impl Runner<'_> {
         })
     }
 
-    /// The limit of a message that runs `script`'s statements.
+    /// The limit of a message that runs `script`'s statements. They are
+    /// counted (the script parsed) only when a statement timeout makes the
+    /// limit depend on how many there are.
     fn script_limit(&self, script: &Script) -> (Option<Duration>, Sent) {
-        let limit = self.migration_limit(script.statements().len());
+        let limit = self
+            .options
+            .statement_timeout
+            .and_then(|_| self.migration_limit(script.statements().len()));
         (
             limit,
             Sent {

@@ -27,6 +27,9 @@ pub struct Connected {
     pub(super) notes: Vec<String>,
     /// The server processes seen answering this connection, in order.
     pub(super) pids: Vec<i32>,
+    /// The next migration's transaction, opened by the message that
+    /// committed the one before it ([`super::step::Ahead`]).
+    pub(super) ahead: Option<super::step::Ahead>,
 }
 
 impl Connected {
@@ -166,6 +169,7 @@ impl Runner<'_> {
             index: reached.index,
             identity,
             held: None,
+            ahead: None,
             notes: Vec::new(),
             pids,
         })

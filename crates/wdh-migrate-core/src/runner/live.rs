@@ -327,9 +327,16 @@ impl Runner<'_> {
 
     /// Reads the live facts again (after waiting for the lock).
     pub(super) fn refresh_identity(&self, c: &mut Connected) -> Result<(), RunError> {
+        let unix_socket = self
+            .target
+            .hosts()
+            .get(c.index)
+            .is_some_and(crate::target::HostEntry::is_unix_socket);
         c.identity = c
             .client
-            .with(self.quick(), |client| Identity::read(client, true))
+            .with(self.quick(), move |client| {
+                Identity::read_with(client, true, unix_socket)
+            })
             .map_err(RunError::db(
                 &c.identity.database,
                 "reading the connection's identity",

@@ -95,7 +95,8 @@ impl TlsState {
 /// The query, one round trip. `{marker}` is the marker lookup, or NULL
 /// where the operation does not depend on it: on a fresh backend the first
 /// read of `pg_db_role_setting` costs about half a millisecond, a tenth of a
-/// no-op `upgrade`.
+/// no-op `upgrade`. `{tls}` is the read of `pg_stat_ssl` ([`TLS`]), or NULL
+/// over a unix socket ([`Identity::read_with`]).
 ///
 /// Every name is qualified with `pg_catalog` (operators too): a
 /// `search_path` set by the role or the connection string could otherwise
@@ -105,26 +106,35 @@ impl TlsState {
 /// schema (it fails for a role without USAGE); for one that may not, the
 /// schema's existence stands for the ledger's, and reading the ledger then
 /// says which GRANT is missing. (A `to_regclass` inside a subquery would be
-/// evaluated when the subquery is planned, whatever the `CASE` says.)
+/// evaluated when the subquery is planned, whatever the `CASE` says: the
+/// subquery `l`, kept apart by `OFFSET 0`, reads only the schema and the
+/// privilege, once, and the lookups guarded by them stay in the outer list.)
 const QUERY: &str = r#"SELECT pg_catalog.current_database(), pg_catalog.host(pg_catalog.inet_server_addr()),
        pg_catalog.inet_server_port(), session_user,
        pg_catalog.current_setting('server_version_num'), {marker},
-       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
-            THEN pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL
-            ELSE pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL END,
-       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
-            THEN pg_catalog.to_regclass('"wdh_migrate"."lock"') IS NOT NULL
-            ELSE pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL END,
+       CASE WHEN l.usage THEN pg_catalog.to_regclass('"wdh_migrate"."format"') IS NOT NULL
+            ELSE l.schema IS NOT NULL END,
+       CASE WHEN l.usage THEN pg_catalog.to_regclass('"wdh_migrate"."lock"') IS NOT NULL
+            ELSE l.schema IS NOT NULL END,
        pg_catalog.pg_backend_pid(),
-       pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE'),
-       (SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
-          FROM pg_catalog.pg_stat_ssl s
-         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl),
-       CASE WHEN pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('wdh_migrate'), 'USAGE')
+       l.usage,
+       {tls},
+       CASE WHEN l.usage
             THEN pg_catalog.to_regprocedure('"wdh_migrate"."step_fence"(bigint,text)') IS NOT NULL
             ELSE false END,
        pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only'),
-       pg_catalog.current_setting('default_transaction_read_only')"#;
+       pg_catalog.current_setting('default_transaction_read_only')
+FROM (SELECT n.schema, pg_catalog.has_schema_privilege(n.schema, 'USAGE') AS usage
+        FROM (SELECT pg_catalog.to_regnamespace('wdh_migrate') AS schema) n OFFSET 0) l"#;
+
+/// The connection's TLS as the server sees it (one text array, NULL when
+/// it is not encrypted). Planning it is most of the identity query's cost
+/// on a warm server session (`pg_stat_ssl` is a view over every server
+/// process's status).
+const TLS: &str =
+    "(SELECT ARRAY[s.version, s.cipher, s.bits::pg_catalog.text, COALESCE(s.client_dn, '')]
+          FROM pg_catalog.pg_stat_ssl s
+         WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl)";
 
 const MARKER: &str = "(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s \
      WHERE s.setrole OPERATOR(pg_catalog.=) 0 AND s.setdatabase OPERATOR(pg_catalog.=) \
@@ -134,15 +144,36 @@ impl Identity {
     /// Reads the facts from the connection; the environment marker only
     /// when `with_marker` (every operation the marker decides asks for it).
     pub fn read(client: &mut Client, with_marker: bool) -> Result<Identity, postgres::Error> {
-        let query = QUERY.replace(
-            "{marker}",
-            if with_marker { MARKER } else { "NULL::text[]" },
-        );
-        let messages = client.simple_query(&query)?;
-        let row = messages.iter().find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(r),
-            _ => None,
-        });
+        Identity::read_with(client, with_marker, false)
+    }
+
+    /// [`Identity::read`] on a connection made over a unix socket when
+    /// `unix_socket`: no TLS is used there, so the server is asked for the
+    /// connection's TLS only when it sees a TCP connection — a pooler or a
+    /// proxy in between, whose own connection it is — in a second round
+    /// trip. A server never encrypts a unix-socket connection.
+    pub fn read_with(
+        client: &mut Client,
+        with_marker: bool,
+        unix_socket: bool,
+    ) -> Result<Identity, postgres::Error> {
+        let query = QUERY
+            .replace(
+                "{marker}",
+                if with_marker { MARKER } else { "NULL::text[]" },
+            )
+            .replace("{tls}", if unix_socket { "NULL::text[]" } else { TLS });
+        let mut identity = Identity::parse(&client.simple_query(&query)?);
+        if unix_socket && identity.server_addr.is_some() {
+            let tls = client.simple_query(&format!("SELECT {TLS}"))?;
+            identity.tls = first_row(&tls).and_then(|r| r.get(0)).map(tls_state);
+        }
+        Ok(identity)
+    }
+
+    /// The facts from the identity query's answer.
+    fn parse(messages: &[SimpleQueryMessage]) -> Identity {
+        let row = first_row(messages);
         let get = |i: usize| row.and_then(|r| r.get(i)).map(str::to_string);
         let (mut environment, mut locked) = (None, None);
         for setting in parse_text_array(&get(5).unwrap_or_default()) {
@@ -154,7 +185,7 @@ impl Identity {
         }
         // What cannot be read protects as much as the strongest reading.
         let stored = Marker::from_stored(environment.as_deref(), locked.as_deref());
-        Ok(Identity {
+        Identity {
             database: get(0).unwrap_or_default(),
             server_addr: get(1),
             server_port: get(2).and_then(|p| p.parse().ok()),
@@ -172,7 +203,7 @@ impl Identity {
             standby: get(12).as_deref() == Some("t"),
             read_only: get(13).as_deref() == Some("on"),
             default_read_only: get(14).as_deref() == Some("on"),
-        })
+        }
     }
 
     /// `database on host:port as role, over TLS…`, for messages.
@@ -234,6 +265,14 @@ impl Identity {
 }
 
 /// The TLS state from `{version,cipher,bits,client_dn}`.
+/// The first row of an answer.
+fn first_row(messages: &[SimpleQueryMessage]) -> Option<&postgres::SimpleQueryRow> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    })
+}
+
 fn tls_state(array: &str) -> TlsState {
     let mut items = parse_text_array(array).into_iter();
     let mut next = || items.next().unwrap_or_default();

@@ -2,12 +2,14 @@
 //! empty, and a no-op `upgrade head` at 200 applied, on one throw-away
 //! cluster; compared with the server's floor (one `BEGIN; <sql>; <ledger
 //! row>; COMMIT` message per migration) and `psql -1 -f` of the same SQL.
-//! Then the no-op `upgrade head` over TCP to a loopback server (127.0.0.1)
+//! Then both through PgBouncer in session pooling (unix socket) in front of
+//! the same cluster. Then the no-op `upgrade head` over TCP to a loopback server (127.0.0.1)
 //! that takes both: in plain text (`sslmode=disable`) and over TLS
 //! (`sslmode=verify-full`, a fresh handshake each run). Prints medians;
 //! asserts nothing.
 //!
-//! Run with `cargo bench -p wdh-migrate --bench runner`.
+//! Run with `cargo bench -p wdh-migrate --bench runner` (`-- --tls-only`:
+//! only the part over TCP; `-- --no-tcp`: all but that part).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -18,7 +20,7 @@ use wdh_migrate_core::migrations::MigrationSet;
 use wdh_migrate_core::plan::UpgradeTo;
 use wdh_migrate_core::runner::{RunOptions, Runner};
 use wdh_migrate_core::target::{Source, Target};
-use wdh_testdb::{ClusterOptions, Pki, ServerTls, Tcp, TestCluster};
+use wdh_testdb::{ClusterOptions, PgBouncer, Pki, PoolMode, ServerTls, Tcp, TestCluster};
 
 const MIGRATIONS: usize = 200;
 
@@ -222,7 +224,80 @@ fn main() {
         "  (spawning `wdh-migrate --version` from here: {:.1} ms)",
         ms(version)
     );
-    over_tcp(&set, dir.path());
+    through_session_pooling(&cluster, &set, dir.path(), [library, noop, noop_library]);
+    if !std::env::args().any(|a| a == "--no-tcp") {
+        over_tcp(&set, dir.path());
+    }
+}
+
+/// The apply from empty and the no-op `upgrade head` through PgBouncer in
+/// session pooling (unix socket) in front of `cluster`, next to the
+/// `direct` figures (apply, no-op process, no-op library).
+fn through_session_pooling(
+    cluster: &TestCluster,
+    set: &MigrationSet,
+    migrations: &Path,
+    direct: [Duration; 3],
+) {
+    let bouncer = PgBouncer::start(cluster, PoolMode::Session).unwrap();
+    let mut at_head = None;
+    let apply = median(
+        (0..reps())
+            .map(|_| {
+                let db = cluster.server().create_database().unwrap();
+                let target = Target::parse(&bouncer.url(db.name()), Source::Explicit).unwrap();
+                let t = Instant::now();
+                let r = Runner::new(&target, RunOptions::default())
+                    .upgrade(set, &UpgradeTo::Head, &mut |_| {})
+                    .unwrap();
+                let took = t.elapsed();
+                assert_eq!(r.ran.len(), MIGRATIONS);
+                at_head = Some(db);
+                took
+            })
+            .collect(),
+    );
+    let db = at_head.unwrap();
+    let url = bouncer.url(db.name());
+    let noop = median((0..20).map(|_| run_cli(&url, migrations)).collect());
+    let target = Target::parse(&url, Source::Explicit).unwrap();
+    let noop_library = median(
+        (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                let r = Runner::new(&target, RunOptions::default())
+                    .upgrade(set, &UpgradeTo::Head, &mut |_| {})
+                    .unwrap();
+                let took = t.elapsed();
+                assert!(r.ran.is_empty());
+                took
+            })
+            .collect(),
+    );
+    println!("through PgBouncer in session pooling (unix socket), {MIGRATIONS} migrations:");
+    for (what, took, direct) in [
+        (
+            format!("upgrade from empty (library), median of {}", reps()),
+            apply,
+            direct[0],
+        ),
+        (
+            "no-op upgrade head (process), median of 20".to_string(),
+            noop,
+            direct[1],
+        ),
+        (
+            "no-op upgrade head (library), median of 20".to_string(),
+            noop_library,
+            direct[2],
+        ),
+    ] {
+        println!(
+            "  {what:<46} {:>8.1} ms   {:.2}x direct",
+            ms(took),
+            ms(took) / ms(direct)
+        );
+    }
 }
 
 /// The generated set in `dir`, and all its SQL in `dir/all.sql`.

@@ -96,6 +96,13 @@ impl PgBouncer {
     /// connections. The options are checked before anything starts.
     pub fn start_with(cluster: &TestCluster, options: PgBouncerOptions) -> Result<PgBouncer> {
         config::validate(&options)?;
+        if options.server_over_tcp && cluster.tcp_port().is_none() {
+            return Err(Error::PgBouncerOptionRefused {
+                option: "server_over_tcp".into(),
+                reason: "the cluster does not listen on TCP; start it with `ClusterOptions::tcp`"
+                    .into(),
+            });
+        }
         config::check_path("the cluster's directory", cluster.root())?;
         config::check_path("the cluster's socket directory", cluster.socket_dir())?;
         let program = match &options.program {
@@ -380,6 +387,7 @@ fn launch(
                 tcp: options.tcp,
                 server_socket_dir: cluster.socket_dir(),
                 server_port: cluster.port(),
+                server_tcp_port: cluster.tcp_port().filter(|_| options.server_over_tcp),
             },
         );
         let ini_path = dir.join("pgbouncer.ini");

@@ -213,10 +213,13 @@ pub fn release_lock(token: &str) -> String {
     )
 }
 
-/// The first message of a migration's transaction: `BEGIN`, the settings
-/// the migration runs with — `SET LOCAL`, so they end with the transaction
-/// and never stay on a pooled server session — and the transaction's id
-/// and server process (one row).
+/// The start of a migration's transaction: `BEGIN`, the settings the
+/// migration runs with — `SET LOCAL`, so they end with the transaction and
+/// never stay on a pooled server session — and the transaction's id and
+/// server process (one row). Sent as a message of its own, or at the end of
+/// the message of the migration before, after its `COMMIT`: either way the
+/// settings are in place before the server receives the migration's own
+/// message.
 ///
 /// `client_encoding` is pinned to UTF-8 (the text is sent as UTF-8, and
 /// the scanner reads it so: a session left in a client-only encoding such
@@ -251,6 +254,25 @@ pub fn transaction_prologue(
     }
     s.push_str("SELECT pg_catalog.txid_current(), pg_catalog.pg_backend_pid();");
     s
+}
+
+/// Whether the ledger shows version `version` run in `direction` (one row,
+/// `t` or `f`): its applied row there after an upgrade, gone after a
+/// downgrade. Asked when a message that ran a migration and then opened the
+/// next one's transaction failed and the migration's transaction committed:
+/// only the message's own ledger statement, which runs after the fence, puts
+/// the ledger in that state, so it tells a `COMMIT` of the message (the
+/// error came from the next migration's prologue) from one of the script's
+/// own (the ledger statement never ran).
+pub fn step_recorded(direction: Direction, version: &str) -> String {
+    let row = format!(
+        r#"EXISTS (SELECT FROM "wdh_migrate"."applied" WHERE "version" = {})"#,
+        quote_literal(version)
+    );
+    match direction {
+        Direction::Up => format!("SELECT {row}"),
+        Direction::Down => format!("SELECT NOT {row}"),
+    }
 }
 
 /// What became of transaction `xid` (one row: `committed`, `aborted`,

@@ -142,6 +142,19 @@ fn the_transaction_prologue_sets_everything_locally() {
 }
 
 #[test]
+fn a_step_is_recorded_by_its_row_after_an_upgrade_and_by_its_absence_after_a_downgrade() {
+    use crate::migrations::Direction;
+    assert_eq!(
+        step_recorded(Direction::Up, "0001's"),
+        r#"SELECT EXISTS (SELECT FROM "wdh_migrate"."applied" WHERE "version" = '0001''s')"#
+    );
+    assert_eq!(
+        step_recorded(Direction::Down, "0001"),
+        r#"SELECT NOT EXISTS (SELECT FROM "wdh_migrate"."applied" WHERE "version" = '0001')"#
+    );
+}
+
+#[test]
 fn marker_statements() {
     assert_eq!(
         set_marker("my db", "production", true),

@@ -160,12 +160,13 @@ impl Dialer {
 
     fn login(&self, i: usize, marker: bool) -> Result<(Session, Identity), String> {
         let (entry, config, _) = &self.hosts[i];
+        let unix_socket = entry.is_unix_socket();
         session::login(
             &self.tls,
             config.clone(),
             entry.label(),
             self.limit,
-            move |client| Identity::read(client, marker),
+            move |client| Identity::read_with(client, marker, unix_socket),
         )
         .map_err(|e| self.reason(i, e))
     }

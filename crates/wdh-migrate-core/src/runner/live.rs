@@ -27,6 +27,9 @@ pub struct Connected {
     pub(super) notes: Vec<String>,
     /// The server processes seen answering this connection, in order.
     pub(super) pids: Vec<i32>,
+    /// The next migration's transaction, opened by the message that
+    /// committed the one before it ([`super::step::Ahead`]).
+    pub(super) ahead: Option<super::step::Ahead>,
 }
 
 impl Connected {
@@ -166,6 +169,7 @@ impl Runner<'_> {
             index: reached.index,
             identity,
             held: None,
+            ahead: None,
             notes: Vec::new(),
             pids,
         })
@@ -340,9 +344,16 @@ impl Runner<'_> {
 
     /// Reads the live facts again (after waiting for the lock).
     pub(super) fn refresh_identity(&self, c: &mut Connected) -> Result<(), RunError> {
+        let unix_socket = self
+            .target
+            .hosts()
+            .get(c.index)
+            .is_some_and(crate::target::HostEntry::is_unix_socket);
         c.identity = c
             .client
-            .with(self.quick(), |client| Identity::read(client, true))
+            .with(self.quick(), move |client| {
+                Identity::read_with(client, true, unix_socket)
+            })
             .map_err(RunError::db(
                 &c.identity.database,
                 "reading the connection's identity",

@@ -577,16 +577,18 @@ impl<'t> Runner<'t> {
             ..AuditEntry::default()
         };
         tracing::info!(database = %database, operation, steps = plan.steps.len(), from = ?plan.from, to = ?plan.to, "running");
-        for m in &plan.steps {
+        for (i, m) in plan.steps.iter().enumerate() {
             tracing::debug!(version = %m.version, name = %m.name, "migration starts");
             on(Event::Started {
                 migration: m,
                 direction: plan.direction,
             });
             let t = Instant::now();
-            let outcome = self.run_step(c, state, m, plan.direction, on);
+            let next = plan.steps.get(i + 1).copied();
+            let outcome = self.run_step(c, state, m, next, plan.direction, on);
             let elapsed = t.elapsed();
             if let Err(failure) = outcome {
+                self.end_ahead(c);
                 let completed_before: Vec<String> = ran
                     .iter()
                     .map(|(v, n, _): &(String, String, f64)| format!("{v}_{n}"))
@@ -650,6 +652,7 @@ impl<'t> Runner<'t> {
                 elapsed.as_secs_f64() * 1000.0,
             ));
         }
+        self.end_ahead(c);
         if audited {
             self.audit_or_warn(
                 c,

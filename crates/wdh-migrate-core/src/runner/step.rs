@@ -1,13 +1,23 @@
 //! Executing one migration step.
 //!
-//! A transactional script runs in two messages. The first, the
-//! prologue, opens the transaction, pins the settings the migration runs
-//! with (`SET LOCAL`) and reads the transaction's id. The second is
+//! A transactional script runs in its own transaction, opened by a
+//! prologue that pins the settings the migration runs with (`SET LOCAL`)
+//! and reads the transaction's id, in a message before the migration's own:
 //! `<sql>; <fence>; <ledger row>; COMMIT;`, so the migration and its ledger
 //! row commit or roll back together. The fence fails unless the statement
 //! runs in the prologue's transaction (the script did not end it) and this
 //! run still holds the migration lock. On a failure the transaction's fate
 //! is read back from the server (`txid_status`) rather than assumed.
+//!
+//! When the next migration of the run is transactional too, its prologue
+//! goes at the end of this migration's message, after the `COMMIT`
+//! ([`Ahead`]): one round trip per migration instead of two. The server
+//! skips the rest of a message after an error, so the prologue runs only
+//! after this migration committed; when the message fails and this
+//! migration's transaction committed, the ledger tells whether the message's
+//! `COMMIT` did it (the ledger row is there: the error is the next
+//! migration's, whose prologue failed with nothing of it sent) or the
+//! script's own (it is not).
 //!
 //! A no-transaction script runs one statement at a time, each sent alone in
 //! the extended protocol (the server refuses a message holding two
@@ -97,6 +107,41 @@ struct Step<'a> {
     script: &'a Script,
     direction: Direction,
     version: &'a str,
+    /// The next migration's prologue, sent after this one's `COMMIT`.
+    then: Option<&'a Then>,
+}
+
+/// The prologue of the next migration's first attempt.
+struct Then {
+    prologue: String,
+    lock_timeout: Option<Duration>,
+}
+
+/// The next migration's transaction, opened at the end of the message that
+/// committed the one before it.
+pub(super) enum Ahead {
+    /// Open, with its id and server process and the `lock_timeout` its
+    /// prologue set.
+    Open {
+        xid: String,
+        pid: Option<i32>,
+        lock_timeout: Option<Duration>,
+    },
+    /// The migration before committed and then the prologue failed: what
+    /// the server said. Nothing of the next migration was sent.
+    Failed(postgres::Error),
+}
+
+/// The transaction id and server process of a prologue's row: the last row
+/// of `messages` (a migration's message returns its script's rows first).
+fn opened_by(messages: &[postgres::SimpleQueryMessage]) -> Option<(String, Option<i32>)> {
+    messages.iter().rev().find_map(|msg| match msg {
+        postgres::SimpleQueryMessage::Row(r) => Some((
+            r.get(0).unwrap_or_default().to_string(),
+            r.get(1).and_then(|p| p.parse::<i32>().ok()),
+        )),
+        _ => None,
+    })
 }
 
 /// One statement of a no-transaction script.
@@ -247,17 +292,21 @@ pub(super) fn transactional_message(
 impl Runner<'_> {
     /// Runs `m` in `direction` with its ledger bookkeeping; `state` tells the
     /// version as the ledger records it and whether it is recorded as failed.
+    /// `next`, the migration the run goes on with, has its transaction
+    /// opened by this one's message when both are transactional.
     pub(super) fn run_step(
         &self,
         c: &mut Connected,
         state: &LedgerState,
         m: &Migration,
+        next: Option<&Migration>,
         direction: Direction,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), StepFailure> {
         let version = state.recorded_version(m);
         let outcome = match script_for(m, direction) {
             Some(script) if script.no_transaction => {
+                self.end_ahead(c);
                 let retried = state
                     .failed
                     .iter()
@@ -265,11 +314,26 @@ impl Runner<'_> {
                 self.run_no_transaction(c, m, script, direction, &version, retried, on)
             }
             Some(script) => {
+                let then = next
+                    .and_then(|n| script_for(n, direction))
+                    .filter(|s| !s.no_transaction)
+                    .map(|_| {
+                        let lock_timeout = self.options.lock_timeout.map(|s| s.timeout(1));
+                        Then {
+                            prologue: statements::transaction_prologue(
+                                c.identity.server_version,
+                                lock_timeout,
+                                self.options.statement_timeout,
+                            ),
+                            lock_timeout,
+                        }
+                    });
                 let step = Step {
                     m,
                     script,
                     direction,
                     version: &version,
+                    then: then.as_ref(),
                 };
                 self.run_in_transaction(c, &step, state.is_failed(m), on)
             }
@@ -284,9 +348,46 @@ impl Runner<'_> {
         })
     }
 
-    /// The limit of a message that runs `script`'s statements.
+    /// Ends the next migration's transaction if one was opened ahead and is
+    /// not used (none is, on any path the run takes: this only makes sure
+    /// no transaction outlives the steps).
+    pub(super) fn end_ahead(&self, c: &mut Connected) {
+        if let Some(Ahead::Open { .. }) = c.ahead.take() {
+            c.client.rollback(self.quick());
+        }
+    }
+
+    /// The transaction this attempt runs in when the message before opened
+    /// it with this attempt's `lock_timeout`: its id and server process, or
+    /// the error its prologue failed with. None when there is none (one
+    /// opened with another `lock_timeout` is rolled back).
+    fn take_ahead(
+        &self,
+        c: &mut Connected,
+        lock_timeout: Option<Duration>,
+    ) -> Option<Result<(String, Option<i32>), postgres::Error>> {
+        match c.ahead.take()? {
+            Ahead::Open {
+                xid,
+                pid,
+                lock_timeout: opened_with,
+            } if opened_with == lock_timeout => Some(Ok((xid, pid))),
+            Ahead::Open { .. } => {
+                c.client.rollback(self.quick());
+                None
+            }
+            Ahead::Failed(e) => Some(Err(e)),
+        }
+    }
+
+    /// The limit of a message that runs `script`'s statements. They are
+    /// counted (the script parsed) only when a statement timeout makes the
+    /// limit depend on how many there are.
     fn script_limit(&self, script: &Script) -> (Option<Duration>, Sent) {
-        let limit = self.migration_limit(script.statements().len());
+        let limit = self
+            .options
+            .statement_timeout
+            .and_then(|_| self.migration_limit(script.statements().len()));
         (
             limit,
             Sent {
@@ -386,29 +487,33 @@ impl Runner<'_> {
             script,
             direction,
             version,
+            then,
         } = *step;
-        let prologue = statements::transaction_prologue(
-            c.identity.server_version,
-            lock_timeout,
-            self.options.statement_timeout,
-        );
-        let opened = match c.client.simple_query(self.quick(), &prologue) {
-            Ok(opened) => opened,
-            Err(e) => {
-                c.client.rollback(self.quick());
-                return (Err(StepError::from_call(e, NOTHING_SENT)), Seen::default());
+        let (xid, pid) = match self.take_ahead(c, lock_timeout) {
+            Some(Ok(opened)) => opened,
+            // The message before committed its migration, then this
+            // prologue failed (and was rolled back): as if sent alone.
+            Some(Err(e)) => {
+                return (
+                    Err(StepError::from_call(CallError::Db(e), NOTHING_SENT)),
+                    Seen::default(),
+                )
+            }
+            None => {
+                let prologue = statements::transaction_prologue(
+                    c.identity.server_version,
+                    lock_timeout,
+                    self.options.statement_timeout,
+                );
+                match c.client.simple_query(self.quick(), &prologue) {
+                    Ok(opened) => opened_by(&opened).unwrap_or_default(),
+                    Err(e) => {
+                        c.client.rollback(self.quick());
+                        return (Err(StepError::from_call(e, NOTHING_SENT)), Seen::default());
+                    }
+                }
             }
         };
-        let (xid, pid) = opened
-            .iter()
-            .find_map(|msg| match msg {
-                postgres::SimpleQueryMessage::Row(r) => Some((
-                    r.get(0).unwrap_or_default().to_string(),
-                    r.get(1).and_then(|p| p.parse::<i32>().ok()),
-                )),
-                _ => None,
-            })
-            .unwrap_or_default();
         if let Some(pid) = pid {
             c.saw_pid(pid);
         }
@@ -430,7 +535,30 @@ impl Runner<'_> {
             _ => None,
         };
         let (limit, sent) = self.script_limit(script);
-        let answer = c.client.batch_execute(limit, &message);
+        let answer = match then {
+            // The next prologue's own round trip is added to the limit. The
+            // script's rows, if it returns any, are read too (the prologue's
+            // row comes last).
+            Some(then) => c
+                .client
+                .simple_query(
+                    limit.map(|l| l + self.round_trip()),
+                    &format!("{message}\n{}", then.prologue),
+                )
+                .map(|rows| match opened_by(&rows) {
+                    Some((xid, pid)) => {
+                        c.ahead = Some(Ahead::Open {
+                            xid,
+                            pid,
+                            lock_timeout: then.lock_timeout,
+                        });
+                    }
+                    // No row: no transaction to go on with (the next
+                    // attempt opens its own).
+                    None => c.client.rollback(self.quick()),
+                }),
+            None => c.client.batch_execute(limit, &message),
+        };
         let seen = watched.map(LockWatch::end).unwrap_or_default();
         let e = match answer {
             Ok(()) => {
@@ -443,7 +571,23 @@ impl Runner<'_> {
             Err(CallError::Db(e)) => e,
         };
         c.client.rollback(self.quick());
-        let fate = self.fate_of(c, &xid);
+        let recorded = then.map(|_| statements::step_recorded(direction, version));
+        let (mut fate, committed_here) = self.fate_of(c, &xid, recorded.as_deref());
+        if then.is_some() && fate == Fate::ScriptCommitted {
+            match committed_here {
+                // The message's COMMIT committed the migration; the error
+                // is the next prologue's, for the next migration to report.
+                Some(true) => {
+                    c.ahead = Some(Ahead::Failed(e));
+                    if let Some(held) = &c.held {
+                        held.renewed();
+                    }
+                    return (Ok(()), seen);
+                }
+                Some(false) => {}
+                None => fate = Fate::Unknown,
+            }
+        }
         let sql = script.executable_sql();
         let line_col = e.as_db_error().and_then(position).and_then(|p| {
             (p >= 1 && p <= sql.chars().count()).then(|| crate::sql::line_col(&sql, p))
@@ -480,10 +624,18 @@ impl Runner<'_> {
     /// server) when that one is gone. A transaction
     /// the script prepared (`PREPARE TRANSACTION`) is neither committed
     /// nor rolled back and would keep the migration's changes and their
-    /// locks: it is rolled back (`ROLLBACK PREPARED`), and said.
-    fn fate_of(&self, c: &mut Connected, xid: &str) -> Fate {
+    /// locks: it is rolled back (`ROLLBACK PREPARED`), and said. When it
+    /// committed, `recorded` ([`statements::step_recorded`]) is asked too,
+    /// on the same connection: its answer comes second (none when it was
+    /// not asked or could not be read).
+    fn fate_of(
+        &self,
+        c: &mut Connected,
+        xid: &str,
+        recorded: Option<&str>,
+    ) -> (Fate, Option<bool>) {
         let Ok(xid) = xid.parse::<i64>() else {
-            return Fate::Unknown;
+            return (Fate::Unknown, None);
         };
         let quick = self.quick();
         let ask = |client: &mut Session, sql: &str| {
@@ -495,7 +647,7 @@ impl Runner<'_> {
         let mut fresh;
         let client = if c.client.is_closed() {
             let Ok(new) = self.dialer().reopen(c.index) else {
-                return Fate::Unknown;
+                return (Fate::Unknown, None);
             };
             fresh = new;
             &mut fresh
@@ -521,15 +673,20 @@ impl Runner<'_> {
                 status = ask(client, &statements::transaction_status(xid));
             }
         }
+        let fate = match status.as_deref() {
+            Some("aborted") => Fate::RolledBack,
+            Some("committed") => Fate::ScriptCommitted,
+            _ => Fate::Unknown,
+        };
+        let recorded = recorded
+            .filter(|_| fate == Fate::ScriptCommitted)
+            .and_then(|sql| ask(client, sql))
+            .map(|v| v == "t");
         if let Some(note) = note {
             tracing::warn!("{note}");
             c.notes.push(note);
         }
-        match status.as_deref() {
-            Some("aborted") => Fate::RolledBack,
-            Some("committed") => Fate::ScriptCommitted,
-            _ => Fate::Unknown,
-        }
+        (fate, recorded)
     }
 
     /// Runs a no-transaction script one statement at a time; it is recorded

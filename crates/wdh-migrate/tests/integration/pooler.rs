@@ -337,3 +337,58 @@ fn behind_a_transaction_pooler_blocked_migrations_retry_and_a_cancelled_index_bu
         .get(0);
     assert_eq!(timeout, "0");
 }
+
+/// Over a unix socket no TLS is used, and the identity query does not ask
+/// for it; but behind a pooler that reaches the server over TCP, the server
+/// is asked, and the identity shows the pooler's TLS to the server, as it
+/// does over TCP.
+#[test]
+fn over_a_unix_socket_to_a_pooler_the_identity_shows_the_poolers_tls_to_the_server() {
+    let pki = wdh_testdb::Pki::new().unwrap();
+    let cluster = TestCluster::start_with(wdh_testdb::ClusterOptions {
+        tcp: Some(wdh_testdb::Tcp::Tls(wdh_testdb::ServerTls::new(
+            pki.server(&["localhost", "127.0.0.1"]).unwrap(),
+        ))),
+        hba: Some("local all all trust\nhostssl all all 127.0.0.1/32 trust\n".into()),
+        ..wdh_testdb::ClusterOptions::default()
+    })
+    .unwrap();
+    let db = cluster.server().create_database().unwrap();
+    let over_tls = PgBouncer::start_with(
+        &cluster,
+        PgBouncerOptions {
+            server_over_tcp: true,
+            settings: vec![("server_tls_sslmode".into(), "require".into())],
+            ..PgBouncerOptions::new(PoolMode::Session)
+        },
+    )
+    .unwrap();
+    let on_socket = PgBouncer::start(&cluster, PoolMode::Session).unwrap();
+    for (bouncer, tls) in [(&over_tls, true), (&on_socket, false)] {
+        let target = Target::parse(&bouncer.url(db.name()), Source::Explicit).unwrap();
+        let c = Runner::new(&target, RunOptions::default())
+            .connect()
+            .unwrap();
+        let identity = c.identity();
+        assert_eq!(identity.server_addr.is_some(), tls, "{identity:?}");
+        match &identity.tls {
+            Some(state) => {
+                assert!(tls, "{identity:?}");
+                assert!(state.version.starts_with("TLSv1."), "{state:?}");
+                assert!(
+                    identity.describe().contains(" over TLSv1."),
+                    "{}",
+                    identity.describe()
+                );
+            }
+            None => assert!(!tls, "{identity:?}"),
+        }
+    }
+    // Straight to the server's socket: no TLS, and none asked for.
+    let direct = Target::parse(&db.url(), Source::Explicit).unwrap();
+    let c = Runner::new(&direct, RunOptions::default())
+        .connect()
+        .unwrap();
+    assert_eq!(c.identity().tls, None);
+    assert_eq!(c.identity().server_addr, None);
+}

@@ -1263,3 +1263,117 @@ fn a_script_that_prepares_its_transaction_is_rolled_back() {
         assert_eq!(applied_versions(&db), versions);
     }
 }
+
+// ---------------------------------------------------------------------
+// 4. The next migration's prologue at the end of a migration's message.
+// ---------------------------------------------------------------------
+
+/// [`two_tables`] and a second migration, whose transaction the first
+/// one's message opens after its `COMMIT`.
+fn two_tables_then_c() -> tempfile::TempDir {
+    folder(&[
+        (
+            "0001_ab/up.sql",
+            "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+        ),
+        ("0001_ab/down.sql", "DROP TABLE b;\nDROP TABLE a;\n"),
+        ("0002_c/up.sql", "CREATE TABLE c (id int);\n"),
+        ("0002_c/down.sql", "DROP TABLE c;\n"),
+    ])
+}
+
+/// A script that commits is caught as before when another migration
+/// follows it, the ending of its message included: the error after the
+/// script's own `COMMIT` is not taken for the next migration's.
+#[test]
+fn a_script_that_commits_before_another_migration_is_still_recorded_as_partial() {
+    for (control, after) in [
+        ("COMMIT", "SELECT 1 / 0;"),
+        ("COMMIT", ""),
+        ("COMMIT AND CHAIN", "SELECT 1 / 0;"),
+    ] {
+        let case = format!("{control} then {after:?}");
+        let db = db();
+        let dir = two_tables_then_c();
+        let sql =
+            format!("CREATE TABLE a (id int);\n{control};\nCREATE TABLE b (id int);\n{after}\n");
+        let set = with_script(dir.path(), Direction::Up, &sql);
+        let failure = run_lib(&db, &set, Direction::Up);
+        assert_eq!(failure.version, "0001", "{case}");
+        assert_eq!(failure.fate, Some(Fate::ScriptCommitted), "{case}");
+        let code = if after.is_empty() { "WM002" } else { "22012" };
+        assert_eq!(failure.code, code, "{case}");
+        assert!(exists(&db, "a"), "{case}: committed by the script");
+        assert!(!exists(&db, "b") && !exists(&db, "c"), "{case}");
+        assert_eq!(applied_versions(&db), [] as [&str; 0], "{case}");
+        let failed = failed_rows(&db);
+        assert_eq!(failed.len(), 1, "{case}");
+        assert_eq!(
+            (
+                failed[0].0.as_str(),
+                failed[0].1.as_str(),
+                failed[0].2.as_str()
+            ),
+            ("0001", "up", "partial"),
+            "{case}"
+        );
+    }
+}
+
+/// What a script leaves on its session makes the next migration's prologue
+/// fail after the script's migration committed (here: `pg_backend_pid()`
+/// revoked from PUBLIC, and a role without the right to it set): that
+/// migration is applied, or reverted, and the next one fails with what the
+/// server said, nothing of it sent, as when its prologue is a message of
+/// its own.
+#[test]
+fn a_prologue_failing_after_the_migration_before_committed_fails_the_next_migration() {
+    const LEAVE_THE_SESSION_UNABLE: &str = "GRANT USAGE ON SCHEMA wdh_migrate TO pg_monitor;\n\
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA wdh_migrate TO pg_monitor;\n\
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA wdh_migrate TO pg_monitor;\n\
+        REVOKE EXECUTE ON FUNCTION pg_catalog.pg_backend_pid() FROM PUBLIC;\n\
+        SET ROLE pg_monitor;\n";
+    for direction in [Direction::Up, Direction::Down] {
+        let db = db();
+        let (up_a, down_c) = match direction {
+            Direction::Up => (
+                format!("CREATE TABLE a (id int);\n{LEAVE_THE_SESSION_UNABLE}"),
+                "DROP TABLE c;\n".to_string(),
+            ),
+            Direction::Down => (
+                "CREATE TABLE a (id int);\n".to_string(),
+                format!("DROP TABLE c;\n{LEAVE_THE_SESSION_UNABLE}"),
+            ),
+        };
+        let dir = folder(&[
+            ("0001_a/up.sql", &up_a),
+            ("0001_a/down.sql", "DROP TABLE a;\n"),
+            ("0002_c/up.sql", "CREATE TABLE c (id int);\n"),
+            ("0002_c/down.sql", &down_c),
+        ]);
+        let set = MigrationSet::load(dir.path()).unwrap();
+        if direction == Direction::Down {
+            let t = target(&db);
+            Runner::new(&t, RunOptions::default())
+                .upgrade(&set, &"head".parse::<UpgradeTo>().unwrap(), &mut |_| {})
+                .unwrap();
+        }
+        let failure = run_lib(&db, &set, direction);
+        let (failed_version, applied): (&str, &[&str]) = match direction {
+            Direction::Up => ("0002", &["0001"]),
+            Direction::Down => ("0001", &["0001"]),
+        };
+        assert_eq!(failure.version, failed_version, "{direction}: {failure}");
+        assert_eq!(failure.direction, direction);
+        assert_eq!(failure.code, "42501", "{direction}: {failure}");
+        assert!(
+            failure.message.contains("pg_backend_pid"),
+            "{direction}: {failure}"
+        );
+        assert_eq!(failure.fate, None, "{direction}: nothing of it was sent");
+        assert_eq!(applied_versions(&db), applied, "{direction}");
+        assert!(exists(&db, "a"), "{direction}");
+        assert!(!exists(&db, "c"), "{direction}");
+        assert!(failed_rows(&db).is_empty(), "{direction}");
+    }
+}

@@ -60,6 +60,10 @@ pub struct PgBouncerOptions {
     /// Also listen on 127.0.0.1, on an ephemeral port (the unix socket is
     /// always there).
     pub tcp: bool,
+    /// Reach the cluster over TCP, at 127.0.0.1 on its TCP port (the
+    /// cluster must listen there: `ClusterOptions::tcp`), instead of its
+    /// unix socket; with `server_tls_sslmode` in `settings`, over TLS.
+    pub server_over_tcp: bool,
     /// `ignore_startup_parameters`: startup parameters PgBouncer accepts
     /// and drops. Empty by default: the `postgres` crate sends only
     /// `client_encoding`, `user`, `database` and, when set,
@@ -84,6 +88,7 @@ impl PgBouncerOptions {
             default_pool_size: 20,
             max_client_conn: 100,
             tcp: false,
+            server_over_tcp: false,
             ignore_startup_parameters: Vec::new(),
             settings: Vec::new(),
             ready_timeout: Duration::from_secs(30),
@@ -200,6 +205,8 @@ pub(crate) struct Layout<'a> {
     /// The cluster's socket directory and port.
     pub server_socket_dir: &'a Path,
     pub server_port: u16,
+    /// The cluster's TCP port on 127.0.0.1, to reach it there instead.
+    pub server_tcp_port: Option<u16>,
 }
 
 /// The name of the auth file in PgBouncer's directory.
@@ -210,11 +217,14 @@ pub(crate) fn render_ini(options: &PgBouncerOptions, layout: &Layout<'_>) -> Str
     let mut ini = String::from("; Written by wdh-testdb for one test process.\n");
     ini.push_str("[databases]\n");
     // Every database of the cluster, with the client's user name.
-    ini.push_str(&format!(
-        "* = host='{}' port={}\n\n",
-        layout.server_socket_dir.display(),
-        layout.server_port
-    ));
+    match layout.server_tcp_port {
+        Some(port) => ini.push_str(&format!("* = host=127.0.0.1 port={port}\n\n")),
+        None => ini.push_str(&format!(
+            "* = host='{}' port={}\n\n",
+            layout.server_socket_dir.display(),
+            layout.server_port
+        )),
+    }
     ini.push_str("[pgbouncer]\n");
     let mut set = |name: &str, value: &str| ini.push_str(&format!("{name} = {value}\n"));
     set("pool_mode", options.pool_mode.as_str());
@@ -275,6 +285,7 @@ mod tests {
             tcp,
             server_socket_dir: server,
             server_port: 5432,
+            server_tcp_port: None,
         }
     }
 
@@ -316,6 +327,19 @@ mod tests {
             &layout(Path::new("/d"), Path::new("/s"), true),
         );
         assert!(tcp.lines().any(|l| l == "listen_addr = 127.0.0.1"), "{tcp}");
+        let upstream = render_ini(
+            &PgBouncerOptions::new(PoolMode::Session),
+            &Layout {
+                server_tcp_port: Some(5433),
+                ..layout(Path::new("/d"), Path::new("/s"), false)
+            },
+        );
+        assert!(
+            upstream
+                .lines()
+                .any(|l| l == "* = host=127.0.0.1 port=5433"),
+            "{upstream}"
+        );
         assert!(tcp.lines().any(|l| l == "pool_mode = session"), "{tcp}");
         assert!(!tcp.contains("ignore_startup_parameters"), "{tcp}");
     }

@@ -212,12 +212,16 @@ pub fn run(
         database: database.clone(),
         source,
     };
-    let capture_client = target
+    // Two connections for the captures: one reads what changed while the
+    // other reads the schema.
+    let connector = target
         .connector()
-        .unwrap_or_else(crate::tls::Connector::broken)
-        .connect(target.config())
+        .unwrap_or_else(crate::tls::Connector::broken);
+    let connect = || connector.connect(target.config()).map_err(db_err);
+    let (first, second) = (connect()?, connect()?);
+    let mut captures = CaptureSession::new(first, EXCLUDE)
+        .and_then(|c| c.with_second_connection(second))
         .map_err(db_err)?;
-    let mut captures = CaptureSession::new(capture_client, EXCLUDE).map_err(db_err)?;
     // The starting point: whatever a fresh database holds (the public
     // schema), and what the server's databases share.
     let mut before = captures.capture().map_err(db_err)?;
@@ -276,9 +280,8 @@ pub fn run(
                         return Ok(outcome);
                     }
                     step(steps.down(&mut |_| {}), "down")?;
-                    let after_down = captures.fingerprint().map_err(capture_failed)?;
-                    if after_down != before.fingerprint {
-                        let after_down = captures.capture().map_err(capture_failed)?;
+                    let after_down = captures.capture().map_err(capture_failed)?;
+                    if after_down != before {
                         let (seen, counted) =
                             compare(&mut captures, &before, &after_down).map_err(capture_failed)?;
                         warnings = seen;

@@ -36,19 +36,33 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
 /// The capture's query for a server of `version` (`server_version_num`),
 /// leaving out the schemas in `exclude`: `(key, definition)` rows.
 pub(super) fn capture_sql(version: i32, exclude: &[&str]) -> String {
+    capture_sql_reading(version, exclude, "true")
+}
+
+/// [`capture_sql`], reading the tables for which `tables` (an expression
+/// on `c`, their `pg_class` row) is true, with everything that hangs off
+/// them; the rows are `(key, definition, unit)`, `unit` the table a row
+/// hangs off (`NULL` for the rows of other objects).
+pub(super) fn capture_sql_reading(version: i32, exclude: &[&str], tables: &str) -> String {
     let compression = if version >= 140_000 {
         COMPRESSION
     } else {
         "NULL"
     };
+    CAPTURE
+        .replace("{compression}", compression)
+        .replace("{exclude}", &exclude_array(exclude))
+        .replace("{tables}", tables)
+}
+
+/// The excluded schemas as a `text[]` literal.
+pub(super) fn exclude_array(exclude: &[&str]) -> String {
     let exclude = exclude
         .iter()
         .map(|s| quote_literal(s))
         .collect::<Vec<_>>()
         .join(", ");
-    CAPTURE
-        .replace("{compression}", compression)
-        .replace("{exclude}", &format!("ARRAY[{exclude}]::text[]"))
+    format!("ARRAY[{exclude}]::text[]")
 }
 
 /// The server version that [`SETTINGS`] ends with (0 if unreadable).

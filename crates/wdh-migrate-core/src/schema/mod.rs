@@ -93,7 +93,7 @@ pub use capture::capture;
 pub use diff::diff;
 pub use globals::{capture_globals, diff_globals, Globals};
 pub use render::render;
-pub use session::{CaptureSession, Captured, Fingerprint};
+pub use session::{CaptureSession, Captured};
 
 /// A catalog-based capture of a database's schema: one entry per object,
 /// keyed by a stable identity.

@@ -15,14 +15,10 @@
 //!
 //! The steps run under one run lock ([`Runner::stepping`]) and the
 //! captures on a connection of their own ([`CaptureSession`]: settings
-//! fixed once, queries prepared once, one round trip each). After an up,
-//! the schema and the shared objects are captured in full: that capture is
-//! what the next down is compared with. After a down only their
-//! [`schema::Fingerprint`] is computed, on the server; it equals the
-//! fingerprint of the capture before exactly when the captures are equal,
-//! and only when it differs is the database captured in full and the
-//! difference computed, so the diff shown is the one a full comparison
-//! gives.
+//! fixed once, queries prepared once, and each capture reading again only
+//! what can have changed since the one before — every capture equals a
+//! capture taken from scratch). The diff is computed only where two
+//! captures differ.
 //!
 //! A difference that is only a time literal in an object's definition
 //! (a view, a column's default, … created from `now()` through dynamic SQL
@@ -212,16 +208,12 @@ pub fn run(
         database: database.clone(),
         source,
     };
-    // Two connections for the captures: one reads what changed while the
-    // other reads the schema.
-    let connector = target
+    let capture_client = target
         .connector()
-        .unwrap_or_else(crate::tls::Connector::broken);
-    let connect = || connector.connect(target.config()).map_err(db_err);
-    let (first, second) = (connect()?, connect()?);
-    let mut captures = CaptureSession::new(first, EXCLUDE)
-        .and_then(|c| c.with_second_connection(second))
+        .unwrap_or_else(crate::tls::Connector::broken)
+        .connect(target.config())
         .map_err(db_err)?;
+    let mut captures = CaptureSession::new(capture_client, EXCLUDE).map_err(db_err)?;
     // The starting point: whatever a fresh database holds (the public
     // schema), and what the server's databases share.
     let mut before = captures.capture().map_err(db_err)?;

@@ -920,7 +920,8 @@ fn the_bundled_set_round_trips_step_by_step_and_captures_fast() {
 /// each of these changes (most to objects other entries name: a renamed
 /// table, column, schema, type, enum label, sequence, function, index,
 /// role; parts added and dropped; comments set and removed), its capture
-/// is the one a fresh capture gives, on one connection and on two.
+/// is the one a fresh capture gives, taken after every change or after
+/// every other.
 #[test]
 fn a_capture_session_sees_every_change_a_fresh_capture_sees() {
     use wdh_migrate_core::schema::CaptureSession;
@@ -934,11 +935,11 @@ fn a_capture_session_sees_every_change_a_fresh_capture_sees() {
          CREATE MATERIALIZED VIEW app.mv AS SELECT 1 AS x;",
     )
     .unwrap();
-    let one = CaptureSession::new(db.connect().unwrap(), EXCLUDE).unwrap();
-    let two = CaptureSession::new(db.connect().unwrap(), EXCLUDE)
-        .and_then(|s| s.with_second_connection(db.connect().unwrap()))
-        .unwrap();
-    let mut sessions = [one, two];
+    // One session that captures after every change, one after every other.
+    let mut sessions = [
+        CaptureSession::new(db.connect().unwrap(), EXCLUDE).unwrap(),
+        CaptureSession::new(db.connect().unwrap(), EXCLUDE).unwrap(),
+    ];
     let steps = [
         "CREATE TABLE app.m (id integer PRIMARY KEY, n_id integer REFERENCES app.n (id))",
         "ALTER TABLE app.n RENAME TO n2",
@@ -1003,6 +1004,25 @@ fn a_capture_session_sees_every_change_a_fresh_capture_sees() {
         "CREATE INDEX t_label_idx ON app.t (label COLLATE \"C\")",
         "ALTER COLLATION app.c1 RENAME TO c2",
         &format!("ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {r}"),
+        "CREATE FUNCTION app.h() RETURNS integer LANGUAGE sql AS $$SELECT 2$$",
+        "DROP FUNCTION app.h()",
+        "CREATE TYPE app.pair AS (a integer, b integer)",
+        "COMMENT ON COLUMN app.pair.a IS 'first'",
+        "DROP TYPE app.pair",
+        "CREATE SEQUENCE app.s3",
+        "DROP SEQUENCE app.s3",
+        "CREATE DOMAIN app.d2 AS text CHECK (VALUE <> '')",
+        "DROP DOMAIN app.d2",
+        "ALTER DOMAIN app.pos ADD CONSTRAINT pos_small CHECK (VALUE < 100)",
+        "ALTER DOMAIN app.pos DROP CONSTRAINT pos_small",
+        "CREATE SCHEMA extra",
+        "COMMENT ON SCHEMA extra IS 'more'",
+        "DROP SCHEMA extra",
+        "CREATE VIEW app.w2 AS SELECT 1 AS one",
+        "CREATE FUNCTION app.no_write() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$",
+        "CREATE TRIGGER w2_write INSTEAD OF INSERT ON app.w2 FOR EACH ROW EXECUTE FUNCTION app.no_write()",
+        "DROP TRIGGER w2_write ON app.w2",
+        "DROP VIEW app.w2",
         "CREATE TABLE app.q (id integer); ALTER TABLE app.m ADD COLUMN q_id integer",
         "DROP TABLE app.n2 CASCADE",
         "ALTER TABLE app.m SET SCHEMA public",
@@ -1015,10 +1035,13 @@ fn a_capture_session_sees_every_change_a_fresh_capture_sees() {
         assert_eq!(s.capture().unwrap().schema, fresh(&mut c));
     }
     let mut kept = 0;
-    for step in steps {
+    for (n, step) in steps.into_iter().enumerate() {
         c.batch_execute(step).unwrap();
         let schema = fresh(&mut c);
         for (i, s) in sessions.iter_mut().enumerate() {
+            if i == 1 && n % 2 == 0 {
+                continue;
+            }
             let got = s.capture().unwrap();
             kept += s.kept();
             let changes = diff(&schema, &got.schema);
@@ -1031,7 +1054,7 @@ fn a_capture_session_sees_every_change_a_fresh_capture_sees() {
     }
     // Tables were kept where nothing of theirs changed (the new and the
     // dropped parts of one table keep the others).
-    assert!(kept >= 40, "{kept}");
+    assert!(kept >= 30, "{kept}");
     // And with nothing changed: every table kept.
     for s in &mut sessions {
         let tables = s.capture_all().unwrap();

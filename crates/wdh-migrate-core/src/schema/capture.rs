@@ -36,14 +36,20 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
 /// The capture's query for a server of `version` (`server_version_num`),
 /// leaving out the schemas in `exclude`: `(key, definition)` rows.
 pub(super) fn capture_sql(version: i32, exclude: &[&str]) -> String {
-    capture_sql_reading(version, exclude, "true")
+    capture_sql_reading(version, exclude, "true", "true")
 }
 
 /// [`capture_sql`], reading the tables for which `tables` (an expression
 /// on `c`, their `pg_class` row) is true, with everything that hangs off
-/// them; the rows are `(key, definition, unit)`, `unit` the table a row
-/// hangs off (`NULL` for the rows of other objects).
-pub(super) fn capture_sql_reading(version: i32, exclude: &[&str], tables: &str) -> String {
+/// them, and the rest of the schema when `others` is; the rows are `(key,
+/// definition, unit)`, `unit` the table a row hangs off (`NULL` for the
+/// rows of other objects).
+pub(super) fn capture_sql_reading(
+    version: i32,
+    exclude: &[&str],
+    tables: &str,
+    others: &str,
+) -> String {
     let compression = if version >= 140_000 {
         COMPRESSION
     } else {
@@ -53,6 +59,7 @@ pub(super) fn capture_sql_reading(version: i32, exclude: &[&str], tables: &str) 
         .replace("{compression}", compression)
         .replace("{exclude}", &exclude_array(exclude))
         .replace("{tables}", tables)
+        .replace("{others}", others)
 }
 
 /// The excluded schemas as a `text[]` literal.

@@ -25,8 +25,9 @@ rel AS MATERIALIZED (
      WHERE c.oid >= 16384
        AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
        -- A table is read with everything that hangs off it (its `unit`) only
-       -- where the caller asks for it.
-       AND (c.relkind NOT IN ('r', 'p', 'f') OR {tables})
+       -- where the caller asks for it, the other relations with the rest of
+       -- the schema, where the caller asks for that.
+       AND CASE WHEN c.relkind IN ('r', 'p', 'f') THEN {tables} ELSE {others} END
        -- (OFFSET 0: one index lookup per relation, whatever the planner
        -- estimates, rather than a scan of all of pg_depend)
        AND NOT EXISTS (SELECT FROM pg_depend d
@@ -42,7 +43,8 @@ fn AS MATERIALIZED (
              || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS key
       FROM pg_proc p
       JOIN ns ON ns.oid = p.pronamespace
-     WHERE p.oid >= 16384
+     WHERE {others}
+       AND p.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                           AND d.deptype IN ('e', 'i'))
@@ -53,7 +55,8 @@ typ AS MATERIALIZED (
            ns.q || '.' || quote_ident(t.typname) AS qname
       FROM pg_type t
       JOIN ns ON ns.oid = t.typnamespace
-     WHERE t.oid >= 16384
+     WHERE {others}
+       AND t.oid >= 16384
        AND t.typtype <> 'm'
        AND (t.typrelid = 0
             OR EXISTS (SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
@@ -84,6 +87,7 @@ obj (classid, objid, key, def, acl, owner, aclkind, unit) AS MATERIALIZED (
     SELECT 'pg_namespace'::regclass::oid, ns.oid, 'schema ' || ns.q, ''::text,
            ns.nspacl, ns.nspowner, 'n'::text, NULL::oid
       FROM ns
+     WHERE {others}
 UNION ALL
     SELECT 'pg_class'::regclass, r.oid, 'table ' || r.qname,
            concat(
@@ -375,6 +379,7 @@ UNION ALL
            NULL, NULL, NULL, NULL
       FROM pg_extension e
       JOIN ns ON ns.oid = e.extnamespace
+     WHERE {others}
 UNION ALL
     SELECT 'pg_collation'::regclass, cl.oid, 'collation ' || ns.q || '.' || quote_ident(cl.collname),
            (SELECT concat_ws(', ',
@@ -389,7 +394,8 @@ UNION ALL
            NULL, NULL, NULL, NULL
       FROM pg_collation cl
       JOIN ns ON ns.oid = cl.collnamespace
-     WHERE cl.oid >= 16384
+     WHERE {others}
+       AND cl.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_collation'::regclass AND d.objid = cl.oid
                           AND d.deptype = 'e')
@@ -409,7 +415,8 @@ UNION ALL
            NULL, NULL, NULL, NULL
       FROM pg_operator o
       JOIN ns ON ns.oid = o.oprnamespace
-     WHERE o.oid >= 16384
+     WHERE {others}
+       AND o.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_operator'::regclass AND d.objid = o.oid
                           AND d.deptype = 'e')
@@ -534,6 +541,7 @@ SELECT 'comment schema ' || ns.q, c.description, NULL
   FROM ns, LATERAL (SELECT d.description FROM pg_description d
                      WHERE d.objoid = ns.oid AND d.classoid = 'pg_namespace'::regclass
                        AND d.objsubid = 0 AND ns.oid < 16384) c
+ WHERE {others}
 UNION ALL
 SELECT 'comment column ' || r.qname || '.' || quote_ident(a.attname), d.description, r.unit
   FROM rel r,
@@ -568,4 +576,4 @@ SELECT concat('default privileges for role ', quote_ident(pg_get_userbyid(da.def
        NULL
   FROM pg_default_acl da
   LEFT JOIN ns dns ON dns.oid = da.defaclnamespace
- WHERE da.defaclnamespace = 0 OR dns.oid IS NOT NULL
+ WHERE {others} AND (da.defaclnamespace = 0 OR dns.oid IS NOT NULL)

@@ -25,7 +25,10 @@
 //!   `IntervalStyle`, `TimeZone`, `extra_float_digits`, ...), all set with
 //!   `SET LOCAL` and gone when the transaction ends;
 //! - **fast**: one catalog query for everything, one statement per class
-//!   inside it (plus one query for the settings and the server version).
+//!   inside it (plus one query for the settings and the server version);
+//!   a [`CaptureSession`] captures the same database again and again with
+//!   its queries prepared once, reading again only what changed since the
+//!   capture before (`session.rs`).
 //!
 //! # Column order
 //!

@@ -1,34 +1,38 @@
 //! Captures taken again and again on one connection, as `check` takes them
-//! after every step, each as [`super::capture`] and [`super::capture_globals`]
-//! would give it, at a cost that follows what changed rather than the size
-//! of the schema.
+//! after every step, each equal to what [`super::capture`] and
+//! [`super::capture_globals`] give, at a cost that follows what changed
+//! rather than the size of the schema.
 //!
-//! - The output settings are set once for the session, the queries are
-//!   prepared once (parsed and planned once; made again when the schema has
-//!   grown well past the size they were planned for), and a capture is two
-//!   round trips.
+//! - The output settings are set once for the session and the queries are
+//!   prepared once (parsed and planned once; planned again when the schema
+//!   has grown well past the size they were planned for). A capture is one
+//!   round trip, two when something must be read.
 //! - A table is read with everything that hangs off it: its columns,
 //!   constraints, indexes, triggers, policies, rules, statistics, and the
 //!   comments and grants on all of these (its *entries*). A capture keeps a
-//!   table's entries from the capture before unless something they are
-//!   made of may have changed since, and reads the rest of the schema in
-//!   full.
+//!   table's entries from the capture before unless something they are made
+//!   of may have changed since; it keeps the entries of the rest of the
+//!   schema (schemas, views, sequences, functions, types, …) unless any of
+//!   those may have.
 //!
 //! What may have changed is read from the catalogs themselves
 //! (`changes.sql`): every row written since the capture before (its xmin is
-//! younger than that capture's snapshot), how many rows of each catalog
-//! hang off each table (a deleted row leaves no young row behind), the
-//! shared objects, and the totals of the catalogs that decide how an
-//! index's operator class is shown. A table's entries are read again when a
-//! young row is a new part of it (a new index, constraint, trigger, …) or a
-//! count of its parts changed; everything is read again when a young row
-//! belongs to an object that existed at the capture before (a renamed
-//! column, type, schema, a changed grant or comment: names that entries of
-//! other tables may show), is a new object in `pg_catalog` (where names are
-//! looked up), or is in the catalogs of operator classes, access methods
-//! and casts, and when the shared objects (role and tablespace names) or
-//! those catalogs' totals changed. A new object can change no entry of a
-//! table that existed before it without also writing a row of that table.
+//! no older than that capture's snapshot), how many rows of each catalog
+//! hang off each table and how many objects the rest of the schema holds
+//! (a deleted row leaves no young row behind), the shared objects, and the
+//! totals of the catalogs that decide how an index's operator class is
+//! shown. A table's entries are read again when a young row is a new part
+//! of it (a new index, constraint, trigger, …) or a count of its parts
+//! changed; the rest of the schema when a young row or a count is of it;
+//! everything when a young row belongs to an object that existed at the
+//! capture before (a renamed column, type, schema, function, a changed
+//! grant or comment — names or definitions that other entries may show; a
+//! built-in object included), is a new object in `pg_catalog` (where names
+//! are looked up), or is in the catalogs of operator classes, access
+//! methods and casts, and when the shared objects (role and tablespace
+//! names) or those catalogs' totals changed. A new object can change no
+//! entry of an object that existed before it without also writing a row of
+//! that object.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,18 +66,10 @@ pub struct CaptureSession {
     client: Client,
     exclude: Vec<String>,
     prepared: Prepared,
-    /// A second connection, to read the schema while the first reads what
-    /// changed ([`CaptureSession::with_second_connection`]).
-    second: Option<Second>,
     /// What the capture before saw, for the next one to keep.
     before: Option<Before>,
     /// How many tables' entries the last capture kept.
     kept: usize,
-}
-
-struct Second {
-    client: Client,
-    rows: Statement,
 }
 
 struct Prepared {
@@ -94,6 +90,10 @@ struct Before {
     totals: BTreeMap<String, i64>,
     globals: Globals,
     tables: BTreeMap<u32, Table>,
+    /// The entries of the rest of the schema, and the counts that show a
+    /// deletion there.
+    others: Vec<(String, Option<String>)>,
+    other_counts: BTreeMap<String, i64>,
 }
 
 /// A table's entries, and the counts of its parts when they were read.
@@ -124,6 +124,9 @@ pub(super) struct Young {
     pub(super) of_table: Option<u32>,
     /// The schema of the object.
     pub(super) schema: Option<u32>,
+    /// Whether the object is one of the rest of the schema (not a table or
+    /// a part of one).
+    pub(super) of_others: bool,
 }
 
 /// What a young row asks the next capture to read again.
@@ -174,25 +177,9 @@ impl CaptureSession {
             client,
             exclude,
             prepared,
-            second: None,
             before: None,
             kept: 0,
         })
-    }
-
-    /// Adds `client`, a second connection to the same database used for
-    /// nothing else: a capture then reads the schema on it (the tables
-    /// created since the capture before, with the rest of the schema) at
-    /// the same time as it reads what changed on the first, and reads
-    /// again only what that shows it could not know.
-    pub fn with_second_connection(
-        mut self,
-        mut client: Client,
-    ) -> Result<CaptureSession, postgres::Error> {
-        client.batch_execute(&session_settings())?;
-        let rows = client.prepare(&rows_sql(self.prepared.readable.version, &self.exclude))?;
-        self.second = Some(Second { client, rows });
-        Ok(self)
     }
 
     /// How many tables' entries the last capture kept from the one before
@@ -219,86 +206,40 @@ impl CaptureSession {
 
     fn capture_keeping(&mut self, keep: bool) -> Result<Captured, postgres::Error> {
         let boundary = self.before.as_ref().map(|b| b.boundary.clone());
-        let before = self.before.take().filter(|_| keep);
-        // With a second connection, the schema is read on it at the same
-        // time, with the tables created since the capture before (objects
-        // created since have higher OIDs).
-        let ahead = before
-            .as_ref()
-            .map(|b| b.max_oid)
-            .filter(|_| self.second.is_some());
-        let (changes, early) = match (ahead, self.second.as_mut()) {
-            (Some(after), Some(second)) => {
-                let (client, prepared) = (&mut self.client, &self.prepared);
-                std::thread::scope(|scope| {
-                    let early = scope.spawn(|| {
-                        second
-                            .client
-                            .query(&second.rows, &[&false, &Vec::<u32>::new(), &after])
-                    });
-                    let changes = client.query(&prepared.changes, &[&boundary]);
-                    // A failure there is no failure: the first connection
-                    // reads what the second did not.
-                    (changes, early.join().ok().and_then(Result::ok))
-                })
-            }
-            _ => (
-                self.client.query(&self.prepared.changes, &[&boundary]),
-                None,
-            ),
-        };
-        let now = Changes::read(self.retry(changes, |p| &p.changes, &[&boundary])?)?;
+        let now = Changes::read(self.query(|p| &p.changes, &[&boundary])?)?;
         let globals = Globals::from_rows(self.unread(), now.globals.clone());
-        // The tables whose entries are read again; None: all of them.
+        let before = self.before.take().filter(|_| keep);
+        // The tables whose entries are read again (None: all of them), and
+        // whether the rest of the schema is.
         let again: Option<BTreeSet<u32>> = before.as_ref().and_then(|b| now.again(b, &globals));
-
+        let others_again = match (&again, &before) {
+            (Some(_), Some(b)) => now.others_changed(b),
+            _ => true,
+        };
+        let all = again.is_none();
+        let listed: Vec<u32> = again.iter().flatten().copied().collect();
         let mut read: BTreeMap<u32, Vec<(String, Option<String>)>> = BTreeMap::new();
         let mut others: Vec<(String, Option<String>)> = Vec::new();
-        // What the second connection read (tables created since), if it could.
-        let early = ahead.zip(early);
-        let missing: Option<Vec<u32>> = match (&again, &early) {
-            (None, _) => None,
-            (Some(again), Some((after, _))) => {
-                Some(again.iter().copied().filter(|t| t <= after).collect())
-            }
-            (Some(again), None) => Some(again.iter().copied().collect()),
-        };
-        let (early_rows, read_others) = match (early, &again) {
-            (Some((_, rows)), Some(_)) => (rows, false),
-            _ => (Vec::new(), true),
-        };
-        let mut sort =
-            |rows: Vec<postgres::Row>, others_too: bool| -> Result<(), postgres::Error> {
-                for row in rows {
-                    let (Some(key), def, table) = (
-                        row.try_get::<_, Option<String>>(0)?,
-                        row.try_get::<_, Option<String>>(1)?,
-                        row.try_get::<_, Option<u32>>(2)?,
-                    ) else {
-                        continue;
-                    };
-                    match table {
-                        Some(t) => read.entry(t).or_default().push((key, def)),
-                        None if others_too => others.push((key, def)),
-                        None => {}
-                    }
+        if all || others_again || !listed.is_empty() {
+            for row in self.query(|p| &p.rows, &[&all, &listed, &others_again])? {
+                let (Some(key), def, table) = (
+                    row.try_get::<_, Option<String>>(0)?,
+                    row.try_get::<_, Option<String>>(1)?,
+                    row.try_get::<_, Option<u32>>(2)?,
+                ) else {
+                    continue;
+                };
+                match table {
+                    Some(t) => read.entry(t).or_default().push((key, def)),
+                    None => others.push((key, def)),
                 }
-                Ok(())
-            };
-        sort(early_rows, true)?;
-        match missing {
-            // Everything, on the first connection.
-            None => {
-                let rows = self.query(|p| &p.rows, &[&true, &Vec::<u32>::new(), &u32::MAX])?;
-                sort(rows, true)?;
             }
-            Some(listed) if read_others || !listed.is_empty() => {
-                let rows = self.query(|p| &p.rows, &[&false, &listed, &u32::MAX])?;
-                sort(rows, read_others)?;
-            }
-            Some(_) => {}
         }
-        let mut kept = before.map(|b| b.tables).unwrap_or_default();
+        let (mut kept, others) = match before {
+            Some(b) if !others_again => (b.tables, b.others),
+            Some(b) => (b.tables, others),
+            None => (BTreeMap::new(), others),
+        };
         let mut tables = BTreeMap::new();
         self.kept = 0;
         for t in &now.tables {
@@ -329,6 +270,8 @@ impl CaptureSession {
             totals: now.totals,
             globals: captured.globals.clone(),
             tables,
+            others,
+            other_counts: now.other_counts,
         });
         self.grown_to(captured.schema.len())?;
         Ok(captured)
@@ -365,19 +308,7 @@ impl CaptureSession {
         which: impl Fn(&Prepared) -> &Statement,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        let first = self.client.query(which(&self.prepared), params);
-        self.retry(first, which, params)
-    }
-
-    /// `first`, the outcome of a prepared query; when the server refused
-    /// it, the query prepared again and run once more.
-    fn retry(
-        &mut self,
-        first: Result<Vec<postgres::Row>, postgres::Error>,
-        which: impl Fn(&Prepared) -> &Statement,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        match first {
+        match self.client.query(which(&self.prepared), params) {
             Ok(rows) => Ok(rows),
             Err(e) if e.as_db_error().is_none() => Err(e),
             Err(_) => {
@@ -404,11 +335,6 @@ impl CaptureSession {
             &self.exclude,
             planned_for,
         )?;
-        if let Some(second) = &mut self.second {
-            second.rows = second
-                .client
-                .prepare(&rows_sql(self.prepared.readable.version, &self.exclude))?;
-        }
         Ok(())
     }
 }
@@ -419,6 +345,7 @@ struct Changes {
     counts: BTreeMap<u32, BTreeMap<String, i64>>,
     young: Vec<Young>,
     totals: BTreeMap<String, i64>,
+    other_counts: BTreeMap<String, i64>,
     boundary: String,
     max_oid: u32,
     globals: Vec<[Option<String>; 4]>,
@@ -431,6 +358,7 @@ impl Changes {
             counts: BTreeMap::new(),
             young: Vec::new(),
             totals: BTreeMap::new(),
+            other_counts: BTreeMap::new(),
             boundary: String::new(),
             max_oid: 0,
             globals: Vec::new(),
@@ -454,9 +382,14 @@ impl Changes {
                     own,
                     of_table: row.try_get(3)?,
                     schema: row.try_get(4)?,
+                    of_others: n != Some(0),
                 }),
                 "total" => {
                     c.totals.insert(catalog.unwrap_or_default(), n.unwrap_or(0));
+                }
+                "other" => {
+                    c.other_counts
+                        .insert(catalog.unwrap_or_default(), n.unwrap_or(0));
                 }
                 "next" => {
                     c.boundary = catalog.unwrap_or_default();
@@ -468,6 +401,12 @@ impl Changes {
             }
         }
         Ok(c)
+    }
+
+    /// Whether the rest of the schema (all but the tables' entries) must be
+    /// read again: a row of it was written, or a count shows a deletion.
+    fn others_changed(&self, before: &Before) -> bool {
+        before.other_counts != self.other_counts || self.young.iter().any(|y| y.of_others)
     }
 
     /// The tables whose entries must be read again, given what the capture
@@ -541,13 +480,14 @@ fn names(exclude: &[String]) -> Vec<&str> {
     exclude.iter().map(String::as_str).collect()
 }
 
-/// The schema's rows: every table when `$1`, else the tables listed in `$2`
-/// and those with an OID above `$3`; the rest of the schema always.
+/// The schema's rows: every table when `$1`, else the tables listed in
+/// `$2`; the rest of the schema when `$3`.
 fn rows_sql(version: i32, exclude: &[String]) -> String {
     capture_sql_reading(
         version,
         &names(exclude),
-        "($1::pg_catalog.bool OR c.oid = ANY ($2::pg_catalog.oid[]) OR c.oid > $3::pg_catalog.oid)",
+        "($1::pg_catalog.bool OR c.oid = ANY ($2::pg_catalog.oid[]))",
+        "$3::pg_catalog.bool",
     )
 }
 

@@ -3,6 +3,7 @@
 //! entries of a [`Snapshot`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
@@ -24,7 +25,7 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
     let messages = tx.simple_query(&capture_sql(version, exclude))?;
     tx.rollback()?;
 
-    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let mut entries = Entries::new();
     for row in rows(messages) {
         if let Some(key) = row.get(0) {
             insert(&mut entries, key, row.get(1));
@@ -80,19 +81,35 @@ pub(super) fn server_version(messages: Vec<SimpleQueryMessage>) -> i32 {
         .unwrap_or(0)
 }
 
-/// Adds an entry (a missing definition is an empty one, trailing white
-/// space is dropped). Keys are unique by construction; should two objects
-/// ever share one, both definitions are kept in a stable order.
-pub(super) fn insert(entries: &mut BTreeMap<String, String>, key: &str, def: Option<&str>) {
-    let def = def.unwrap_or_default().trim_end().to_string();
-    match entries.get_mut(key) {
+/// The entries of a [`Snapshot`].
+pub(super) type Entries = BTreeMap<Arc<str>, Arc<str>>;
+
+/// An entry as a row gives it: a missing definition is an empty one,
+/// trailing white space is dropped.
+pub(super) fn entry(key: &str, def: Option<&str>) -> (Arc<str>, Arc<str>) {
+    (
+        Arc::from(key),
+        Arc::from(def.unwrap_or_default().trim_end()),
+    )
+}
+
+/// Adds an entry from a row ([`entry`]).
+pub(super) fn insert(entries: &mut Entries, key: &str, def: Option<&str>) {
+    let (key, def) = entry(key, def);
+    insert_entry(entries, key, def);
+}
+
+/// Adds an entry. Keys are unique by construction; should two objects ever
+/// share one, both definitions are kept in a stable order.
+pub(super) fn insert_entry(entries: &mut Entries, key: Arc<str>, def: Arc<str>) {
+    match entries.get_mut(&key) {
         Some(existing) => {
-            let mut both = [existing.clone(), def];
+            let mut both = [existing.to_string(), def.to_string()];
             both.sort();
-            *existing = both.join("\n");
+            *existing = Arc::from(both.join("\n"));
         }
         None => {
-            entries.insert(key.to_string(), def);
+            entries.insert(key, def);
         }
     }
 }

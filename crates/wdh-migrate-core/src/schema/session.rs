@@ -35,10 +35,13 @@
 //! that object.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use postgres::{Client, Statement};
 
-use super::capture::{capture_sql_reading, exclude_array, insert, server_version, SETTINGS};
+use super::capture::{
+    capture_sql_reading, entry, exclude_array, insert_entry, server_version, Entries, SETTINGS,
+};
 use super::globals::{globals_sql, Readable};
 use super::{diff, diff_globals, Change, Globals, Snapshot};
 
@@ -92,13 +95,16 @@ struct Before {
     tables: BTreeMap<u32, Table>,
     /// The entries of the rest of the schema, and the counts that show a
     /// deletion there.
-    others: Vec<(String, Option<String>)>,
+    others: Vec<Entry>,
     other_counts: BTreeMap<String, i64>,
 }
 
+/// An entry of a snapshot.
+type Entry = (Arc<str>, Arc<str>);
+
 /// A table's entries, and the counts of its parts when they were read.
 struct Table {
-    entries: Vec<(String, Option<String>)>,
+    entries: Vec<Entry>,
     counts: BTreeMap<String, i64>,
 }
 
@@ -218,20 +224,21 @@ impl CaptureSession {
         };
         let all = again.is_none();
         let listed: Vec<u32> = again.iter().flatten().copied().collect();
-        let mut read: BTreeMap<u32, Vec<(String, Option<String>)>> = BTreeMap::new();
-        let mut others: Vec<(String, Option<String>)> = Vec::new();
+        let mut read: BTreeMap<u32, Vec<Entry>> = BTreeMap::new();
+        let mut others: Vec<Entry> = Vec::new();
         if all || others_again || !listed.is_empty() {
             for row in self.query(|p| &p.rows, &[&all, &listed, &others_again])? {
                 let (Some(key), def, table) = (
-                    row.try_get::<_, Option<String>>(0)?,
-                    row.try_get::<_, Option<String>>(1)?,
+                    row.try_get::<_, Option<&str>>(0)?,
+                    row.try_get::<_, Option<&str>>(1)?,
                     row.try_get::<_, Option<u32>>(2)?,
                 ) else {
                     continue;
                 };
+                let e = entry(key, def);
                 match table {
-                    Some(t) => read.entry(t).or_default().push((key, def)),
-                    None => others.push((key, def)),
+                    Some(t) => read.entry(t).or_default().push(e),
+                    None => others.push(e),
                 }
             }
         }
@@ -253,12 +260,12 @@ impl CaptureSession {
             let counts = now.counts.get(t).cloned().unwrap_or_default();
             tables.insert(*t, Table { entries, counts });
         }
-        let mut entries = BTreeMap::new();
+        let mut entries = Entries::new();
         for (key, def) in others
             .iter()
             .chain(tables.values().flat_map(|t| t.entries.iter()))
         {
-            insert(&mut entries, key, def.as_deref());
+            insert_entry(&mut entries, Arc::clone(key), Arc::clone(def));
         }
         let captured = Captured {
             schema: Snapshot { entries },

@@ -262,6 +262,28 @@ def test_check_passes_on_the_bundled_set():
     assert report.objects_at_head > 0
 
 
+def test_check_warns_of_a_view_made_from_the_current_time(make_set, caplog):
+    folder = make_set(
+        {
+            "0001_recent": (
+                "DO $$BEGIN EXECUTE format("
+                "'CREATE VIEW recent AS SELECT %L::timestamptz AS since', clock_timestamp()); END$$;",
+                "DROP VIEW recent;",
+            ),
+            "0002_t": ("CREATE TABLE t (id int);", "DROP TABLE t;"),
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="wdh_migrate"):
+        report = wdh_migrate.check(migrations=folder)
+    assert [m.outcome for m in report.migrations] == ["inverse", "inverse"]
+    assert report.migrations[0].warnings == []
+    [warning] = report.migrations[1].warnings
+    assert warning.startswith("view public.recent's definition embeds a time literal")
+    assert warning.endswith("not counted as a difference")
+    assert report.warnings == [f"0002_t: {warning}"]
+    assert report.warnings[0] in caplog.messages
+
+
 def test_check_raises_with_its_report_on_a_down_that_is_not_the_inverse(make_set):
     folder = make_set(
         {

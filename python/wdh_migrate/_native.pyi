@@ -115,6 +115,8 @@ class MigrationCheck:
     diff: Optional[str]
     step: Optional[str]
     error: Optional[str]
+    warnings: List[str]
+    """What the check saw at this migration and did not count as a difference (a definition made from the current time)."""
 
 class CheckResult:
     """The whole check."""
@@ -126,6 +128,8 @@ class CheckResult:
     objects_at_head: int
     global_diff: str
     globals_unread: List[str]
+    warnings: List[str]
+    """What the check saw and did not count as a difference, each as ``0002_name: …``; also logged on the ``wdh_migrate`` logger."""
 
 class MigrationFailure:
     """A migration that failed, with everything the server said."""

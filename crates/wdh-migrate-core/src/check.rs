@@ -15,14 +15,10 @@
 //!
 //! The steps run under one run lock ([`Runner::stepping`]) and the
 //! captures on a connection of their own ([`CaptureSession`]: settings
-//! fixed once, queries prepared once, one round trip each). After an up,
-//! the schema and the shared objects are captured in full: that capture is
-//! what the next down is compared with. After a down only their
-//! [`schema::Fingerprint`] is computed, on the server; it equals the
-//! fingerprint of the capture before exactly when the captures are equal,
-//! and only when it differs is the database captured in full and the
-//! difference computed, so the diff shown is the one a full comparison
-//! gives.
+//! fixed once, queries prepared once, and each capture reading again only
+//! what can have changed since the one before — every capture equals a
+//! capture taken from scratch). The diff is computed only where two
+//! captures differ.
 //!
 //! A difference that is only a time literal in an object's definition
 //! (a view, a column's default, … created from `now()` through dynamic SQL
@@ -276,9 +272,8 @@ pub fn run(
                         return Ok(outcome);
                     }
                     step(steps.down(&mut |_| {}), "down")?;
-                    let after_down = captures.fingerprint().map_err(capture_failed)?;
-                    if after_down != before.fingerprint {
-                        let after_down = captures.capture().map_err(capture_failed)?;
+                    let after_down = captures.capture().map_err(capture_failed)?;
+                    if after_down != before {
                         let (seen, counted) =
                             compare(&mut captures, &before, &after_down).map_err(capture_failed)?;
                         warnings = seen;

@@ -171,8 +171,19 @@ pub fn check(
         }
         None => Secrets::default(),
     };
-    py.detach(|| run_check(&migrations, admin_url.as_deref(), &secrets))
-        .map_err(|f| f.into_pyerr(py))
+    let outcome = py.detach(|| run_check(&migrations, admin_url.as_deref(), &secrets));
+    let warnings = match &outcome {
+        Ok(result) => result.warnings.clone(),
+        Err(Failure::Check { report, .. }) => report.warnings.clone(),
+        Err(_) => Vec::new(),
+    };
+    let logger = py
+        .import("logging")?
+        .call_method1("getLogger", ("wdh_migrate",))?;
+    for warning in &warnings {
+        logger.call_method1("warning", ("%s", warning))?;
+    }
+    outcome.map_err(|f| f.into_pyerr(py))
 }
 
 fn run_check(

@@ -218,6 +218,9 @@ pub struct MigrationCheck {
     pub step: Option<String>,
     /// The step's error (`failed`).
     pub error: Option<String>,
+    /// What the check saw at this migration and did not count as a
+    /// difference (a definition made from the current time).
+    pub warnings: Vec<String>,
 }
 
 #[pymethods]
@@ -251,6 +254,10 @@ pub struct CheckResult {
     pub global_diff: String,
     /// Shared objects the check's role could not read, with why.
     pub globals_unread: Vec<String>,
+    /// What the check saw and did not count as a difference, each with the
+    /// migration it was seen at (`0002_name: …`); also logged on the
+    /// `wdh_migrate` logger.
+    pub warnings: Vec<String>,
 }
 
 #[pymethods]
@@ -279,6 +286,7 @@ impl CheckResult {
                         diff: None,
                         step: None,
                         error: None,
+                        warnings: m.warnings.iter().map(|w| w.message().to_string()).collect(),
                     };
                     c.outcome = match &m.outcome {
                         Outcome::Inverse => "inverse",
@@ -308,6 +316,10 @@ impl CheckResult {
             objects_at_head: report.objects_at_head,
             global_diff: report.global_diff.clone(),
             globals_unread: report.globals_unread.clone(),
+            warnings: report
+                .warnings()
+                .map(|(label, w)| format!("{label}: {}", w.message()))
+                .collect(),
         }
     }
 }

@@ -90,6 +90,10 @@ pub enum Command {
 pub enum LocalCommand {
     /// Check on a throw-away database that every down.sql exactly reverses its up.sql
     /// (never on the configured database).
+    ///
+    /// A definition that differs between two runs of an up.sql only in a time literal (a
+    /// view or a default made from the current time through dynamic SQL) is a warning,
+    /// not a difference.
     Check(CheckArgs),
     /// Check every migration for locks, rewrites and data loss, with PostgreSQL's parser.
     ///

@@ -3,6 +3,7 @@
 //! entries of a [`Snapshot`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
@@ -24,7 +25,7 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
     let messages = tx.simple_query(&capture_sql(version, exclude))?;
     tx.rollback()?;
 
-    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let mut entries = Entries::new();
     for row in rows(messages) {
         if let Some(key) = row.get(0) {
             insert(&mut entries, key, row.get(1));
@@ -36,19 +37,40 @@ pub fn capture(client: &mut Client, exclude: &[&str]) -> Result<Snapshot, postgr
 /// The capture's query for a server of `version` (`server_version_num`),
 /// leaving out the schemas in `exclude`: `(key, definition)` rows.
 pub(super) fn capture_sql(version: i32, exclude: &[&str]) -> String {
+    capture_sql_reading(version, exclude, "true", "true")
+}
+
+/// [`capture_sql`], reading the tables for which `tables` (an expression
+/// on `c`, their `pg_class` row) is true, with everything that hangs off
+/// them, and the rest of the schema when `others` is; the rows are `(key,
+/// definition, unit)`, `unit` the table a row hangs off (`NULL` for the
+/// rows of other objects).
+pub(super) fn capture_sql_reading(
+    version: i32,
+    exclude: &[&str],
+    tables: &str,
+    others: &str,
+) -> String {
     let compression = if version >= 140_000 {
         COMPRESSION
     } else {
         "NULL"
     };
+    CAPTURE
+        .replace("{compression}", compression)
+        .replace("{exclude}", &exclude_array(exclude))
+        .replace("{tables}", tables)
+        .replace("{others}", others)
+}
+
+/// The excluded schemas as a `text[]` literal.
+pub(super) fn exclude_array(exclude: &[&str]) -> String {
     let exclude = exclude
         .iter()
         .map(|s| quote_literal(s))
         .collect::<Vec<_>>()
         .join(", ");
-    CAPTURE
-        .replace("{compression}", compression)
-        .replace("{exclude}", &format!("ARRAY[{exclude}]::text[]"))
+    format!("ARRAY[{exclude}]::text[]")
 }
 
 /// The server version that [`SETTINGS`] ends with (0 if unreadable).
@@ -59,19 +81,35 @@ pub(super) fn server_version(messages: Vec<SimpleQueryMessage>) -> i32 {
         .unwrap_or(0)
 }
 
-/// Adds an entry (a missing definition is an empty one, trailing white
-/// space is dropped). Keys are unique by construction; should two objects
-/// ever share one, both definitions are kept in a stable order.
-pub(super) fn insert(entries: &mut BTreeMap<String, String>, key: &str, def: Option<&str>) {
-    let def = def.unwrap_or_default().trim_end().to_string();
-    match entries.get_mut(key) {
+/// The entries of a [`Snapshot`].
+pub(super) type Entries = BTreeMap<Arc<str>, Arc<str>>;
+
+/// An entry as a row gives it: a missing definition is an empty one,
+/// trailing white space is dropped.
+pub(super) fn entry(key: &str, def: Option<&str>) -> (Arc<str>, Arc<str>) {
+    (
+        Arc::from(key),
+        Arc::from(def.unwrap_or_default().trim_end()),
+    )
+}
+
+/// Adds an entry from a row ([`entry`]).
+pub(super) fn insert(entries: &mut Entries, key: &str, def: Option<&str>) {
+    let (key, def) = entry(key, def);
+    insert_entry(entries, key, def);
+}
+
+/// Adds an entry. Keys are unique by construction; should two objects ever
+/// share one, both definitions are kept in a stable order.
+pub(super) fn insert_entry(entries: &mut Entries, key: Arc<str>, def: Arc<str>) {
+    match entries.get_mut(&key) {
         Some(existing) => {
-            let mut both = [existing.clone(), def];
+            let mut both = [existing.to_string(), def.to_string()];
             both.sort();
-            *existing = both.join("\n");
+            *existing = Arc::from(both.join("\n"));
         }
         None => {
-            entries.insert(key.to_string(), def);
+            entries.insert(key, def);
         }
     }
 }

@@ -18,12 +18,16 @@ rel AS MATERIALIZED (
            c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
            ns.q AS nsq, ns.q || '.' || quote_ident(c.relname) AS qname,
            CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index'
-                WHEN 'c' THEN 'type' ELSE 'table' END AS prefix
+                WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'type' ELSE 'table' END AS prefix,
+           CASE WHEN c.relkind IN ('r', 'p', 'f') THEN c.oid END AS unit
       FROM pg_class c
       JOIN ns ON ns.oid = c.relnamespace
      WHERE c.oid >= 16384
-       AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I', 'c')
+       AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
+       -- A table is read with everything that hangs off it (its `unit`) only
+       -- where the caller asks for it, the other relations with the rest of
+       -- the schema, where the caller asks for that.
+       AND CASE WHEN c.relkind IN ('r', 'p', 'f') THEN {tables} ELSE {others} END
        -- (OFFSET 0: one index lookup per relation, whatever the planner
        -- estimates, rather than a scan of all of pg_depend)
        AND NOT EXISTS (SELECT FROM pg_depend d
@@ -39,7 +43,8 @@ fn AS MATERIALIZED (
              || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS key
       FROM pg_proc p
       JOIN ns ON ns.oid = p.pronamespace
-     WHERE p.oid >= 16384
+     WHERE {others}
+       AND p.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                           AND d.deptype IN ('e', 'i'))
@@ -50,7 +55,8 @@ typ AS MATERIALIZED (
            ns.q || '.' || quote_ident(t.typname) AS qname
       FROM pg_type t
       JOIN ns ON ns.oid = t.typnamespace
-     WHERE t.oid >= 16384
+     WHERE {others}
+       AND t.oid >= 16384
        AND t.typtype <> 'm'
        AND (t.typrelid = 0
             OR EXISTS (SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
@@ -64,7 +70,7 @@ typ AS MATERIALIZED (
 -- unless it belongs to an extension itself).
 idx AS MATERIALIZED (
     SELECT ic.oid, 'index ' || t.nsq || '.' || quote_ident(ic.relname) AS key,
-           x.indexrelid, x.indrelid, x.indisvalid, ic.reltablespace, t.qname AS table_qname,
+           x.indexrelid, x.indrelid, x.indisvalid, ic.reltablespace, t.unit,
            EXISTS (SELECT FROM pg_constraint co
                     WHERE co.conindid = x.indexrelid
                       AND co.conrelid = x.indrelid
@@ -77,10 +83,11 @@ idx AS MATERIALIZED (
                           AND d.deptype = 'e'
                        OFFSET 0)
 ),
-obj (classid, objid, key, def, acl, owner, aclkind) AS MATERIALIZED (
+obj (classid, objid, key, def, acl, owner, aclkind, unit) AS MATERIALIZED (
     SELECT 'pg_namespace'::regclass::oid, ns.oid, 'schema ' || ns.q, ''::text,
-           ns.nspacl, ns.nspowner, 'n'::text
+           ns.nspacl, ns.nspowner, 'n'::text, NULL::oid
       FROM ns
+     WHERE {others}
 UNION ALL
     SELECT 'pg_class'::regclass, r.oid, 'table ' || r.qname,
            concat(
@@ -148,7 +155,7 @@ UNION ALL
                WHERE ft.ftrelid = r.oid)
              END
            ),
-           r.relacl, r.relowner, 'r'
+           r.relacl, r.relowner, 'r', r.unit
       FROM rel r
      WHERE r.relkind IN ('r', 'p', 'f')
 UNION ALL
@@ -169,7 +176,7 @@ UNION ALL
              E'\n',
              pg_get_viewdef(r.oid)
            ),
-           r.relacl, r.relowner, 'r'
+           r.relacl, r.relowner, 'r', r.unit
       FROM rel r
      WHERE r.relkind IN ('v', 'm')
 UNION ALL
@@ -188,7 +195,7 @@ UNION ALL
                  AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
                  AND d.deptype = 'a')
            ),
-           r.relacl, r.relowner, 's'
+           r.relacl, r.relowner, 's', r.unit
       FROM rel r
       JOIN pg_sequence s ON s.seqrelid = r.oid
 UNION ALL
@@ -201,13 +208,13 @@ UNION ALL
                CASE WHEN NOT i.indisvalid THEN E'\ninvalid' END
              )
            END,
-           NULL, NULL, NULL
+           NULL, NULL, NULL, i.unit
       FROM idx i
 UNION ALL
     SELECT 'pg_constraint'::regclass, co.oid,
            'constraint ' || r.qname || '.' || quote_ident(co.conname),
            pg_get_constraintdef(co.oid),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, r.unit
       FROM pg_constraint co
       JOIN rel r ON r.oid = co.conrelid
      WHERE co.contype <> 't'
@@ -215,7 +222,7 @@ UNION ALL
 UNION ALL
     SELECT 'pg_constraint'::regclass, co.oid,
            'constraint ' || t.qname || '.' || quote_ident(co.conname),
-           NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL
       FROM pg_constraint co
       JOIN typ t ON t.oid = co.contypid
 UNION ALL
@@ -225,7 +232,7 @@ UNION ALL
              || CASE tg.tgenabled WHEN 'D' THEN E'\ndisabled'
                   WHEN 'R' THEN E'\nenabled replica' WHEN 'A' THEN E'\nenabled always'
                   ELSE '' END,
-           NULL, NULL, NULL
+           NULL, NULL, NULL, r.unit
       FROM pg_trigger tg
       JOIN rel r ON r.oid = tg.tgrelid
      WHERE NOT tg.tgisinternal
@@ -244,7 +251,7 @@ UNION ALL
              ' USING (' || pg_get_expr(pol.polqual, pol.polrelid) || ')',
              ' WITH CHECK (' || pg_get_expr(pol.polwithcheck, pol.polrelid) || ')'
            ),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, r.unit
       FROM pg_policy pol
       JOIN rel r ON r.oid = pol.polrelid
 UNION ALL
@@ -254,7 +261,7 @@ UNION ALL
              || CASE rw.ev_enabled WHEN 'D' THEN E'\ndisabled'
                   WHEN 'R' THEN E'\nenabled replica' WHEN 'A' THEN E'\nenabled always'
                   ELSE '' END,
-           NULL, NULL, NULL
+           NULL, NULL, NULL, r.unit
       FROM pg_rewrite rw
       JOIN rel r ON r.oid = rw.ev_class
      WHERE rw.rulename <> '_RETURN'
@@ -283,7 +290,7 @@ UNION ALL
                        'sortop = ' || NULLIF(ag.aggsortop, 0::oid)::regoperator::text)
                 FROM pg_aggregate ag WHERE ag.aggfnoid = f.oid)
            ELSE pg_get_functiondef(f.oid) END,
-           f.proacl, f.proowner, 'f'
+           f.proacl, f.proowner, 'f', NULL
       FROM fn f
 UNION ALL
     SELECT 'pg_type'::regclass, t.oid, 'type ' || t.qname,
@@ -362,16 +369,17 @@ UNION ALL
                          'delimiter = ' || quote_literal(bt.typdelim::text)) || ')'
                   FROM pg_type bt WHERE bt.oid = t.oid)
            END,
-           t.typacl, t.typowner, 'T'
+           t.typacl, t.typowner, 'T', NULL
       FROM typ t
 UNION ALL
     -- Stands for everything the extension's script creates, its comment
     -- included (so 'pg_extension' is not a comment's catalog here).
     SELECT 0::oid, e.oid, 'extension ' || quote_ident(e.extname),
            'version ' || e.extversion || ', schema ' || ns.q,
-           NULL, NULL, NULL
+           NULL, NULL, NULL, NULL
       FROM pg_extension e
       JOIN ns ON ns.oid = e.extnamespace
+     WHERE {others}
 UNION ALL
     SELECT 'pg_collation'::regclass, cl.oid, 'collation ' || ns.q || '.' || quote_ident(cl.collname),
            (SELECT concat_ws(', ',
@@ -383,10 +391,11 @@ UNION ALL
                      'rules ' || quote_literal(j ->> 'collicurules'),
                      CASE WHEN NOT cl.collisdeterministic THEN 'nondeterministic' END)
               FROM (SELECT to_jsonb(cl) AS j) x),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, NULL
       FROM pg_collation cl
       JOIN ns ON ns.oid = cl.collnamespace
-     WHERE cl.oid >= 16384
+     WHERE {others}
+       AND cl.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_collation'::regclass AND d.objid = cl.oid
                           AND d.deptype = 'e')
@@ -403,10 +412,11 @@ UNION ALL
              'join = ' || NULLIF(o.oprjoin::oid, 0::oid)::regprocedure::text,
              CASE WHEN o.oprcanhash THEN 'hashes' END,
              CASE WHEN o.oprcanmerge THEN 'merges' END),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, NULL
       FROM pg_operator o
       JOIN ns ON ns.oid = o.oprnamespace
-     WHERE o.oid >= 16384
+     WHERE {others}
+       AND o.oid >= 16384
        AND NOT EXISTS (SELECT FROM pg_depend d
                         WHERE d.classid = 'pg_operator'::regclass AND d.objid = o.oid
                           AND d.deptype = 'e')
@@ -417,13 +427,13 @@ UNION ALL
              || coalesce((SELECT E'\nstatistics target ' || v
                             FROM (SELECT to_jsonb(s) ->> 'stxstattarget' AS v) x
                            WHERE v::int >= 0), ''),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, r.unit
       FROM pg_statistic_ext s
       JOIN ns ON ns.oid = s.stxnamespace
       JOIN rel r ON r.oid = s.stxrelid
 ),
 cols AS (
-    SELECT r.oid, r.qname, a.attnum, a.attacl, r.relowner,
+    SELECT r.oid, r.qname, a.attnum, a.attacl, r.relowner, r.unit,
            'column ' || r.qname || '.' || quote_ident(a.attname) AS key,
            concat(
              format_type(a.atttypid, a.atttypmod),
@@ -481,21 +491,21 @@ cols AS (
      WHERE r.relkind IN ('r', 'p', 'f')
 ),
 acl_obj AS (
-    SELECT key, acl, owner, aclkind FROM obj WHERE acl IS NOT NULL
+    SELECT key, acl, owner, aclkind, unit FROM obj WHERE acl IS NOT NULL
 UNION ALL
-    SELECT key, attacl, relowner, 'c' FROM cols WHERE attacl IS NOT NULL
+    SELECT key, attacl, relowner, 'c', unit FROM cols WHERE attacl IS NOT NULL
 UNION ALL
-    SELECT 'column ' || r.qname || '.' || quote_ident(a.attname), a.attacl, r.relowner, 'c'
+    SELECT 'column ' || r.qname || '.' || quote_ident(a.attname), a.attacl, r.relowner, 'c', r.unit
       FROM rel r
       JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
      WHERE r.relkind IN ('v', 'm') AND a.attacl IS NOT NULL
 ),
 acl_have AS (
-    SELECT o.key, o.owner, e.grantor, e.grantee, e.privilege_type, e.is_grantable
+    SELECT o.key, o.unit, o.owner, e.grantor, e.grantee, e.privilege_type, e.is_grantable
       FROM acl_obj o, LATERAL aclexplode(o.acl) e
 ),
 acl_default AS (
-    SELECT o.key, o.owner, e.grantor, e.grantee, e.privilege_type, e.is_grantable
+    SELECT o.key, o.unit, o.owner, e.grantor, e.grantee, e.privilege_type, e.is_grantable
       FROM acl_obj o, LATERAL aclexplode(acldefault(o.aclkind::"char", o.owner)) e
 ),
 acl_delta AS (
@@ -504,7 +514,7 @@ UNION ALL
     SELECT 'REVOKE', r.* FROM (SELECT * FROM acl_default EXCEPT SELECT * FROM acl_have) r
 ),
 acl_lines AS (
-    SELECT key,
+    SELECT key, unit,
            concat(verb, ' ', string_agg(privilege_type, ', ' ORDER BY privilege_type),
                   CASE verb WHEN 'GRANT' THEN ' TO ' ELSE ' FROM ' END,
                   CASE WHEN grantee = 0 THEN 'PUBLIC' WHEN grantee = owner THEN '<owner>'
@@ -513,13 +523,13 @@ acl_lines AS (
                   CASE WHEN grantor <> owner THEN
                     ' GRANTED BY ' || quote_ident(pg_get_userbyid(grantor)) END) AS line
       FROM acl_delta
-     GROUP BY key, owner, verb, grantee, grantor, is_grantable
+     GROUP BY key, unit, owner, verb, grantee, grantor, is_grantable
 )
-SELECT key, def FROM obj WHERE def IS NOT NULL
+SELECT key, def, unit FROM obj WHERE def IS NOT NULL
 UNION ALL
-SELECT key, def FROM cols
+SELECT key, def, unit FROM cols
 UNION ALL
-SELECT 'comment ' || o.key, d.description
+SELECT 'comment ' || o.key, d.description, o.unit
   FROM obj o,
        -- one lookup per object (OFFSET 0 keeps it one)
        LATERAL (SELECT d.description FROM pg_description d
@@ -527,12 +537,13 @@ SELECT 'comment ' || o.key, d.description
                 OFFSET 0) d
  WHERE o.objid >= 16384
 UNION ALL
-SELECT 'comment schema ' || ns.q, c.description
+SELECT 'comment schema ' || ns.q, c.description, NULL
   FROM ns, LATERAL (SELECT d.description FROM pg_description d
                      WHERE d.objoid = ns.oid AND d.classoid = 'pg_namespace'::regclass
                        AND d.objsubid = 0 AND ns.oid < 16384) c
+ WHERE {others}
 UNION ALL
-SELECT 'comment column ' || r.qname || '.' || quote_ident(a.attname), d.description
+SELECT 'comment column ' || r.qname || '.' || quote_ident(a.attname), d.description, r.unit
   FROM rel r,
        LATERAL (SELECT d.objsubid, d.description FROM pg_description d
                  WHERE d.objoid = r.oid AND d.classoid = 'pg_class'::regclass
@@ -542,9 +553,9 @@ SELECT 'comment column ' || r.qname || '.' || quote_ident(a.attname), d.descript
                  WHERE a.attrelid = r.oid AND a.attnum = d.objsubid
                 OFFSET 0) a
 UNION ALL
-SELECT 'grant ' || key, string_agg(line, E'\n' ORDER BY line)
+SELECT 'grant ' || key, string_agg(line, E'\n' ORDER BY line), unit
   FROM acl_lines
- GROUP BY key
+ GROUP BY key, unit
 UNION ALL
 SELECT concat('default privileges for role ', quote_ident(pg_get_userbyid(da.defaclrole)),
               ' in schema ' || dns.q,
@@ -561,7 +572,8 @@ SELECT concat('default privileges for role ', quote_ident(pg_get_userbyid(da.def
                                 AS line
                            FROM aclexplode(da.defaclacl) e
                           GROUP BY e.grantee, e.is_grantable) l),
-                'no privileges')
+                'no privileges'),
+       NULL
   FROM pg_default_acl da
   LEFT JOIN ns dns ON dns.oid = da.defaclnamespace
- WHERE da.defaclnamespace = 0 OR dns.oid IS NOT NULL
+ WHERE {others} AND (da.defaclnamespace = 0 OR dns.oid IS NOT NULL)

@@ -13,9 +13,9 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
             (Some((bk, bv)), Some((ak, av))) if bk == ak => {
                 if bv != av {
                     changes.push(Change::Changed {
-                        key: (*bk).clone(),
-                        before: (*bv).clone(),
-                        after: (*av).clone(),
+                        key: bk.to_string(),
+                        before: bv.to_string(),
+                        after: av.to_string(),
                     });
                 }
                 b.next();
@@ -23,22 +23,22 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
             }
             (Some((bk, bv)), Some((ak, _))) if bk < ak => {
                 changes.push(Change::Removed {
-                    key: (*bk).clone(),
-                    before: (*bv).clone(),
+                    key: bk.to_string(),
+                    before: bv.to_string(),
                 });
                 b.next();
             }
             (Some((bk, bv)), None) => {
                 changes.push(Change::Removed {
-                    key: (*bk).clone(),
-                    before: (*bv).clone(),
+                    key: bk.to_string(),
+                    before: bv.to_string(),
                 });
                 b.next();
             }
             (_, Some((ak, av))) => {
                 changes.push(Change::Added {
-                    key: (*ak).clone(),
-                    after: (*av).clone(),
+                    key: ak.to_string(),
+                    after: av.to_string(),
                 });
                 a.next();
             }

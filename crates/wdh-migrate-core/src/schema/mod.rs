@@ -25,7 +25,10 @@
 //!   `IntervalStyle`, `TimeZone`, `extra_float_digits`, ...), all set with
 //!   `SET LOCAL` and gone when the transaction ends;
 //! - **fast**: one catalog query for everything, one statement per class
-//!   inside it (plus one query for the settings and the server version).
+//!   inside it (plus one query for the settings and the server version);
+//!   a [`CaptureSession`] captures the same database again and again with
+//!   its queries prepared once, reading again only what changed since the
+//!   capture before (`session.rs`).
 //!
 //! # Column order
 //!
@@ -86,6 +89,7 @@ mod session;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -93,7 +97,7 @@ pub use capture::capture;
 pub use diff::diff;
 pub use globals::{capture_globals, diff_globals, Globals};
 pub use render::render;
-pub use session::{CaptureSession, Captured, Fingerprint};
+pub use session::{CaptureSession, Captured};
 
 /// A catalog-based capture of a database's schema: one entry per object,
 /// keyed by a stable identity.
@@ -102,10 +106,17 @@ pub use session::{CaptureSession, Captured, Fingerprint};
 /// a space, then the object's quoted, schema-qualified name); values are
 /// normalized definitions, possibly spanning several lines. Serializes as a
 /// JSON-style map from key to definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    entries: BTreeMap<String, String>,
+    /// Shared: a capture session keeps an unchanged table's entries from
+    /// one capture to the next without copying them.
+    entries: BTreeMap<Arc<str>, Arc<str>>,
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
 }
 
 impl Snapshot {
@@ -113,7 +124,10 @@ impl Snapshot {
     /// the last definition.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, String)>) -> Snapshot {
         Snapshot {
-            entries: entries.into_iter().collect(),
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+                .collect(),
         }
     }
 
@@ -129,17 +143,17 @@ impl Snapshot {
 
     /// The definition of the object with this key.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.get(key).map(String::as_str)
+        self.entries.get(key).map(|v| &**v)
     }
 
     /// The keys, in sorted order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+        self.entries.keys().map(|k| &**k)
     }
 
     /// `(key, definition)` pairs, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (&**k, &**v))
     }
 }
 

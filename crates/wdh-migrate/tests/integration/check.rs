@@ -415,3 +415,77 @@ fn on_a_private_cluster_shared_objects_are_a_note_and_what_cannot_be_read_is_sai
         run.stdout
     );
 }
+
+#[test]
+fn a_view_made_from_the_current_time_is_a_warning_not_a_difference() {
+    let dir = folder(&[
+        (
+            "0001_recent/up.sql",
+            "DO $$BEGIN\n  EXECUTE format('CREATE VIEW recent AS SELECT %L::timestamptz AS since', clock_timestamp());\nEND$$;",
+        ),
+        ("0001_recent/down.sql", "DROP VIEW recent;"),
+        ("0002_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0002_t/down.sql", "DROP TABLE t;"),
+    ]);
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let warning = run
+        .stdout
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("warning: view public.recent's definition")
+        })
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let re = regex::Regex::new(
+        r"^      warning: view public\.recent's definition embeds a time literal that differs between runs \('(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*\+00)' vs '(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*\+00)'\): the view is created from the current time, so its re-creation differs; not counted as a difference$",
+    )
+    .unwrap();
+    let caps = re.captures(warning).unwrap_or_else(|| panic!("{warning}"));
+    assert_ne!(&caps[1], &caps[2]);
+    assert!(
+        run.stdout.contains("ok           0002_t") && run.stdout.contains("check: ok"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("NOT INVERSE"), "{}", run.stdout);
+
+    let json = wdh(&["check", "--json"]).migrations(dir.path()).run();
+    assert_eq!(json.code, 0, "{}", json.all());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let m = &v["migrations"][1];
+    assert_eq!(m["outcome"], "inverse", "{v}");
+    let w = &m["warnings"][0];
+    assert_eq!(w["warning"], "time-literal", "{w}");
+    assert_eq!(w["key"], "view public.recent", "{w}");
+    assert_eq!(w["literals"].as_array().unwrap().len(), 1, "{w}");
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("not counted as a difference"),
+        "{w}"
+    );
+    assert!(v["migrations"][0].get("warnings").is_none(), "{v}");
+}
+
+#[test]
+fn a_view_that_differs_in_another_literal_is_not_the_inverse() {
+    let dir = folder(&[
+        (
+            "0001_tagged/up.sql",
+            "DO $$BEGIN\n  EXECUTE format('CREATE VIEW tagged AS SELECT %L::text AS tag', random()::text);\nEND$$;",
+        ),
+        ("0001_tagged/down.sql", "DROP VIEW tagged;"),
+        ("0002_t/up.sql", "CREATE TABLE t (id int);"),
+        ("0002_t/down.sql", "DROP TABLE t;"),
+    ]);
+    let run = wdh(&["check"]).migrations(dir.path()).run();
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stdout.contains("NOT INVERSE") && run.stdout.contains("~ view public.tagged:"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("warning:"), "{}", run.stdout);
+}

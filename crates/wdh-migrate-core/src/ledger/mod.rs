@@ -51,26 +51,39 @@ pub const SCHEMA: &str = "wdh_migrate";
 /// at most `wait`: concurrent runs on a fresh database create it once, and
 /// the lock ends with the transaction, behind a transaction pooler too.
 pub fn ensure(client: &mut Client, wait: std::time::Duration) -> Result<(), postgres::Error> {
-    let found = client.simple_query(&statements::ledger_setup_begin(wait));
-    let row = match found {
-        // The last row: the lock's own `SELECT` answers first.
-        Ok(messages) => messages.into_iter().rev().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) if r.len() == 4 => Some(statements::LedgerParts {
-                ledger: r.get(0) == Some("t"),
-                lock: r.get(1) == Some("t"),
-                destructive: r.get(2) == Some("t"),
-                fence: r.get(3) == Some("t"),
-            }),
-            _ => None,
-        }),
-        Err(e) => {
-            rollback(client);
-            return Err(e);
-        }
-    };
+    let parts = setup_parts(client, wait).inspect_err(|_| rollback(client))?;
     client
-        .batch_execute(&statements::ledger_setup_finish(row.unwrap_or_default()))
+        .batch_execute(&statements::ledger_setup_finish(parts))
         .inspect_err(|_| rollback(client))
+}
+
+/// Opens the setup transaction and reads which parts of the ledger exist:
+/// none without its schema, else as the catalog says.
+fn setup_parts(
+    client: &mut Client,
+    wait: std::time::Duration,
+) -> Result<statements::LedgerParts, postgres::Error> {
+    // The last row: the lock's own `SELECT` answers first.
+    let last = |messages: Vec<postgres::SimpleQueryMessage>| {
+        messages.into_iter().rev().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+    };
+    let schema = last(client.simple_query(&statements::ledger_setup_begin(wait))?);
+    if schema.as_ref().and_then(|r| r.get(0)) != Some("t") {
+        return Ok(statements::LedgerParts::default());
+    }
+    let row = last(client.simple_query(&statements::ledger_parts())?);
+    Ok(row
+        .filter(|r| r.len() == 4)
+        .map(|r| statements::LedgerParts {
+            ledger: r.get(0) == Some("t"),
+            lock: r.get(1) == Some("t"),
+            destructive: r.get(2) == Some("t"),
+            fence: r.get(3) == Some("t"),
+        })
+        .unwrap_or_default())
 }
 
 /// Ends a transaction left open by a failed message, if the connection

@@ -78,16 +78,25 @@ fn server_ms(d: Duration) -> u128 {
 
 /// Opens the transaction that creates or upgrades the ledger: the
 /// transaction-scoped advisory lock (so concurrent runs create it once),
-/// waited for at most `wait`, then whether the ledger, its lock table, the
-/// audit's `destructive` column and the fence function exist (one row,
-/// four `t`/`f`).
+/// waited for at most `wait`, then whether the ledger's schema exists (one
+/// row, `t`/`f`). Where it does, [`LEDGER_PARTS`] is asked next, in the same
+/// transaction; where it does not (a database's first run), nothing of the
+/// ledger is, and its catalog joins are not planned (on a new server
+/// session they cost more than the rest of the setup's checks together).
 pub fn ledger_setup_begin(wait: Duration) -> String {
     format!(
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '{}ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n\
-         SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS}), ({AUDIT_DESTRUCTIVE_EXISTS}), ({FENCE_EXISTS});",
+         SELECT pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL;",
         server_ms(wait)
     )
+}
+
+/// Whether the ledger, its lock table, the audit's `destructive` column and
+/// the fence function exist (one row, four `t`/`f`), read from the catalog
+/// in the setup transaction ([`ledger_setup_begin`]) where the schema exists.
+pub fn ledger_parts() -> String {
+    format!("SELECT ({LEDGER_EXISTS}), ({LOCK_TABLE_EXISTS}), ({AUDIT_DESTRUCTIVE_EXISTS}), ({FENCE_EXISTS})")
 }
 
 /// The rest of the setup transaction: the whole ledger where there is none;

@@ -41,6 +41,14 @@ fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '1ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock(8603115947251296114);\n"
     ));
+    // Only the schema is looked for first; the parts where it exists.
+    assert!(
+        begin.ends_with("SELECT pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL;"),
+        "{begin}"
+    );
+    let asked = ledger_parts();
+    assert_eq!(asked.matches("SELECT EXISTS").count(), 4, "{asked}");
+    assert!(asked.contains("'step_fence'") && asked.contains("'destructive'"));
     let fresh = ledger_setup_finish(LedgerParts::default());
     assert!(fresh.starts_with("CREATE SCHEMA IF NOT EXISTS"));
     assert_eq!(

@@ -79,7 +79,7 @@ fn server_ms(d: Duration) -> u128 {
 /// Opens the transaction that creates or upgrades the ledger: the
 /// transaction-scoped advisory lock (so concurrent runs create it once),
 /// waited for at most `wait`, then whether the ledger's schema exists (one
-/// row, `t`/`f`). Where it does, [`LEDGER_PARTS`] is asked next, in the same
+/// row, `t`/`f`). Where it does, [`ledger_parts`] is asked next, in the same
 /// transaction; where it does not (a database's first run), nothing of the
 /// ledger is, and its catalog joins are not planned (on a new server
 /// session they cost more than the rest of the setup's checks together).

@@ -7,22 +7,32 @@
 --
 -- - `table`: a table the capture reads with everything that hangs off it
 --   (`own`), whose entries a capture can keep;
--- - `count`: how many rows of each catalog hang off a table (`own`), as
---   `catalog` (`pg_index 2, pg_constraint 1`): a deleted row leaves no young
---   row behind, a count shows it;
+-- - `count`: how many rows (`n`) of a catalog (`catalog`) hang off a table
+--   (`own`): a deleted row leaves no young row behind, a count shows it;
 -- - `young`: a row written since the boundary: the object it belongs to
 --   (`own`), the table it is a new part of (`attr`), its schema (`nsp`), and
 --   whether it is of the rest of the schema rather than of a table (`n`,
 --   1 or 0); `own` is NULL for the catalogs of which any change is read
 --   again in full (operator classes and families, access methods, casts;
---   roles and tablespaces are compared in the shared objects);
+--   roles and tablespaces are compared in the shared objects); a new
+--   member of an extension is a young `pg_depend` row of that object;
 -- - `other`: how many objects of the rest of the schema each catalog holds
 --   (a deletion there shows in them);
--- - `total`: how many rows the catalogs read again in full hold;
+-- - `total`: how many rows the catalogs read again in full hold, and how
+--   many objects belong to an extension;
 -- - `next`: the boundary for the next capture (`catalog`) and the highest
 --   OID of an object now (`own`): objects created later have higher ones.
 WITH boundary AS MATERIALIZED (
     SELECT pg_catalog.age($1::pg_catalog.text::pg_catalog.xid) AS age
+),
+-- What belongs to an extension (found from the extensions, through
+-- pg_depend's index on what is referenced: a few rows, not one lookup per
+-- object).
+members AS MATERIALIZED (
+    SELECT d.classid, d.objid, d.xmin
+      FROM pg_catalog.pg_depend d
+     WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND d.deptype = 'e'
 ),
 ns AS MATERIALIZED (
     SELECT n.oid
@@ -31,9 +41,8 @@ ns AS MATERIALIZED (
        AND pg_catalog.left(n.nspname, 8) <> 'pg_toast'
        AND pg_catalog.left(n.nspname, 7) <> 'pg_temp'
        AND n.nspname::pg_catalog.text <> ALL ({exclude})
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                        WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-                          AND d.objid = n.oid AND d.deptype = 'e')
+       AND n.oid NOT IN (SELECT m.objid FROM members m
+                          WHERE m.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass)
 ),
 young (catalog, own, attr, nsp, other) AS (
 -- Rows of user objects (OIDs from 16384 on, the ranges the catalogs'
@@ -218,6 +227,12 @@ UNION ALL
            true
       FROM pg_catalog.pg_default_acl da
      WHERE true AND pg_catalog.age(da.xmin) <= (SELECT age FROM boundary)
+-- An object that joined an extension (ALTER EXTENSION ADD): it leaves
+-- the capture.
+UNION ALL
+    SELECT 'pg_depend', m.objid, NULL, NULL,
+           true
+      FROM members m WHERE pg_catalog.age(m.xmin) <= (SELECT age FROM boundary)
 -- Any change of these is read again in full.
 UNION ALL
     SELECT 'pg_opclass', NULL, NULL, NULL,
@@ -242,10 +257,8 @@ tables AS MATERIALIZED (
       JOIN ns ON ns.oid = c.relnamespace
      WHERE c.oid >= 16384
        AND c.relkind IN ('r', 'p', 'f')
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                          AND d.objid = c.oid AND d.deptype = 'e'
-                       OFFSET 0)
+       AND c.oid NOT IN (SELECT m.objid FROM members m
+                          WHERE m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass)
 ),
 other_relations AS MATERIALIZED (
     SELECT c.oid FROM pg_catalog.pg_class c
@@ -307,9 +320,9 @@ SELECT 'table'::pg_catalog.text AS kind, NULL::pg_catalog.text AS catalog, t.oid
        NULL::pg_catalog.oid AS attr, NULL::pg_catalog.oid AS nsp, NULL::pg_catalog.int8 AS n
   FROM tables t
 UNION ALL
-SELECT 'count', pg_catalog.string_agg(p.catalog || ' ' || p.n, ', ' ORDER BY p.catalog),
-       p.unit, NULL, NULL, NULL
-  FROM parts p GROUP BY p.unit
+SELECT 'count', p.catalog, p.unit, NULL, NULL, p.n
+  FROM parts p
+ WHERE p.unit IN (SELECT t.oid FROM tables t)
 UNION ALL
 SELECT 'young', y.catalog, y.own, y.attr, y.nsp, y.other::pg_catalog.int4::pg_catalog.int8
   FROM young y
@@ -353,6 +366,8 @@ SELECT 'total', c.catalog, NULL, NULL, NULL, c.n
         UNION ALL SELECT 'pg_opfamily', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_opfamily)
         UNION ALL SELECT 'pg_am', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_am)
         UNION ALL SELECT 'pg_cast', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_cast)
+        -- (an object that left an extension, ALTER EXTENSION DROP, joins the capture)
+        UNION ALL SELECT 'extension members', (SELECT pg_catalog.count(*) FROM members)
        ) c (catalog, n)
 UNION ALL
 SELECT 'next',

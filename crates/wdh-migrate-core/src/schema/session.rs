@@ -27,10 +27,12 @@
 //! everything when a young row belongs to an object that existed at the
 //! capture before (a renamed column, type, schema, function, a changed
 //! grant or comment — names or definitions that other entries may show; a
-//! built-in object included), is a new object in `pg_catalog` (where names
-//! are looked up), or is in the catalogs of operator classes, access
-//! methods and casts, and when the shared objects (role and tablespace
-//! names) or those catalogs' totals changed. A new object can change no
+//! built-in object included; an object that joined an extension, which the
+//! capture leaves out), is a new object in `pg_catalog` (where names are
+//! looked up), or is in the catalogs of operator classes, access methods
+//! and casts, and when the shared objects (role and tablespace names),
+//! those catalogs' totals or the number of extension members (an object
+//! that left one) changed. A new object can change no
 //! entry of an object that existed before it without also writing a row of
 //! that object.
 

@@ -83,11 +83,16 @@ fn server_ms(d: Duration) -> u128 {
 /// transaction; where it does not (a database's first run), nothing of the
 /// ledger is, and its catalog joins are not planned (on a new server
 /// session they cost more than the rest of the setup's checks together).
+/// The schema is looked for with a scan of `pg_namespace`, which sees what a
+/// concurrent run committed while this one waited for the lock, not with
+/// `to_regnamespace`, whose cache may still hold the miss the identity query
+/// left.
 pub fn ledger_setup_begin(wait: Duration) -> String {
     format!(
         "BEGIN;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL lock_timeout = '{}ms';\n\
          SELECT pg_catalog.pg_advisory_xact_lock({LOCK_KEY});\n\
-         SELECT pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL;",
+         SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace n \
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate');",
         server_ms(wait)
     )
 }

@@ -43,7 +43,10 @@ fn the_ledger_is_set_up_under_a_transaction_scoped_lock() {
     ));
     // Only the schema is looked for first; the parts where it exists.
     assert!(
-        begin.ends_with("SELECT pg_catalog.to_regnamespace('wdh_migrate') IS NOT NULL;"),
+        begin.ends_with(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace n \
+             WHERE n.nspname OPERATOR(pg_catalog.=) 'wdh_migrate');"
+        ),
         "{begin}"
     );
     let asked = ledger_parts();

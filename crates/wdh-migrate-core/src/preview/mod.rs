@@ -137,23 +137,10 @@ impl Preview {
         serde_json::to_string(&self.steps).unwrap_or_else(|_| "[]".into())
     }
 
-    /// The tables whose rows or columns are lost, once each, in the order
-    /// first named: what a snapshot keeps.
-    pub fn tables(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (_, l) in self.losses() {
-            if let Some(t) = &l.table {
-                if !out.contains(t) {
-                    out.push(t.clone());
-                }
-            }
-        }
-        out
-    }
-
-    /// The tables whose rows or values a snapshot must keep: those of
-    /// [`Preview::tables`] with something in them (a count that is not an
-    /// exact zero: an estimate or an unknown count keeps the table).
+    /// The tables whose rows or values a snapshot must keep, once each, in
+    /// the order first named: those with something in them (a count that
+    /// is not an exact zero: an estimate or an unknown count keeps the
+    /// table).
     pub fn tables_with_data(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for (_, l) in self.losses() {

@@ -107,7 +107,7 @@ fn a_preview_lists_its_lines_tables_and_json() {
         ]
     );
     assert_eq!(
-        p.tables(),
+        p.tables_with_data(),
         [("business".to_string(), "company".to_string())]
     );
     let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
